@@ -1,0 +1,72 @@
+# convbook: every target does its own set-up, so each one works on a fresh clone
+# with nothing but Python 3.10+ installed.
+#   make lab        open the book in JupyterLab
+#   make test       run every test, including every chapter under nbval
+#   make notebooks  re-execute every chapter and save its outputs in the .ipynb
+#   make lint       ruff and the pairing check
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.convbook-installed
+CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
+
+# Offline copy of CIFAR-10 beside the checkout (CI and offline users).  An explicit
+# CONVBOOK_DATA in the environment wins.
+SHARED_CIFAR := $(abspath ../shared/data/cifar10-jpg.tar.gz)
+ifeq ($(origin CONVBOOK_DATA), undefined)
+ifneq ($(wildcard $(SHARED_CIFAR)),)
+export CONVBOOK_DATA := $(SHARED_CIFAR)
+endif
+endif
+
+.PHONY: setup lab test test-python test-notebooks notebooks sync lint clean
+
+setup: $(STAMP)
+
+# Re-runs only when pyproject.toml changes; otherwise `make` sees the stamp and does nothing.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name convbook --display-name "Python (convbook)" >/dev/null
+	@touch $(STAMP)
+	@echo "convbook environment ready in $(VENV)"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=chapters
+
+# CONVBOOK_QUICK=1 makes the CIFAR-10 chapter train on a small subset (about a minute).
+test: $(STAMP)
+	CONVBOOK_QUICK=1 $(PY) -m pytest --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 $(ARGS)
+
+test-python: $(STAMP)
+	$(PY) -m pytest tests $(ARGS)
+
+test-notebooks: $(STAMP)
+	CONVBOOK_QUICK=1 $(PY) -m pytest chapters --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 $(ARGS)
+
+# Write the .ipynb of every chapter from its .md (keeping outputs), then execute it in place.
+# Pass CHAPTERS=chapters/01_cross_correlation.md to do one chapter.
+notebooks: $(STAMP)
+	@for md in $(CHAPTERS); do \
+		nb=$${md%.md}.ipynb; \
+		echo "== $$nb"; \
+		$(BIN)/jupytext --sync --quiet $$md || exit 1; \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=3600 $$nb || exit 1; \
+		$(BIN)/jupytext --sync --quiet $$md || exit 1; \
+	done
+
+sync: $(STAMP)
+	$(BIN)/jupytext --sync $(CHAPTERS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check convbook tests benchmarks
+	$(PY) -m pytest tests/test_pairing.py -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache _build

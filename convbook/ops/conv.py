@@ -1,0 +1,116 @@
+"""A from-scratch, vectorized ``conv2d`` with the semantics of ``torch.nn.functional.conv2d``.
+
+The idea (im2col): cut every kernel-sized window out of the padded input, lay the
+windows out as the rows of one matrix, and the whole convolution becomes a single matrix
+product with the flattened kernels.  No torch convolution function is called.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from convbook._args import IntPair, check_positive_int, check_tensor, pair
+from convbook.shapes import effective_kernel_size
+
+Padding = IntPair | str
+
+
+def _padding_per_side(
+    padding: Padding, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Return ``(top, bottom, left, right)`` padding for ``padding`` as ``F.conv2d`` reads it."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"padding='same' requires stride 1, got stride {stride}")
+            # Same rule as torch: the total padding d(k - 1) is split with the odd extra
+            # row or column at the bottom or right.
+            th, tw = (d * (k - 1) for k, d in zip(kernel, dilation))
+            return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = pair(padding, "padding", minimum=0)
+    return (ph, ph, pw, pw)
+
+
+def conv2d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    """2D convolution (cross-correlation), like ``torch.nn.functional.conv2d``.
+
+    Args:
+        input: ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
+        weight: ``(C_out, C_in / groups, k_h, k_w)``.
+        bias: ``(C_out,)`` or None.
+        stride, dilation: int or ``(h, w)``, each >= 1.
+        padding: int or ``(h, w)`` zeros added on *each* side, or ``"valid"`` / ``"same"``.
+        groups: split the channels into this many independent convolutions.
+
+    Returns:
+        ``(N, C_out, H_out, W_out)`` (or ``(C_out, H_out, W_out)`` if unbatched), with
+        ``H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1``; see
+        :func:`convbook.shapes.conv_out_size`. Differentiable in input, weight and bias.
+    """
+    check_tensor(input, "input", [3, 4], ["(C, H, W)", "(N, C, H, W)"])
+    check_tensor(weight, "weight", [4], ["(C_out, C_in/groups, k_h, k_w)"])
+    groups = check_positive_int(groups, "groups")
+    s = pair(stride, "stride", minimum=1)
+    d = pair(dilation, "dilation", minimum=1)
+    k = (weight.shape[2], weight.shape[3])
+    top, bottom, left, right = _padding_per_side(padding, k, s, d)
+
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c_in, h, w = x.shape
+    c_out = weight.shape[0]
+    if c_in % groups:
+        raise ValueError(f"input channels ({c_in}) must be divisible by groups ({groups})")
+    if c_out % groups:
+        raise ValueError(
+            f"weight's output channels ({c_out}) must be divisible by groups ({groups})"
+        )
+    if weight.shape[1] * groups != c_in:
+        raise ValueError(
+            f"weight expects {weight.shape[1]} * groups {groups} = {weight.shape[1] * groups} "
+            f"input channels, but input has {c_in}"
+        )
+    if bias is not None:
+        check_tensor(bias, "bias", [1], ["(C_out,)"])
+        if bias.shape[0] != c_out:
+            raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
+    if 0 in k:
+        raise ValueError(f"weight's kernel size must be >= 1 in each axis, got {k}")
+    ek = (effective_kernel_size(k[0], d[0]), effective_kernel_size(k[1], d[1]))
+    hp, wp = h + top + bottom, w + left + right
+    if ek[0] > hp or ek[1] > wp:
+        raise ValueError(
+            f"kernel of size {k} (dilated: {ek}) is larger than the padded input ({hp}, {wp})"
+        )
+
+    if any((top, bottom, left, right)):
+        x = F.pad(x, (left, right, top, bottom))
+    # Channels last, so that one window is a contiguous run of C_in values per pixel.
+    x = x.permute(0, 2, 3, 1)  # (N, Hp, Wp, C_in), a view
+    # Windows of the dilated extent, then keep every d-th row/column of each window.
+    x = x.unfold(1, ek[0], s[0])[..., :: d[0]]  # (N, H_out, Wp, C_in, k_h)
+    x = x.unfold(2, ek[1], s[1])[..., :: d[1]]  # (N, H_out, W_out, C_in, k_h, k_w)
+    h_out, w_out = x.shape[1], x.shape[2]
+    m = n * h_out * w_out
+    g, cg, og = groups, c_in // groups, c_out // groups
+    # (G, M, C_in/G * k_h * k_w): the im2col matrix of each group (this reshape copies).
+    cols = x.reshape(m, g, cg * k[0] * k[1]).transpose(0, 1)
+    kernels = weight.reshape(g, og, cg * k[0] * k[1]).transpose(1, 2)  # (G, Cg*kh*kw, Og)
+    out = torch.bmm(cols, kernels) if g > 1 else (cols[0] @ kernels[0]).unsqueeze(0)
+    out = out.transpose(0, 1).reshape(n, h_out, w_out, c_out)  # (N, H_out, W_out, C_out)
+    if bias is not None:
+        out = out + bias
+    out = out.permute(0, 3, 1, 2)  # (N, C_out, H_out, W_out), channels-last in memory
+    return out.squeeze(0) if unbatched else out

@@ -1,0 +1,84 @@
+"""Shape arithmetic: how big is the output of a convolution or pooling layer?
+
+One formula per function, each accepting ints (both axes alike) or ``(h, w)`` pairs and
+returning the same kind.  Padding is *per side*: ``padding=1`` adds one row at the top
+and one at the bottom, two in total.
+"""
+
+from __future__ import annotations
+
+from typing import overload
+
+from convbook._args import IntPair, pair
+
+
+def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
+    """Extent of a dilated kernel: ``k + (k - 1)(d - 1) = d(k - 1) + 1``.
+
+    >>> effective_kernel_size(3, dilation=2)
+    5
+    """
+    return dilation * (kernel_size - 1) + 1
+
+
+def _conv_out_1d(n: int, k: int, s: int, p: int, d: int, axis: str) -> int:
+    k_eff = effective_kernel_size(k, d)
+    if k_eff > n + 2 * p:
+        dil = f" (dilated to {k_eff})" if d > 1 else ""
+        raise ValueError(
+            f"kernel_size{axis} {k}{dil} is larger than the padded input "
+            f"{n + 2 * p} (input {n} + 2 * padding {p})"
+        )
+    return (n + 2 * p - k_eff) // s + 1
+
+
+@overload
+def conv_out_size(
+    n: int, kernel_size: int, stride: int = ..., padding: int = ..., dilation: int = ...
+) -> int: ...
+@overload
+def conv_out_size(
+    n: IntPair, kernel_size: IntPair, stride: IntPair = ..., padding: IntPair = ...,
+    dilation: IntPair = ...,
+) -> tuple[int, int]: ...
+
+
+def conv_out_size(n, kernel_size, stride=1, padding=0, dilation=1):
+    """Output size of a convolution along each spatial axis.
+
+    ``floor((n + 2p - d(k - 1) - 1) / s) + 1``, where ``p`` is the padding on *each* side.
+    With total padding ``p_total = 2p`` and no dilation this is the textbook
+    ``floor((n - k + p_total + s) / s)``.
+
+    Args:
+        n: input size, an int or ``(height, width)``.
+        kernel_size, stride, padding, dilation: ints or pairs, as in ``nn.Conv2d``;
+            ``padding`` may also be ``"valid"`` (no padding) or ``"same"`` (output size
+            equals input size; stride must be 1).
+
+    Returns:
+        An int if every argument was an int, else an ``(h, w)`` tuple.
+
+    >>> conv_out_size(8, 3, stride=2, padding=1)
+    4
+    >>> conv_out_size((8, 8), (3, 5), stride=(3, 4), padding=(0, 1))
+    (2, 2)
+    """
+    scalar = all(isinstance(a, int) for a in (n, kernel_size, stride, dilation)) and (
+        isinstance(padding, (int, str))
+    )
+    ns = pair(n, "n", minimum=1)
+    ks = pair(kernel_size, "kernel_size", minimum=1)
+    ss = pair(stride, "stride", minimum=1)
+    ds = pair(dilation, "dilation", minimum=1)
+    if padding == "same":
+        if ss != (1, 1):
+            raise ValueError(f"padding='same' requires stride 1, got stride {stride}")
+        out = ns
+    else:
+        ps = (0, 0) if padding == "valid" else pair(padding, "padding", minimum=0)
+        axes = ("", "") if scalar else ("[0]", "[1]")
+        out = tuple(
+            _conv_out_1d(ns[i], ks[i], ss[i], ps[i], ds[i], axes[i]) for i in range(2)
+        )
+    return out[0] if scalar else out

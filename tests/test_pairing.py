@@ -1,0 +1,42 @@
+"""Every chapter is a Jupytext pair, and the two halves hold the same cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import pytest
+
+CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
+MARKDOWN = sorted(CHAPTERS.glob("[0-9][0-9]_*.md"))
+
+
+def _cells(path: Path) -> list[tuple[str, str, list[str]]]:
+    nb = jupytext.read(path)
+    return [
+        (c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells
+    ]
+
+
+def test_there_are_chapters():
+    assert MARKDOWN, "no chapters/NN_name.md found"
+
+
+@pytest.mark.parametrize("md", MARKDOWN, ids=lambda p: p.name)
+def test_chapter_pair_in_sync(md: Path):
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} is missing: run `make notebooks`"
+    md_cells, nb_cells = _cells(md), _cells(ipynb)
+    for i, (a, b) in enumerate(zip(md_cells, nb_cells)):
+        assert a == b, f"cell {i} differs between {md.name} and {ipynb.name}: run `make sync`"
+    assert len(md_cells) == len(nb_cells), f"{md.name} and {ipynb.name} differ in cell count"
+
+
+@pytest.mark.parametrize("md", MARKDOWN, ids=lambda p: p.name)
+def test_chapter_notebook_is_executed(md: Path):
+    nb = jupytext.read(md.with_suffix(".ipynb"))
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, f"{md.name} has no code"
+    missing = [i for i, c in enumerate(code) if c.get("execution_count") is None]
+    assert not missing, f"{md.name}: code cells {missing} were never executed: run `make notebooks`"
+    assert nb.metadata["kernelspec"]["name"] == "convbook"

@@ -12,6 +12,10 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.convbook-installed
 CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
 
+# This checkout's package wins over any other installed copy (e.g. one venv shared by
+# several git worktrees: `make test VENV=../main/.venv`); notebook kernels inherit it.
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+
 # Offline copy of CIFAR-10 beside the checkout (CI and offline users).  An explicit
 # CONVBOOK_DATA in the environment wins.
 SHARED_CIFAR := $(abspath ../shared/data/cifar10-jpg.tar.gz)

@@ -1,0 +1,25 @@
+"""Interactive widgets (ipywidgets) used in the chapters; each also works headless.
+
+Sub-modules are imported on first use, so ``import convbook.widgets`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_EXPORTS = {
+    "KernelEditor": "kernel_editor",
+    "ConvExplorer": "explorer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'convbook.widgets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,45 @@
+"""Turn tensors into PNG bytes for ``ipywidgets.Image``.
+
+Widgets show images as PNG bytes rather than redrawing matplotlib figures: the
+round trip to the browser is much shorter, and encoding a 512x512 image takes a few
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def to_uint8(image: torch.Tensor, *, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+    """Map values in ``[lo, hi]`` to ``0..255`` (clipping outside), as an ``(H, W[, 3])`` array.
+
+    ``image`` is ``(H, W)`` or ``(3, H, W)``.
+    """
+    if image.dim() == 3:
+        image = image.permute(1, 2, 0)
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    scaled = ((image.detach().float() - lo) * scale).clamp_(0, 255).round_()
+    return scaled.to(torch.uint8).cpu().numpy()
+
+
+def png_bytes(
+    image: torch.Tensor | np.ndarray, *, lo: float = 0.0, hi: float = 1.0, scale: int = 1
+) -> bytes:
+    """Encode an image as PNG.
+
+    Args:
+        image: ``(H, W)`` or ``(3, H, W)`` float tensor, values in ``[lo, hi]``; or a uint8
+            ``(H, W[, 3])`` array, used as is.
+        scale: enlarge by this integer factor with nearest-neighbour (for tiny grids).
+    """
+    array = image if isinstance(image, np.ndarray) else to_uint8(image, lo=lo, hi=hi)
+    if scale > 1:
+        array = array.repeat(scale, axis=0).repeat(scale, axis=1)
+    buffer = io.BytesIO()
+    # compress_level=1: about 3x faster than the default for a barely larger file.
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

@@ -97,20 +97,50 @@ def conv2d(
 
     if any((top, bottom, left, right)):
         x = F.pad(x, (left, right, top, bottom))
-    # Channels last, so that one window is a contiguous run of C_in values per pixel.
-    x = x.permute(0, 2, 3, 1)  # (N, Hp, Wp, C_in), a view
+    # Channels last (one copy), so that the C_in values of a pixel are contiguous and
+    # every window row below is one contiguous run of k_w * C_in values.
+    x = x.permute(0, 2, 3, 1).contiguous()  # (N, Hp, Wp, C_in)
     # Windows of the dilated extent, then keep every d-th row/column of each window.
     x = x.unfold(1, ek[0], s[0])[..., :: d[0]]  # (N, H_out, Wp, C_in, k_h)
     x = x.unfold(2, ek[1], s[1])[..., :: d[1]]  # (N, H_out, W_out, C_in, k_h, k_w)
-    h_out, w_out = x.shape[1], x.shape[2]
-    m = n * h_out * w_out
+    windows = x.permute(0, 1, 2, 4, 5, 3)  # (N, H_out, W_out, k_h, k_w, C_in), a view
+    h_out, w_out = windows.shape[1], windows.shape[2]
     g, cg, og = groups, c_in // groups, c_out // groups
-    # (G, M, C_in/G * k_h * k_w): the im2col matrix of each group (this reshape copies).
-    cols = x.reshape(m, g, cg * k[0] * k[1]).transpose(0, 1)
-    kernels = weight.reshape(g, og, cg * k[0] * k[1]).transpose(1, 2)  # (G, Cg*kh*kw, Og)
-    out = torch.bmm(cols, kernels) if g > 1 else (cols[0] @ kernels[0]).unsqueeze(0)
-    out = out.transpose(0, 1).reshape(n, h_out, w_out, c_out)  # (N, H_out, W_out, C_out)
+    # Kernels laid out like the windows: (G, k_h, k_w, C_in/G, C_out/G).
+    kernels = weight.reshape(g, og, cg, k[0], k[1]).permute(0, 3, 4, 2, 1)
+    if cg == 1:
+        out = _depthwise(windows, kernels)
+    else:
+        m = n * h_out * w_out
+        # The im2col matrix of each group, (G, M, k_h * k_w * C_in/G): this reshape copies.
+        cols = windows.reshape(m, k[0] * k[1], g, cg).permute(2, 0, 1, 3)
+        cols = cols.reshape(g, m, k[0] * k[1] * cg)
+        kernels = kernels.reshape(g, k[0] * k[1] * cg, og)
+        out = cols[0] @ kernels[0] if g == 1 else torch.bmm(cols, kernels).transpose(0, 1)
+    out = out.reshape(n, h_out, w_out, c_out)  # (N, H_out, W_out, C_out)
     if bias is not None:
         out = out + bias
     out = out.permute(0, 3, 1, 2)  # (N, C_out, H_out, W_out), channels-last in memory
     return out.squeeze(0) if unbatched else out
+
+
+def _depthwise(windows: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """Convolution with one input channel per group, as k_h * k_w multiply-adds.
+
+    A matrix product per group would have inner size k_h * k_w only, so instead each
+    kernel tap scales a shifted view of the input and the taps are summed.
+
+    Args:
+        windows: ``(N, H_out, W_out, k_h, k_w, G)``.
+        kernels: ``(G, k_h, k_w, 1, O_g)``.
+
+    Returns:
+        ``(N, H_out, W_out, G, O_g)``.
+    """
+    taps = kernels[:, :, :, 0, :]  # (G, k_h, k_w, O_g)
+    out = windows[:, :, :, 0, 0, :, None] * taps[:, 0, 0, :]  # (N, H_out, W_out, G, O_g)
+    for i in range(windows.shape[3]):
+        for j in range(windows.shape[4]):
+            if i or j:
+                out.addcmul_(windows[:, :, :, i, j, :, None], taps[:, i, j, :])
+    return out

@@ -70,7 +70,7 @@ def fc_parameters(answer: object) -> CheckResult:
     hint = "every input value connects to every hidden unit, and each unit has a bias"
     if answer == expected - FC_HIDDEN:
         hint = "almost: you counted the weights; add one bias per hidden unit"
-    elif answer == expected // 3 or answer == (expected - FC_HIDDEN) // 3:
+    elif answer in ((expected - FC_HIDDEN) // 3 + FC_HIDDEN, (expected - FC_HIDDEN) // 3):
         hint = "the image has 3 colour channels: each pixel gives 3 inputs"
     return verdict(answer == expected, f"{expected:,} parameters, about 0.92 billion", hint)
 

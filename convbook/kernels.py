@@ -42,7 +42,10 @@ def box_blur(size: int = 3) -> torch.Tensor:
 
 
 def gaussian_1d(size: int = 3, sigma: float = 1.0) -> torch.Tensor:
-    """``(size,)`` samples of ``exp(-x**2 / (2 sigma**2))`` at offsets from the centre, summing to 1."""
+    """``(size,)`` samples of ``exp(-x**2 / (2 sigma**2))``, x the offset from the centre.
+
+    Normalized to sum to 1.
+    """
     size = check_positive_int(size, "size")
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")

@@ -218,3 +218,14 @@ def test_mimebundle_uses_the_short_repr(small):
     bundle = small._repr_mimebundle_()
     assert bundle["text/plain"] == repr(small)
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_large_images_call_conv2d_directly(monkeypatch):
+    import convbook.widgets.kernel_editor as module
+
+    monkeypatch.setattr(module, "_MAX_STACK", 100)  # so a 3x3 kernel on 6x7 is "large"
+    torch.manual_seed(2)
+    e = KernelEditor(image=torch.rand(3, 6, 7), kernel="sharpen")
+    assert e._stack_key is None  # no cached stack was built
+    e.set_cell(0, 2, 0.5)
+    torch.testing.assert_close(e.output, _same(e.image, e.kernel), atol=1e-5, rtol=1e-5)

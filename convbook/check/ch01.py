@@ -88,7 +88,9 @@ def diagonal_edge_kernel(K: object) -> CheckResult:
     (``X[i, j] = 1 if i + j >= n``), gives zero on a flat image, and gives zero on an edge
     along the other diagonal (``X[i, j] = 1 if j > i``)."""
     if K is None:
-        return verdict(False, "", "replace None with a small 2D kernel, e.g. torch.tensor([[a, b], [c, d]])")
+        return verdict(
+            False, "", "replace None with a small 2D kernel, e.g. torch.tensor([[a, b], [c, d]])"
+        )
     t = _as_tensor(K)
     if t is None or t.dim() != 2 or not (1 <= t.shape[0] <= 5 and 1 <= t.shape[1] <= 5):
         return verdict(False, "", "K must be a 2D kernel of finite numbers, at most 5x5")
@@ -130,7 +132,8 @@ def second_derivative_kernel(K: object) -> CheckResult:
     )
     hint = ("not yet: the output on j**2 must be 2 everywhere and 0 on a ramp; "
             "a second difference is the difference of two first differences")
-    if ok is False and torch.allclose(_corr(square, t), torch.full((4, 6), -2.0, dtype=torch.float64)):
+    minus_two = torch.full((4, 6), -2.0, dtype=torch.float64)
+    if not ok and torch.allclose(_corr(square, t), minus_two):
         hint = "the sign is flipped: the second derivative of j**2 is +2"
     return verdict(ok, "[1, -2, 1]: the difference of [-1, 1] with itself", hint)
 
@@ -147,7 +150,9 @@ def corr2d_by_hand(Y: object) -> CheckResult:
                                   HAND_K.flip(0, 1)[None, None].double())[0, 0]):
         return verdict(False, "", "that is the convolution (flipped kernel): cross-correlation "
                        "puts K[0, 0] on the window's top-left pixel")
-    wrong = [(i, j) for i in range(2) for j in range(2) if abs(float(t[i, j] - expected[i, j])) > 1e-6]
+    wrong = [
+        (i, j) for i in range(2) for j in range(2) if abs(float(t[i, j] - expected[i, j])) > 1e-6
+    ]
     hint = ""
     if wrong:
         i, j = wrong[0]

@@ -22,6 +22,9 @@ from convbook.widgets._png import png_bytes
 CUSTOM = "custom"
 _SIZES = tuple(range(1, 8))
 _CELL_PX = 16  # kernel preview: pixels per kernel cell
+# Largest cached stack of basis responses (k*k*C*H*W floats, 128 MB); beyond it every
+# edit calls conv2d directly.
+_MAX_STACK = 2**25
 
 
 def _as_image(image: object) -> torch.Tensor:
@@ -34,7 +37,9 @@ def _as_image(image: object) -> torch.Tensor:
         raise TypeError(f"image must be a torch.Tensor or numpy array, got {type(image).__name__}")
     t = torch.as_tensor(np.asarray(image)) if isinstance(image, np.ndarray) else image.detach()
     if t.dim() not in (2, 3):
-        raise ValueError(f"image must be 2D (H, W) or 3D (C, H, W) / (H, W, C), got {tuple(t.shape)}")
+        raise ValueError(
+            f"image must be 2D (H, W) or 3D (C, H, W) / (H, W, C), got {tuple(t.shape)}"
+        )
     t = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
     if t.dim() == 3:
         if t.shape[0] not in (1, 3, 4) and t.shape[-1] in (1, 3, 4):
@@ -265,13 +270,20 @@ class KernelEditor:
 
     def _fail(self, text: str) -> None:
         self.message = text
-        self._msg_view.value = f'<span style="color:#b42318">⚠ {text}; showing the last good output</span>'
+        self._msg_view.value = (
+            f'<span style="color:#b42318">⚠ {text}; showing the last good output</span>'
+        )
 
     def _redraw(self) -> None:
         """Recompute the output for the current kernel, image and options."""
         try:
             K = self.kernel
-            out = K.reshape(1, -1) @ self._shifted(K.shape[0])  # (1, C*H*W)
+            k = K.shape[0]
+            if k * k * self._image.numel() <= _MAX_STACK:
+                out = K.reshape(1, -1) @ self._shifted(k)  # (1, C*H*W)
+            else:
+                with torch.no_grad():
+                    out = conv2d(self._batch, K.reshape(1, 1, k, k), padding="same")
             output = out.reshape(self._image.shape)
             shown = self._display(output)
             self._out_view.value = png_bytes(shown)

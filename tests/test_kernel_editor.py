@@ -57,7 +57,9 @@ def test_typing_text_into_a_cell_is_parsed(small):
     torch.testing.assert_close(small.output, _same(small.image, small.kernel), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("bad", ["abc", "", "nan", "inf", "-inf", "1e999", float("nan")])
+@pytest.mark.parametrize(
+    "bad", ["abc", "", "-", "nan", "inf", "-inf", "1e999", float("nan"), None, [1, 2]]
+)
 def test_bad_cell_keeps_last_good_output_and_shows_message(small, bad):
     good_output, good_kernel = small.output.clone(), small.kernel.clone()
     small.set_cell(1, 2, bad)
@@ -229,3 +231,17 @@ def test_large_images_call_conv2d_directly(monkeypatch):
     assert e._stack_key is None  # no cached stack was built
     e.set_cell(0, 2, 0.5)
     torch.testing.assert_close(e.output, _same(e.image, e.kernel), atol=1e-5, rtol=1e-5)
+
+
+def test_a_bad_kernel_argument_starts_from_the_identity_with_a_message():
+    e = KernelEditor(image=torch.rand(4, 5), kernel=torch.ones(2, 3))
+    assert e.preset == "identity"
+    torch.testing.assert_close(e.output, e.image)
+    assert "kernel must be square" in e.message and "kernel must be square" in e._msg_view.value
+
+
+def test_numeric_cell_values_of_any_type(small):
+    small.set_cell(0, 0, torch.tensor(2.5))
+    small.set_cell(0, 1, np.float32(-1.5))
+    small.set_cell(0, 2, 3)
+    assert small.kernel[0].tolist() == [2.5, -1.5, 3.0]

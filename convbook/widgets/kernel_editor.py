@@ -110,10 +110,11 @@ class KernelEditor:
 
         self._set_image(self._source.value)
         self.kernel = torch.zeros(0, 0)
-        if isinstance(kernel, str):
-            self._choose_preset(kernel, 3)
-        else:
-            self.set_kernel(kernel)
+        self.set_kernel(kernel)
+        if self.message:  # a bad kernel argument: start from the identity, keep the message
+            message = self.message
+            self._choose_preset("identity", 3)
+            self._fail(message)
 
         self._preset.observe(self._on_preset, names="value")
         self._size.observe(self._on_size, names="value")
@@ -180,7 +181,12 @@ class KernelEditor:
         if not (0 <= i < k and 0 <= j < k):
             self._fail(f"cell ({i}, {j}) is outside the {k}x{k} kernel")
             return
-        self._cells[i][j].value = value if isinstance(value, str) else repr(float(value))
+        if not isinstance(value, str):
+            try:
+                value = repr(float(value))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                value = str(value)
+        self._cells[i][j].value = value
 
     def set_size(self, size: int) -> None:
         """Change the kernel size (1 to 7), as the size dropdown does."""

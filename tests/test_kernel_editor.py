@@ -245,3 +245,15 @@ def test_numeric_cell_values_of_any_type(small):
     small.set_cell(0, 1, np.float32(-1.5))
     small.set_cell(0, 2, 3)
     assert small.kernel[0].tolist() == [2.5, -1.5, 3.0]
+
+
+def test_updates_leave_torch_thread_setting_alone(small):
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        small.set_cell(0, 0, 1.5)
+        small.set_cell(0, 0, "oops")
+        small.set_kernel("laplacian")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

@@ -9,6 +9,8 @@ milliseconds (``benchmarks/editor_latency.py``).  Works headless: ``set_cell`` a
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ipywidgets as widgets
 import numpy as np
@@ -50,6 +52,24 @@ def _as_image(image: object) -> torch.Tensor:
     if t.shape[-1] < 1 or t.shape[-2] < 1:
         raise ValueError(f"image must not be empty, got shape {tuple(t.shape)}")
     return t.contiguous()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block, then restore the previous setting.
+
+    One edit touches a few 512x512 arrays: too little work for threads to pay off, and on
+    a busy machine threads waiting for a free core made updates 10x slower.
+    """
+    previous = torch.get_num_threads()
+    if previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _parse(text: str) -> float | None:
@@ -282,6 +302,10 @@ class KernelEditor:
 
     def _redraw(self) -> None:
         """Recompute the output for the current kernel, image and options."""
+        with _one_thread():
+            self._redraw_now()
+
+    def _redraw_now(self) -> None:
         try:
             K = self.kernel
             k = K.shape[0]

@@ -16,6 +16,7 @@ _SUBMODULES = {
     "data",
     "images",
     "kernels",
+    "layers",
     "live",
     "models",
     "ops",

@@ -1,0 +1,161 @@
+"""Self-checks for Chapter 1's exercises (cross-correlation).
+
+Every expected answer is computed here independently: shapes by running
+``torch.nn.functional.conv2d``, parameter counts by building the layer on the ``meta``
+device, kernel responses with ``F.conv2d`` on test images.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convbook.check._result import CheckResult, verdict
+
+#: Exercise 1: input and kernel sizes.
+OUTPUT_SHAPE_INPUT = (224, 180)
+OUTPUT_SHAPE_KERNEL = (5, 3)
+
+#: Exercise 2: a 640x480 RGB image into a fully connected layer with 1000 units.
+FC_IMAGE = (480, 640, 3)
+FC_HIDDEN = 1000
+
+#: Exercise 5: corr2d by hand.
+HAND_X = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [2.0, 1.0, 1.0]])
+HAND_K = torch.tensor([[1.0, -1.0], [0.0, 2.0]])
+
+
+def _corr(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Cross-correlation by torch (independent of convbook.ops)."""
+    return F.conv2d(X[None, None].double(), K[None, None].double())[0, 0]
+
+
+def _as_tensor(answer: object) -> torch.Tensor | None:
+    try:
+        t = torch.as_tensor(answer, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return t if torch.isfinite(t).all() else None
+
+
+def output_shape(answer: object) -> CheckResult:
+    """Exercise 1: output shape of corr2d for a 224x180 input and a 5x3 kernel."""
+    if answer is None:
+        return verdict(False, "", "replace None with a (height, width) tuple")
+    n, k = OUTPUT_SHAPE_INPUT, OUTPUT_SHAPE_KERNEL
+    expected = tuple(F.conv2d(torch.zeros(1, 1, *n), torch.zeros(1, 1, *k)).shape[-2:])
+    try:
+        got = tuple(int(v) for v in answer)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return verdict(False, "", f"answer must be a (height, width) pair of ints, got {answer!r}")
+    hint = "each axis shrinks by (kernel size - 1): n - k + 1"
+    if got == (n[0] - k[0], n[1] - k[1]):
+        hint = "off by one: count the positions, n - k + 1, not n - k"
+    elif got == (expected[1], expected[0]):
+        hint = "height and width are swapped: (n_h - k_h + 1, n_w - k_w + 1)"
+    return verdict(got == expected, f"{expected}: n_h - k_h + 1 by n_w - k_w + 1", hint)
+
+
+def fc_parameters(answer: object) -> CheckResult:
+    """Exercise 2: parameters (weights and biases) of ``nn.Linear`` from a 640x480 RGB
+    image, flattened, to 1000 hidden units."""
+    if answer is None:
+        return verdict(False, "", "replace None with a number of parameters")
+    inputs = FC_IMAGE[0] * FC_IMAGE[1] * FC_IMAGE[2]
+    layer = nn.Linear(inputs, FC_HIDDEN, device="meta")  # no memory is allocated
+    expected = sum(p.numel() for p in layer.parameters())
+    if not isinstance(answer, (int, float)) or isinstance(answer, bool):
+        return verdict(False, "", f"answer must be a number, got {answer!r}")
+    hint = "every input value connects to every hidden unit, and each unit has a bias"
+    if answer == expected - FC_HIDDEN:
+        hint = "almost: you counted the weights; add one bias per hidden unit"
+    elif answer in ((expected - FC_HIDDEN) // 3 + FC_HIDDEN, (expected - FC_HIDDEN) // 3):
+        hint = "the image has 3 colour channels: each pixel gives 3 inputs"
+    return verdict(answer == expected, f"{expected:,} parameters, about 0.92 billion", hint)
+
+
+def _diagonal_steps(n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
+    i = torch.arange(n).view(n, 1)
+    j = torch.arange(n).view(1, n)
+    anti = (i + j >= n).double()  # edge along the anti-diagonal (bottom-left to top-right)
+    main = (j > i).double()  # edge along the main diagonal (top-left to bottom-right)
+    return anti, main
+
+
+def diagonal_edge_kernel(K: object) -> CheckResult:
+    """Exercise 3: a kernel (at most 5x5) that responds to an edge along the anti-diagonal
+    (``X[i, j] = 1 if i + j >= n``), gives zero on a flat image, and gives zero on an edge
+    along the other diagonal (``X[i, j] = 1 if j > i``)."""
+    if K is None:
+        return verdict(
+            False, "", "replace None with a small 2D kernel, e.g. torch.tensor([[a, b], [c, d]])"
+        )
+    t = _as_tensor(K)
+    if t is None or t.dim() != 2 or not (1 <= t.shape[0] <= 5 and 1 <= t.shape[1] <= 5):
+        return verdict(False, "", "K must be a 2D kernel of finite numbers, at most 5x5")
+    anti, main = _diagonal_steps()
+    flat = _corr(torch.ones_like(anti), t).abs().max()
+    found = _corr(anti, t).abs().max()
+    other = _corr(main, t).abs().max()
+    if flat > 1e-6:
+        return verdict(False, "", "a flat image must give 0: make the weights sum to 0")
+    if found < 0.5:
+        return verdict(False, "", "it does not respond to the anti-diagonal edge: compare "
+                       "pixels across that edge, e.g. one pixel with its lower-right neighbour")
+    if other > 1e-6:
+        return verdict(False, "", "it also fires on the main-diagonal edge: take the difference "
+                       "along the main diagonal, where that edge does not change")
+    return verdict(True, "it finds the anti-diagonal edge and ignores the other one", "")
+
+
+def second_derivative_kernel(K: object) -> CheckResult:
+    """Exercise 4: a 1x3 kernel whose output on any row ``f(j)`` is the second difference
+    ``f(j) - 2 f(j+1) + f(j+2)``: 2 on ``j**2``, 0 on a ramp and on a constant."""
+    if K is None:
+        return verdict(False, "", "replace None with a 1x3 kernel, e.g. torch.tensor([[a, b, c]])")
+    t = _as_tensor(K)
+    if t is not None and t.dim() == 1:
+        t = t[None]
+    if t is None or t.shape != (1, 3):
+        shape = None if t is None else tuple(t.shape)
+        hint = "K must be 1x3 (one row, three columns), acting along each row"
+        if shape == (3, 1):
+            hint = "that is a column: it differentiates down the columns; use a 1x3 row"
+        return verdict(False, "", hint)
+    j = torch.arange(8, dtype=torch.float64)
+    square, ramp, const = (f.expand(4, 8) for f in (j**2, j, torch.ones(8, dtype=torch.float64)))
+    ok = (
+        torch.allclose(_corr(square, t), torch.full((4, 6), 2.0, dtype=torch.float64))
+        and torch.allclose(_corr(ramp, t), torch.zeros(4, 6, dtype=torch.float64))
+        and torch.allclose(_corr(const, t), torch.zeros(4, 6, dtype=torch.float64))
+    )
+    hint = ("not yet: the output on j**2 must be 2 everywhere and 0 on a ramp; "
+            "a second difference is the difference of two first differences")
+    minus_two = torch.full((4, 6), -2.0, dtype=torch.float64)
+    if not ok and torch.allclose(_corr(square, t), minus_two):
+        hint = "the sign is flipped: the second derivative of j**2 is +2"
+    return verdict(ok, "[1, -2, 1]: the difference of [-1, 1] with itself", hint)
+
+
+def corr2d_by_hand(Y: object) -> CheckResult:
+    """Exercise 5: ``corr2d(HAND_X, HAND_K)``, worked out by hand."""
+    if Y is None:
+        return verdict(False, "", "replace None with a 2x2 tensor or nested list")
+    t = _as_tensor(Y)
+    expected = _corr(HAND_X, HAND_K)
+    if t is None or t.shape != expected.shape:
+        return verdict(False, "", "the output is 2x2: (3 - 2 + 1) by (3 - 2 + 1)")
+    if torch.allclose(t, F.conv2d(HAND_X[None, None].double(),
+                                  HAND_K.flip(0, 1)[None, None].double())[0, 0]):
+        return verdict(False, "", "that is the convolution (flipped kernel): cross-correlation "
+                       "puts K[0, 0] on the window's top-left pixel")
+    wrong = [
+        (i, j) for i in range(2) for j in range(2) if abs(float(t[i, j] - expected[i, j])) > 1e-6
+    ]
+    hint = ""
+    if wrong:
+        i, j = wrong[0]
+        hint = (f"Y[{i}, {j}] is off: it is the sum of X[{i}:{i + 2}, {j}:{j + 2}] "
+                "times K, element by element")
+    return verdict(not wrong, "right, every window multiplied by K and summed", hint)

@@ -1,0 +1,89 @@
+"""Chapter 1 self-checks: right answers pass, typical wrong answers fail with a useful hint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from convbook.check import ch01
+
+
+@pytest.mark.parametrize(
+    "check",
+    [ch01.output_shape, ch01.fc_parameters, ch01.diagonal_edge_kernel,
+     ch01.second_derivative_kernel, ch01.corr2d_by_hand],
+)
+def test_placeholder_none_is_not_yet(check):
+    result = check(None)
+    assert not result and "None" in result.message
+    assert repr(result).startswith("❌ Not yet")
+
+
+def test_output_shape():
+    assert ch01.output_shape((220, 178))  # 224 - 5 + 1, 180 - 3 + 1
+    assert ch01.output_shape([220, 178])
+    assert "off by one" in ch01.output_shape((219, 177)).message
+    assert "swapped" in ch01.output_shape((178, 220)).message
+    assert not ch01.output_shape((224, 180))
+    assert "pair of ints" in ch01.output_shape(220).message
+
+
+def test_fc_parameters():
+    weights = 640 * 480 * 3 * 1000
+    assert ch01.fc_parameters(weights + 1000)
+    assert "add one bias" in ch01.fc_parameters(weights).message
+    assert "3 colour channels" in ch01.fc_parameters(640 * 480 * 1000 + 1000).message
+    assert not ch01.fc_parameters(3_600_000_000)
+    assert "must be a number" in ch01.fc_parameters("many").message
+
+
+@pytest.mark.parametrize(
+    "K",
+    [[[1.0, 0.0], [0.0, -1.0]], [[-2.0, 0.0], [0.0, 2.0]]],  # Roberts cross and a multiple
+)
+def test_diagonal_edge_kernel_accepts_main_diagonal_differences(K):
+    assert ch01.diagonal_edge_kernel(torch.tensor(K))
+
+
+def test_diagonal_edge_kernel_accepts_a_3x3_difference():
+    assert ch01.diagonal_edge_kernel([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+
+
+@pytest.mark.parametrize(
+    "K, hint",
+    [
+        ([[1.0, 1.0], [1.0, 1.0]], "sum to 0"),
+        ([[0.0, 1.0], [-1.0, 0.0]], "does not respond to the anti-diagonal"),
+        ([[1.0, -1.0]], "also fires on the main-diagonal"),  # vertical-edge kernel
+        ([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], "also fires"),  # Sobel x
+        (torch.ones(6, 6), "at most 5x5"),
+        ([[float("nan")]], "finite"),
+    ],
+)
+def test_diagonal_edge_kernel_rejects(K, hint):
+    result = ch01.diagonal_edge_kernel(K)
+    assert not result and hint in result.message
+
+
+def test_second_derivative_kernel():
+    assert ch01.second_derivative_kernel(torch.tensor([[1.0, -2.0, 1.0]]))
+    assert ch01.second_derivative_kernel([1, -2, 1])
+    assert "sign is flipped" in ch01.second_derivative_kernel([-1, 2, -1]).message
+    assert "column" in ch01.second_derivative_kernel([[1.0], [-2.0], [1.0]]).message
+    assert not ch01.second_derivative_kernel([1.0, -1.0, 0.0])  # a first difference
+    assert not ch01.second_derivative_kernel([1.0, -2.0])
+
+
+def test_corr2d_by_hand():
+    X, K = ch01.HAND_X, ch01.HAND_K
+    # Worked by hand: Y[i, j] = sum of X[i:i+2, j:j+2] * K.
+    expected = [[1 * 1 + 2 * -1 + 0 * 0 + 1 * 2, 2 * 1 + 0 * -1 + 1 * 0 + 3 * 2],
+                [0 * 1 + 1 * -1 + 2 * 0 + 1 * 2, 1 * 1 + 3 * -1 + 1 * 0 + 1 * 2]]
+    assert ch01.corr2d_by_hand(expected)
+    assert ch01.corr2d_by_hand(torch.tensor(expected))
+    flipped = torch.nn.functional.conv2d(X[None, None], K.flip(0, 1)[None, None])[0, 0]
+    assert "flipped kernel" in ch01.corr2d_by_hand(flipped).message
+    wrong = [row[:] for row in expected]
+    wrong[1][0] += 1
+    assert "Y[1, 0] is off" in ch01.corr2d_by_hand(wrong).message
+    assert "2x2" in ch01.corr2d_by_hand([[1.0, 8.0, 0.0]]).message

@@ -1,0 +1,259 @@
+"""The kernel editor, driven headless: every edit must match F.conv2d, bad input never raises."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convbook import kernels
+from convbook.widgets import KernelEditor
+
+
+def _same(image: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """torch's 'same' cross-correlation of an (H, W) or (C, H, W) image, channel by channel."""
+    batch = image.reshape(-1, 1, *image.shape[-2:]).double()
+    return F.conv2d(batch, K[None, None].double(), padding="same").reshape(image.shape).float()
+
+
+@pytest.fixture(scope="module")
+def camera_editor():
+    return KernelEditor()
+
+
+@pytest.fixture
+def small():
+    torch.manual_seed(1)
+    return KernelEditor(image=torch.rand(12, 17), kernel="sobel_x")
+
+
+def test_default_is_identity_on_the_camera_photo(camera_editor):
+    e = camera_editor
+    assert repr(e) == "KernelEditor(kernel=3x3 'identity', image='camera' 512x512)"
+    assert e.image.shape == (512, 512)
+    torch.testing.assert_close(e.output, e.image)
+
+
+def test_editing_a_cell_updates_output_and_switches_to_custom(camera_editor):
+    e = camera_editor
+    e.set_kernel("sobel_x")
+    before = e.output.clone()
+    e.set_cell(0, 0, -3.0)
+    K = kernels.sobel_x()
+    K[0, 0] = -3.0
+    assert e.preset == "custom"
+    assert torch.equal(e.kernel, K)
+    assert not torch.allclose(e.output, before)
+    torch.testing.assert_close(e.output, _same(e.image, K), atol=1e-5, rtol=1e-5)
+    assert e.message == ""
+
+
+def test_typing_text_into_a_cell_is_parsed(small):
+    small.set_cell(2, 1, " 0.25 ")
+    assert float(small.kernel[2, 1]) == 0.25
+    torch.testing.assert_close(small.output, _same(small.image, small.kernel), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "bad", ["abc", "", "-", "nan", "inf", "-inf", "1e999", float("nan"), None, [1, 2]]
+)
+def test_bad_cell_keeps_last_good_output_and_shows_message(small, bad):
+    good_output, good_kernel = small.output.clone(), small.kernel.clone()
+    small.set_cell(1, 2, bad)
+    assert torch.equal(small.output, good_output)
+    assert torch.equal(small.kernel, good_kernel)
+    assert "cell (1, 2) must be a finite number" in small.message
+    assert "cell (1, 2)" in small._msg_view.value
+    # Fixing the cell clears the message and applies the whole grid.
+    small.set_cell(1, 2, "1")
+    assert small.message == "" and small._msg_view.value == ""
+    assert float(small.kernel[1, 2]) == 1.0
+
+
+@pytest.mark.parametrize("name", list(kernels.PRESETS))
+def test_every_preset(small, name):
+    small.set_kernel(name)
+    assert small.preset == name
+    torch.testing.assert_close(small.kernel, kernels.PRESETS[name])
+    torch.testing.assert_close(small.output, _same(small.image, kernels.PRESETS[name]),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_preset_dropdown_drives_the_kernel(small):
+    small._preset.value = "laplacian"
+    torch.testing.assert_close(small.kernel, kernels.laplacian())
+    assert [float(c.value) for c in small._cells[1]] == [1.0, -4.0, 1.0]
+
+
+@pytest.mark.parametrize("size", range(1, 8))
+def test_sizes_rebuild_resizable_presets(small, size):
+    small.set_kernel("box_blur")
+    small.set_size(size)
+    assert small.preset == "box_blur" and len(small._cells) == size
+    torch.testing.assert_close(small.kernel, torch.full((size, size), 1 / size**2))
+    torch.testing.assert_close(small.output, _same(small.image, small.kernel), atol=1e-5, rtol=1e-5)
+
+
+def test_resizing_a_fixed_preset_keeps_it_centred(small):
+    small.set_kernel("sobel_y")
+    small.set_size(5)
+    expected = torch.zeros(5, 5)
+    expected[1:4, 1:4] = kernels.sobel_y()
+    assert small.preset == "custom"
+    assert torch.equal(small.kernel, expected)
+    small.set_size(1)
+    assert torch.equal(small.kernel, torch.zeros(1, 1))
+    assert torch.equal(small.output, torch.zeros_like(small.image))
+
+
+def test_even_size_kernel_matches_torch_same_padding(small):
+    K = torch.tensor([[1.0, 2.0], [-3.0, 0.5]])
+    small.set_kernel(K)
+    assert small.preset == "custom" and repr(small).startswith("KernelEditor(kernel=2x2 'custom'")
+    torch.testing.assert_close(small.output, _same(small.image, K), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kernel, message",
+    [
+        ("blurry", "unknown kernel 'blurry'"),
+        (torch.ones(2, 3), r"kernel must be square, 1x1 to 7x7, got shape \(2, 3\)"),
+        (torch.ones(8, 8), r"got shape \(8, 8\)"),
+        (torch.tensor([[float("inf")]]), "no NaN or inf"),
+        ([["a"]], "kernel must be numbers"),
+    ],
+)
+def test_bad_kernels_are_reported_not_raised(small, kernel, message):
+    good = small.output.clone()
+    small.set_kernel(kernel)
+    assert torch.equal(small.output, good)
+    assert re.search(message, small.message)
+
+
+def test_cell_outside_grid_is_reported(small):
+    small.set_cell(3, 0, 1.0)
+    assert small.message == "cell (3, 0) is outside the 3x3 kernel"
+
+
+def test_display_options(small):
+    small.set_kernel("sobel_x")
+    raw = small.output
+    assert raw.min() < 0 < raw.max()  # a signed edge map
+    torch.testing.assert_close(small.shown, raw.clamp(0, 1))
+    small.set_options(absolute=True)
+    torch.testing.assert_close(small.shown, raw.abs().clamp(0, 1))
+    small.set_options(mode="normalize")
+    a = raw.abs()
+    torch.testing.assert_close(small.shown, (a - a.min()) / (a.max() - a.min()))
+    small.set_options(absolute=False)
+    torch.testing.assert_close(small.shown, (raw - raw.min()) / (raw.max() - raw.min()))
+    assert torch.equal(small.output, raw)  # options change the display only
+    small.set_options(mode="stretch")
+    assert small.message == "mode must be 'clip' or 'normalize', got 'stretch'"
+
+
+def test_normalize_of_a_constant_output_is_black():
+    e = KernelEditor(image=torch.full((5, 5), 0.3), kernel=torch.zeros(3, 3))
+    e.set_options(mode="normalize")
+    assert torch.equal(e.shown, torch.zeros(5, 5))
+
+
+def test_switching_images(small):
+    small.set_kernel("gaussian_blur")
+    small.set_image("coins")
+    assert repr(small) == "KernelEditor(kernel=3x3 'gaussian_blur', image='coins' 303x384)"
+    torch.testing.assert_close(small.output, _same(small.image, small.kernel), atol=1e-5, rtol=1e-5)
+    small.set_image("custom")
+    assert small.image.shape == (12, 17)
+    small.set_image("nope")
+    assert "image must be one of custom, camera" in small.message
+
+
+def test_png_views_are_updated(small):
+    before = small._out_view.value
+    small.set_cell(1, 1, 4.0)
+    assert small._out_view.value != before
+    assert small._out_view.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert small._in_view.value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "image, shape",
+    [
+        (np.random.default_rng(0).random((10, 11, 3)), (3, 10, 11)),  # (H, W, C) array
+        (np.random.default_rng(0).integers(0, 256, (9, 8), dtype=np.uint8), (9, 8)),
+        (torch.rand(3, 7, 6), (3, 7, 6)),
+        (torch.rand(1, 7, 6), (7, 6)),
+        (torch.rand(4, 5, 6), (3, 5, 6)),  # RGBA: alpha dropped
+    ],
+)
+def test_images_given_in_various_layouts(image, shape):
+    e = KernelEditor(image=image, kernel="emboss")
+    assert e.image.shape == shape
+    assert float(e.image.max()) <= 1.0
+    torch.testing.assert_close(e.output, _same(e.image, kernels.emboss()), atol=1e-5, rtol=1e-5)
+
+
+def test_uint8_images_are_scaled():
+    array = np.array([[0, 255], [51, 102]], dtype=np.uint8)
+    e = KernelEditor(image=array)
+    torch.testing.assert_close(e.image, torch.tensor([[0.0, 1.0], [0.2, 0.4]]))
+
+
+@pytest.mark.parametrize(
+    "image, error, message",
+    [
+        ([[1, 2]], TypeError, "image must be a torch.Tensor or numpy array, got list"),
+        (torch.rand(5), ValueError, r"image must be 2D \(H, W\) or 3D"),
+        (torch.rand(5, 6, 7), ValueError, "image must have 1, 3 or 4 channels"),
+    ],
+)
+def test_bad_image_argument_raises_at_construction(image, error, message):
+    with pytest.raises(error, match=message):
+        KernelEditor(image=image)
+
+
+def test_mimebundle_uses_the_short_repr(small):
+    bundle = small._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(small)
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_large_images_call_conv2d_directly(monkeypatch):
+    import convbook.widgets.kernel_editor as module
+
+    monkeypatch.setattr(module, "_MAX_STACK", 100)  # so a 3x3 kernel on 6x7 is "large"
+    torch.manual_seed(2)
+    e = KernelEditor(image=torch.rand(3, 6, 7), kernel="sharpen")
+    assert e._stack_key is None  # no cached stack was built
+    e.set_cell(0, 2, 0.5)
+    torch.testing.assert_close(e.output, _same(e.image, e.kernel), atol=1e-5, rtol=1e-5)
+
+
+def test_a_bad_kernel_argument_starts_from_the_identity_with_a_message():
+    e = KernelEditor(image=torch.rand(4, 5), kernel=torch.ones(2, 3))
+    assert e.preset == "identity"
+    torch.testing.assert_close(e.output, e.image)
+    assert "kernel must be square" in e.message and "kernel must be square" in e._msg_view.value
+
+
+def test_numeric_cell_values_of_any_type(small):
+    small.set_cell(0, 0, torch.tensor(2.5))
+    small.set_cell(0, 1, np.float32(-1.5))
+    small.set_cell(0, 2, 3)
+    assert small.kernel[0].tolist() == [2.5, -1.5, 3.0]
+
+
+def test_updates_leave_torch_thread_setting_alone(small):
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        small.set_cell(0, 0, 1.5)
+        small.set_cell(0, 0, "oops")
+        small.set_kernel("laplacian")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

@@ -223,6 +223,14 @@ def test_resnet50():
     _check(model, _resnet_features(model), (3, 544, 32), axes=(0,))
 
 
+def test_googlenet_concatenations_and_ceil_mode_pooling():
+    torch.manual_seed(0)
+    model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    features = nn.Sequential(*list(model.children())[:-3])  # drop avgpool, dropout, fc
+    rf = _check(model, features, (3, 480, 32), axes=(0,))
+    assert rf.stopped_at == "avgpool (AdaptiveAvgPool2d)"
+
+
 # ------------------------------------------------- published numbers (a secondary check)
 
 

@@ -79,8 +79,11 @@ def _measure(net: nn.Module, shape: tuple[int, int, int], axis: int, units: list
 
 def _check(model: nn.Module, features: nn.Module, shape, axes=(0, 1)) -> ReceptiveField:
     """Calculator on ``model`` versus the gradient measurement on ``features`` (its spatial
-    part), for two neighbouring units in the middle of the map, along each axis."""
+    part), for two neighbouring units in the middle of the map, along each axis.  Models
+    built on the meta device get real (uninitialised) memory here; :func:`_positive` then
+    sets every weight, bias and batch-norm statistic."""
     rf = receptive_field(model, shape)
+    features.to_empty(device="cpu")
     _positive(features)
     for axis in axes:
         n = rf.output_size[axis]
@@ -193,50 +196,45 @@ def test_concat_model_takes_the_largest_branch():
 # ----------------------------------------------------------------- torchvision architectures
 
 
+def _meta(name: str, **kwargs) -> nn.Module:
+    with torch.device("meta"):  # no weights are allocated or initialised
+        return getattr(torchvision.models, name)(weights=None, **kwargs)
+
+
 def _resnet_features(model: nn.Module) -> nn.Module:
     return nn.Sequential(*list(model.children())[:-2])  # drop avgpool and fc
 
 
 def test_alexnet():
-    torch.manual_seed(0)
-    model = torchvision.models.alexnet(weights=None)
+    model = _meta("alexnet")
     _check(model, model.features, (3, 288, 67), axes=(0,))
     _check(model, model.features, (3, 67, 288), axes=(1,))
 
 
 def test_vgg16():
-    torch.manual_seed(0)
-    model = torchvision.models.vgg16(weights=None)
+    model = _meta("vgg16")
     _check(model, model.features, (3, 288, 32), axes=(0,))
 
 
 def test_resnet18():
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None)
+    model = _meta("resnet18")
     _check(model, _resnet_features(model), (3, 544, 32), axes=(0,))
     _check(model, _resnet_features(model), (3, 32, 544), axes=(1,))
 
 
 def test_resnet50():
-    torch.manual_seed(0)
-    model = torchvision.models.resnet50(weights=None)
+    model = _meta("resnet50")
     _check(model, _resnet_features(model), (3, 544, 32), axes=(0,))
 
 
 def test_googlenet_concatenations_and_ceil_mode_pooling():
-    torch.manual_seed(0)
-    model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    model = _meta("googlenet", aux_logits=False, init_weights=False)
     features = nn.Sequential(*list(model.children())[:-3])  # drop avgpool, dropout, fc
     rf = _check(model, features, (3, 480, 32), axes=(0,))
     assert rf.stopped_at == "avgpool (AdaptiveAvgPool2d)"
 
 
 # ------------------------------------------------- published numbers (a secondary check)
-
-
-def _meta(name: str, **kwargs) -> nn.Module:
-    with torch.device("meta"):  # no weights are allocated or initialised
-        return getattr(torchvision.models, name)(weights=None, **kwargs)
 
 
 def test_published_values():

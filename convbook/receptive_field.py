@@ -19,6 +19,11 @@ branches are centred alike).  Layers that do not move pixels (activations, norma
 dropout, element-wise arithmetic) pass the field through.  The walk stops at the last
 spatial feature map, before global pooling (``AdaptiveAvgPool2d``), ``flatten`` or a
 ``Linear`` layer.
+
+Limits: the model is traced, not run, so a ``view``/``reshape`` counts as the end of the
+spatial part (a channel shuffle would end it early: check ``stopped_at``), and a value
+that comes back from global pooling into the spatial path (squeeze-and-excitation) is
+treated as a constant, although strictly it lets every unit see the whole image.
 """
 
 from __future__ import annotations
@@ -171,10 +176,12 @@ class ReceptiveField:
         """Centre of output unit ``(0, 0)``'s field on the input: ``(r - 1) / 2 - P``."""
         return tuple((r - 1) / 2 - p for r, p in zip(self.size, self.padding))  # type: ignore[return-value]
 
-    def box(self, i: int, j: int) -> tuple[Pair, Pair]:
+    def box(self, row: int, col: int) -> tuple[Pair, Pair]:
         """Input rows and columns ``((top, bottom), (left, right))`` (inclusive) that output
-        unit ``(i, j)`` sees.  Not clipped: parts may lie in the padding, outside the image."""
-        top, left = i * self.stride[0] - self.padding[0], j * self.stride[1] - self.padding[1]
+        unit ``(row, col)`` sees.  Not clipped: parts may lie in the padding, outside the
+        image."""
+        top = row * self.stride[0] - self.padding[0]
+        left = col * self.stride[1] - self.padding[1]
         return (top, top + self.size[0] - 1), (left, left + self.size[1] - 1)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -391,7 +398,7 @@ def _step(
     kind = _kind(gm, node)
     if _is_stop(gm, node) or (node.op == "call_method" and node.target in _SIZE_METHODS):
         return None, None
-    if node.op == "getattr" or (node.op == "call_function" and node.target is getattr):
+    if node.op == "call_function" and node.target is getattr:
         return None, None  # x.shape and friends
     if node.op == "call_module":
         module = gm.get_submodule(node.target)

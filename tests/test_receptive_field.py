@@ -193,6 +193,25 @@ def test_concat_model_takes_the_largest_branch():
     assert rf.size == (3 + 4 * 2 + 2 * 2 + 4 * 4,) * 2  # the 5x5 branch is the widest
 
 
+class _Functional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 2, 3)
+        self.conv2 = nn.Conv2d(2, 2, 3)
+
+    def forward(self, x):
+        x = torch.nn.functional.avg_pool2d(self.conv1(x), 3, stride=2, padding=1)
+        return torch.nn.functional.avg_pool2d(self.conv2(x).relu(), kernel_size=2)
+
+
+def test_functional_pooling():
+    rf = _check(_Functional(), _Functional(), (1, 48, 48))
+    assert rf.size == (3 + 2 + 2 * 2 + 1 * 2,) * 2 and rf.stride == (4, 4)
+    assert [row.type for row in rf.rows] == [
+        "-", "Conv2d", "avg_pool2d", "Conv2d", "avg_pool2d"
+    ]
+
+
 # ----------------------------------------------------------------- torchvision architectures
 
 

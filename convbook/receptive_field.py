@@ -239,10 +239,12 @@ def _pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 
 
 def _slide(
-    geo: _Geometry, k: Pair, s: Pair, p: Pair, d: Pair, ceil_mode: bool = False
+    geo: _Geometry, k: Pair, s: Pair, p: Pair, d: Pair, ceil_mode: bool = False,
+    same: bool = False,
 ) -> _Geometry:
-    """Geometry after a sliding window (convolution or pooling) with these arguments."""
-    size = tuple(_pool_out(*a, ceil_mode) for a in zip(geo.size, k, s, p, d))
+    """Geometry after a sliding window (convolution or pooling) with these arguments;
+    ``same``: padding="same", whose output keeps the input's size."""
+    size = geo.size if same else tuple(_pool_out(*a, ceil_mode) for a in zip(geo.size, k, s, p, d))
     k_eff = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
     r = tuple(rr + (ke - 1) * jj for rr, ke, jj in zip(geo.r, k_eff, geo.j))
     j = tuple(jj * ss for jj, ss in zip(geo.j, s))
@@ -406,12 +408,11 @@ def _step(
             return inputs[0], None
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             k, s, p, d, ceil_mode = _window(module)
+            same = getattr(module, "padding", None) == "same"  # may pad one more after
             try:
-                geo = _slide(inputs[0], k, s, p, d, ceil_mode)
+                geo = _slide(inputs[0], k, s, p, d, ceil_mode, same)
             except ValueError as error:
                 raise _cannot(node, kind, str(error)) from error
-            if getattr(module, "padding", None) == "same":  # may pad one more after
-                geo = _Geometry(inputs[0].size, geo.r, geo.j, geo.P)
             return geo, (kind, k, s, p, d)
         if isinstance(module, (nn.ZeroPad2d, nn.ConstantPad2d)):
             left, right, top, bottom = module.padding

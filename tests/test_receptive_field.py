@@ -130,6 +130,14 @@ def test_dilated_and_same_padded_convolutions():
     assert rf.padding == (1 + 2 + 4 + 1,) * 2
 
 
+def test_same_padding_on_a_tiny_input():
+    # torch pads an even kernel 1 before and 2 after; the output keeps the input's size
+    rf = receptive_field(nn.Conv2d(1, 1, 4, padding="same"), (1, 1, 2))
+    assert rf.output_size == tuple(nn.Conv2d(1, 1, 4, padding="same")(
+        torch.zeros(1, 1, 1, 2)).shape[-2:]) == (1, 2)
+    assert rf.size == (4, 4) and rf.padding == (1, 1)
+
+
 def test_stride_larger_than_kernel():
     net = nn.Sequential(
         nn.Conv2d(1, 1, 1, stride=2), nn.Conv2d(1, 1, 3, stride=3), nn.Conv2d(1, 1, 2)

@@ -1,0 +1,47 @@
+"""Self-checks of chapter 06: right answers pass, typical wrong ones fail with a hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from convbook.check import ch06
+
+
+@pytest.mark.parametrize(
+    "check, right, wrong, hint",
+    [
+        # 1 + 2 + 1*1 + 2*2 + 1*2 + 2*4, worked by hand
+        (ch06.mixed_stack, 18, 9, "product of the strides"),
+        (ch06.mixed_stack, 18, 17, "walk forward"),
+        # 1 + 2n >= 100
+        (ch06.layers_for_field, 50, 49, "49 layers see only 99 pixels"),
+        (ch06.layers_for_field, 50, 51, "fewer layers are enough"),
+        # 1 + 2 (1 + 2 + 4 + 8)
+        (ch06.dilated_stack, 31, 9, "d(k - 1) + 1"),
+        (ch06.dilated_stack, 31, 30, "add d(k - 1)"),
+        # 32 * 32 * (49 - 27)
+        (ch06.weights_saved, 22528, 22, "k * k * C * C"),
+        (ch06.weights_saved, 22528, 22527, "49 C^2"),
+    ],
+)
+def test_right_passes_wrong_fails(check, right, wrong, hint):
+    assert check(right)
+    assert "✅ Correct" in repr(check(right))
+    result = check(wrong)
+    assert not result
+    assert hint in result.message
+
+
+@pytest.mark.parametrize(
+    "check", [ch06.mixed_stack, ch06.layers_for_field, ch06.dilated_stack, ch06.weights_saved]
+)
+def test_placeholder_and_wrong_types_fail(check):
+    for answer in (None, "18", 18.0, True):
+        result = check(answer)
+        assert not result and "answer with an int" in result.message
+        assert repr(result).startswith("❌ Not yet")
+
+
+def test_weights_saved_other_channel_count():
+    assert ch06.weights_saved(64 * 64 * 22, channels=64)
+    assert not ch06.weights_saved(22528, channels=64)

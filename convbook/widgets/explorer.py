@@ -33,7 +33,7 @@ Constructor arguments (all keyword-only; sizes are ints or ``(h, w)`` pairs):
     ``input_size=5``, ``kernel_size=3``, ``padding=0``, ``stride=1``, ``dilation=1``,
     ``output_padding=0`` (transposed mode only; must be < stride or < dilation per axis),
     ``mode='conv'`` or ``'transposed'``, ``step=0``,
-    ``per_axis=None`` (show separate height/width sliders; default: whenever some
+    ``per_axis=False`` (show separate height/width sliders; switched on anyway when some
     argument differs between the axes), ``max_width=720`` (pixels of the drawing).
     Slider ranges are in :attr:`ConvExplorer.LIMITS`.
 
@@ -172,18 +172,19 @@ def _formula(axis: str, a: dict, transposed: bool) -> str:
     return f"{text} = {value}: impossible"
 
 
-def _problem(axis: str, a: dict, transposed: bool) -> str:
-    name = "height" if axis == "H" else "width"
+def _problem(name: str, a: dict, transposed: bool) -> str:
+    """Why the output is empty along one axis (``name``: "the height", "both axes", ...)."""
     if transposed:
         full = (a["n"] - 1) * a["s"] + a["d"] * (a["k"] - 1) + a["op"] + 1
         return (
-            f"Impossible along the {name}: padding {a['p']} removes 2·{a['p']} = "
-            f"{2 * a['p']} cells from a transposed output of only {full} cells. "
+            f"Impossible along {name}: padding {a['p']} removes 2·{a['p']} = "
+            f"{2 * a['p']} cells from a transposed output of only {full} "
+            f"cell{'s' if full > 1 else ''}. "
             "Make the padding smaller."
         )
     dil = f" (dilated: {a['d']}·({a['k']} − 1) + 1 = {a['k_eff']})" if a["d"] > 1 else ""
     return (
-        f"Impossible along the {name}: the kernel spans {a['k_eff']} cells{dil} but the "
+        f"Impossible along {name}: the kernel spans {a['k_eff']} cells{dil} but the "
         f"padded input has only {a['n'] + 2 * a['p']} ({a['n']} + 2·{a['p']}). "
         "Make the kernel or dilation smaller, or the input or padding larger."
     )
@@ -216,7 +217,7 @@ class ConvExplorer(widgets.VBox):
         output_padding: int | tuple[int, int] = 0,
         mode: str = "conv",
         step: int = 0,
-        per_axis: bool | None = None,
+        per_axis: bool = False,
         max_width: int = 720,
     ) -> None:
         values = {
@@ -229,8 +230,8 @@ class ConvExplorer(widgets.VBox):
         }
         pairs = {name: self._check(name, value) for name, value in values.items()}
         self._check_mode(mode)
-        if per_axis is None:
-            per_axis = any(v[0] != v[1] for v in pairs.values())
+        # differing axes need the per-axis sliders, whatever per_axis says
+        per_axis = bool(per_axis) or any(v[0] != v[1] for v in pairs.values())
         self._max_width = max_width
         self._holding = 0
         self._syncing = 0  # > 0 while code sets both axes one after the other
@@ -300,7 +301,7 @@ class ConvExplorer(widgets.VBox):
             widgets.link((self.play, "value"), (self.step_slider, "value")),
             widgets.link((self.play, "max"), (self.step_slider, "max")),
         ]
-        self.image = widgets.Image(format="png")
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.message = widgets.HTML()
 
         super().__init__(
@@ -643,10 +644,16 @@ class ConvExplorer(widgets.VBox):
             )
             for i in range(2)
         )
-        problems = [
-            _problem(axis, a, transposed) for axis, a in zip("HW", self._axes) if a["out"] < 1
-        ]
-        self._error = " ".join(problems) if problems else None
+        ah, aw = self._axes
+        if ah["out"] < 1 and aw["out"] < 1 and ah == aw:
+            self._error = _problem("both axes", ah, transposed)
+        else:
+            problems = [
+                _problem(f"the {name}", a, transposed)
+                for name, a in zip(("height", "width"), self._axes)
+                if a["out"] < 1
+            ]
+            self._error = " ".join(problems) if problems else None
         self._formula = "\n".join(
             _formula(axis, a, transposed) for axis, a in zip("HW", self._axes)
         )
@@ -660,7 +667,9 @@ class ConvExplorer(widgets.VBox):
         text = "<br>".join(f"<code>{line}</code>" for line in lines)
         if self._error is not None:
             text += f'<br><b style="color:#b00">{html.escape(self._error)}</b>'
-        self.message.value = text
+        else:
+            text += f"<br>step {self.step + 1} of {n}: output {self.output_position}"
+        self.message.value = text + self._legend(transposed)
 
     def _draw(self) -> np.ndarray:
         kinds = self._kinds()
@@ -670,9 +679,9 @@ class ConvExplorer(widgets.VBox):
         oh, ow = size if size is not None else (0, 0)
         rows = max(kinds.shape[0], kh, oh)
         cols = kinds.shape[1] + kw + ow + 4  # + gaps
-        cell = int(np.clip(self._max_width // max(cols, 1), 6, 32))
-        cell = min(cell, max(6, 420 // max(rows, 1)))
-        gap = 2 * cell
+        # fit max_width x 420 pixels (PNG encoding time grows with the pixel count)
+        cell = int(np.clip(min(self._max_width // cols, 420 // rows), 3, 32))
+        gap = max(2 * cell, 16)
         title = 14
         width = (kinds.shape[1] + kw + ow) * cell + 2 * gap + 3
         height = rows * cell + title + 1
@@ -716,6 +725,24 @@ class ConvExplorer(widgets.VBox):
         draw.text((kinds.shape[1] * cell + gap, 0), "kernel", fill=_FRAME)
         draw.text((x, 0), "output" if size is not None else "output: impossible", fill=_FRAME)
         return np.asarray(image)
+
+    @staticmethod
+    def _legend(transposed: bool) -> str:
+        """Colour key, as HTML."""
+        items = [(_COLOURS[INPUT], "input"), (_COLOURS[PADDING], "padding")]
+        if transposed:
+            items += [(_COLOURS[ZERO], "inserted zero"), (_COLOURS[_CROPPED], "cropped")]
+        items += [
+            (_READ[INPUT], "read by the kernel"),
+            (_READ[PADDING], "read, but zero"),
+            (_CURRENT, "current output"),
+            (_VISITED, "done"),
+        ]
+        swatch = (
+            '<span style="display:inline-block;width:0.9em;height:0.9em;'
+            'border:1px solid #999;background:rgb{};margin:0 0.3em 0 0.8em"></span>{}'
+        )
+        return "<br>" + "".join(swatch.format(colour, label) for colour, label in items)
 
     @staticmethod
     def _panel(canvas: np.ndarray, colours: np.ndarray, y: int, x: int, cell: int) -> None:

@@ -335,11 +335,12 @@ def test_sliders_update_everything_and_the_png_changes():
 def test_per_axis_sliders():
     ex = ConvExplorer()
     assert not ex.per_axis
-    assert ex.stride_h_slider.layout.display == "none"
+    assert ex.per_axis_box.layout.display == "none"
+    assert ex.square_box.layout.display is None
     ex.stride_w_slider.value = 3  # differing axes switch per-axis on
     assert ex.per_axis and ex.stride == (1, 3)
-    assert ex.stride_slider.layout.display == "none"
-    assert ex.stride_h_slider.layout.display is None
+    assert ex.square_box.layout.display == "none"
+    assert ex.per_axis_box.layout.display is None
     assert ex.output_size == _torch_conv_shape((5, 5), 3, (1, 3), 0, 1)
     ex.per_axis_checkbox.value = False  # back to square: the height value for both
     assert ex.stride == (1, 1)
@@ -347,7 +348,7 @@ def test_per_axis_sliders():
     assert ex.stride == (2, 2)
     assert ConvExplorer(kernel_size=(3, 1)).per_axis
     assert ConvExplorer(kernel_size=(3, 1), per_axis=False).per_axis  # needed, so on
-    assert ConvExplorer(per_axis=True).stride_slider.layout.display == "none"
+    assert ConvExplorer(per_axis=True).square_box.layout.display == "none"
 
 
 def test_output_padding_is_limited_by_stride_and_dilation():
@@ -362,9 +363,11 @@ def test_output_padding_is_limited_by_stride_and_dilation():
     assert ex.output_padding_w_slider.max == 3
     with pytest.raises(ValueError, match=r"output_padding must be < stride or < dilation"):
         ex.set(output_padding=(2, 0))
-    assert ex.output_padding_slider.layout.display is not None or ex.per_axis
+    assert ex.output_padding_w_slider.layout.display is None  # shown in transposed mode
     ex.set(mode="conv")
-    assert ex._rows["output_padding"].layout.display == "none"
+    assert ex.output_padding_w_slider.layout.display == "none"
+    assert ex.output_padding_slider.layout.display == "none"
+    assert ex.stride_slider.layout.display is None
 
 
 # ---------------------------------------------------------------- errors

@@ -69,7 +69,8 @@ Methods:
 Widgets (attributes, for linking or setting): ``<name>_slider`` (both axes) and
 ``<name>_h_slider`` / ``<name>_w_slider`` for each size name above, ``per_axis_checkbox``,
 ``mode_toggle``, ``step_slider``, ``play``, ``image`` (``ipywidgets.Image``),
-``message`` (``ipywidgets.HTML`` with the formula or the error).
+``message`` (``ipywidgets.HTML`` with the formula or the error, and a colour key),
+``square_box`` / ``per_axis_box`` (the two slider groups; one is hidden).
 """
 
 from __future__ import annotations
@@ -239,22 +240,24 @@ class ConvExplorer(widgets.VBox):
         self._axes: tuple[dict, dict] | None = None
         self._png = b""
 
-        style = {"description_width": "80px"}
+        # Shared style and layouts: each one is a model saved with the notebook.
+        style = widgets.SliderStyle(description_width="80px")
+        shared = widgets.Layout(width="300px")
+        self._op_layout = widgets.Layout(width="300px")  # hidden in conv mode
         self._square: dict[str, widgets.IntSlider] = {}
         self._hw: dict[str, tuple[widgets.IntSlider, widgets.IntSlider]] = {}
-        self._rows: dict[str, widgets.Widget] = {}
         for name in _NAMES:
             lo, hi = self.LIMITS[name]
             label = _LABELS[name]
             h, w = pairs[name]
+            layout = self._op_layout if name == "output_padding" else shared
             square = widgets.IntSlider(
                 value=h,
                 min=lo,
                 max=hi,
                 description=label,
                 style=style,
-                layout=widgets.Layout(width="300px"),
-                continuous_update=True,
+                layout=layout,
             )
             sh = widgets.IntSlider(
                 value=h,
@@ -262,7 +265,7 @@ class ConvExplorer(widgets.VBox):
                 max=hi,
                 description=f"{label} H",
                 style=style,
-                layout=widgets.Layout(width="300px"),
+                layout=layout,
             )
             sw = widgets.IntSlider(
                 value=w,
@@ -270,13 +273,12 @@ class ConvExplorer(widgets.VBox):
                 max=hi,
                 description=f"{label} W",
                 style=style,
-                layout=widgets.Layout(width="300px"),
+                layout=layout,
             )
             setattr(self, f"{name}_slider", square)
             setattr(self, f"{name}_h_slider", sh)
             setattr(self, f"{name}_w_slider", sw)
             self._square[name], self._hw[name] = square, (sh, sw)
-            self._rows[name] = widgets.HBox([square, sh, sw])
             square.observe(self._on_square(name), names="value")
             sh.observe(self._on_axis(name), names="value")
             sw.observe(self._on_axis(name), names="value")
@@ -293,7 +295,7 @@ class ConvExplorer(widgets.VBox):
             max=0,
             description="step",
             style=style,
-            layout=widgets.Layout(width="300px"),
+            layout=shared,
         )
         self.step_slider.observe(lambda _: self._changed(), names="value")
         self.play = widgets.Play(value=0, min=0, max=0, interval=700, description="play")
@@ -303,12 +305,18 @@ class ConvExplorer(widgets.VBox):
         ]
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.message = widgets.HTML()
+        self.square_box = widgets.VBox(list(self._square.values()))
+        row = widgets.Layout()
+        self.per_axis_box = widgets.VBox(
+            [widgets.HBox(list(self._hw[name]), layout=row) for name in _NAMES]
+        )
 
         super().__init__(
             [
-                widgets.HBox([self.mode_toggle, self.per_axis_checkbox]),
-                *self._rows.values(),
-                widgets.HBox([self.play, self.step_slider]),
+                widgets.HBox([self.mode_toggle, self.per_axis_checkbox], layout=row),
+                self.square_box,
+                self.per_axis_box,
+                widgets.HBox([self.play, self.step_slider], layout=row),
                 self.image,
                 self.message,
             ]
@@ -609,10 +617,8 @@ class ConvExplorer(widgets.VBox):
 
     def _layout_sliders(self) -> None:
         per_axis = self.per_axis
-        for name in _NAMES:
-            self._square[name].layout.display = "none" if per_axis else None
-            for slider in self._hw[name]:
-                slider.layout.display = None if per_axis else "none"
+        self.square_box.layout.display = "none" if per_axis else None
+        self.per_axis_box.layout.display = None if per_axis else "none"
 
     def _limit_output_padding(self) -> None:
         """Keep output_padding < max(stride, dilation) on each axis, as torch requires."""
@@ -657,7 +663,7 @@ class ConvExplorer(widgets.VBox):
         self._formula = "\n".join(
             _formula(axis, a, transposed) for axis, a in zip("HW", self._axes)
         )
-        self._rows["output_padding"].layout.display = None if transposed else "none"
+        self._op_layout.display = None if transposed else "none"
         n = self.n_steps
         self.step_slider.disabled = self.play.disabled = n == 0
         self.step_slider.max = max(n - 1, 0)  # clamps the value; linked to the play button

@@ -427,3 +427,27 @@ def test_repr():
         "stride=(2, 1), dilation=(1, 1), output_padding=(1, 0) -> output (10, 5))"
     )
     assert ex._repr_mimebundle_()["text/plain"] == repr(ex)
+
+
+def test_property_setters_and_docstring_examples():
+    ex = ConvExplorer()
+    ex.stride = 2
+    ex.padding = (1, 0)
+    ex.mode = "transposed"
+    ex.step = 3
+    assert (ex.stride, ex.padding, ex.mode, ex.step, ex.per_axis) == (
+        (2, 2),
+        (1, 0),
+        "transposed",
+        3,
+        True,
+    )
+    ex.per_axis = False  # back to square, from the height values
+    assert ex.padding == (1, 1)
+
+    import doctest
+
+    import convbook.widgets.explorer as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 5 and result.failed == 0

@@ -3,8 +3,9 @@
 The explorer draws three grids side by side: the padded input, the kernel, and the output.
 A step slider (and a play button) moves the kernel window through every output position in
 row-major order; the input cells that the kernel weights multiply are highlighted, so
-dilation shows up as gaps and stride as jumps.  Under the pictures, the output-size formula
-is written out with the current numbers, per axis::
+dilation shows up as gaps and stride as jumps.  When the cells are big enough they are
+numbered: input pixels and kernel weights row-major, output cells by step.  Under the
+pictures, the output-size formula is written out with the current numbers, per axis::
 
     H_out = floor((5 + 2·1 − 1·(3 − 1) − 1) / 2) + 1 = 3
 
@@ -21,13 +22,28 @@ which axis fails and why, ``.error`` holds it, and everything recovers as soon a
 sliders make the combination valid again.
 
 Everything works headless (in tests, or a notebook run by nbval), through the sliders or
-through :meth:`ConvExplorer.set`::
+through :meth:`ConvExplorer.set`:
 
-    ex = ConvExplorer(input_size=5, kernel_size=3, padding=1, stride=2)
-    ex.output_size            # (3, 3)
-    ex.stride_slider.value = 1  # updates everything, like dragging the slider
-    ex.set(stride=(1, 2), dilation=2, step=4)
-    ex.window                 # input cells read at output position 4
+>>> ex = ConvExplorer(input_size=5, kernel_size=3, padding=1, stride=2)
+>>> ex
+ConvExplorer(mode='conv', input=(5, 5), kernel=(3, 3), padding=(1, 1), stride=(2, 2), \
+dilation=(1, 1) -> output (3, 3))
+>>> ex.stride_slider.value = 1  # updates everything, like dragging the slider
+>>> ex.output_size
+(5, 5)
+>>> ex = ex.set(stride=(1, 2), dilation=2, step=4)  # per-axis sliders switch on
+>>> ex.output_position, ex.output_size
+((2, 0), (3, 2))
+>>> ex.window  # the 9 cells read for output (2, 0), in padded coordinates
+[(2, 0), (2, 2), (2, 4), (4, 0), (4, 2), (4, 4), (6, 0), (6, 2), (6, 4)]
+>>> print(ex.formula)
+H_out = floor((5 + 2·1 − 2·(3 − 1) − 1) / 1) + 1 = 3
+W_out = floor((5 + 2·1 − 2·(3 − 1) − 1) / 2) + 1 = 2
+>>> ex = ex.set(dilation=4)
+>>> print(ex.error)  # doctest: +NORMALIZE_WHITESPACE
+Impossible along both axes: the kernel spans 9 cells (dilated: 4·(3 − 1) + 1 = 9) but the
+padded input has only 7 (5 + 2·1). Make the kernel or dilation smaller, or the input or
+padding larger.
 
 Constructor arguments (all keyword-only; sizes are ints or ``(h, w)`` pairs):
     ``input_size=5``, ``kernel_size=3``, ``padding=0``, ``stride=1``, ``dilation=1``,
@@ -37,7 +53,8 @@ Constructor arguments (all keyword-only; sizes are ints or ``(h, w)`` pairs):
     argument differs between the axes), ``max_width=720`` (pixels of the drawing).
     Slider ranges are in :attr:`ConvExplorer.LIMITS`.
 
-State (read; the size attributes can also be assigned, which goes through :meth:`set`):
+State (read; the sizes, ``mode``, ``per_axis`` and ``step`` can also be assigned, which
+goes through :meth:`set`):
     ``input_size``, ``kernel_size``, ``padding``, ``stride``, ``dilation``,
     ``output_padding``: ``(h, w)`` pairs.
     ``mode``: ``'conv'`` or ``'transposed'``.  ``per_axis``: bool.
@@ -50,9 +67,9 @@ State (read; the size attributes can also be assigned, which goes through :meth:
     *padded* coordinates: row 0 is the first row of the grid the (stride-1, in transposed
     mode) convolution slides over, so real input pixel ``(i, j)`` sits at ``(i + p_h,
     j + p_w)`` in conv mode and at ``(i·s_h + q_h, j·s_w + q_w)`` with ``q = d(k - 1) - p``
-    in transposed mode.  In transposed mode tap ``(a, b)`` multiplies weight
-    ``[kh - 1 - a, kw - 1 - b]`` of the ``ConvTranspose2d`` kernel (the kernel is flipped).
-    Empty when impossible.
+    in transposed mode (a negative ``q`` crops the zero-inserted input).  In transposed
+    mode tap ``(a, b)`` multiplies weight ``[kh - 1 - a, kw - 1 - b]`` of the
+    ``ConvTranspose2d`` kernel (the kernel is flipped).  Empty when impossible.
     ``padded_size``: ``(rows, cols)`` of that padded grid.
     ``error``: the message shown, or ``None``.
     ``formula``: the output-size formulas with numbers, one line per axis.
@@ -430,9 +447,17 @@ class ConvExplorer(widgets.VBox):
     def mode(self) -> str:
         return self.mode_toggle.value
 
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.set(mode=value)
+
     @property
     def per_axis(self) -> bool:
         return self.per_axis_checkbox.value
+
+    @per_axis.setter
+    def per_axis(self, value: bool) -> None:
+        self.set(per_axis=value)
 
     @property
     def step(self) -> int:
@@ -683,7 +708,8 @@ class ConvExplorer(widgets.VBox):
             for i in range(2)
         )
         ah, aw = self._axes
-        if ah["out"] < 1 and aw["out"] < 1 and ah == aw:
+        both = ah["out"] < 1 and aw["out"] < 1
+        if both and _problem("", ah, transposed) == _problem("", aw, transposed):
             self._error = _problem("both axes", ah, transposed)
         else:
             problems = [

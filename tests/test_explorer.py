@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from convbook.widgets import ConvExplorer
-from convbook.widgets.explorer import INPUT, PADDING, ZERO
+from convbook.widgets.explorer import _COLOURS, _READ, INPUT, PADDING, ZERO
 
 
 @pytest.fixture(scope="module")
@@ -330,6 +330,38 @@ def test_sliders_update_everything_and_the_png_changes():
     before = ex.png
     ex.step_slider.value = 1
     assert ex.png != before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        dict(input_size=5, kernel_size=3, padding=1, stride=2),
+        dict(input_size=(6, 5), kernel_size=(2, 3), padding=(2, 0), stride=(1, 2), dilation=2),
+        dict(input_size=7, kernel_size=3, dilation=3),
+        dict(input_size=(11, 12), kernel_size=4, padding=3, stride=3, dilation=(1, 2)),
+    ],
+)
+def test_png_highlights_the_cells_torch_reads(args):
+    """Decode the PNG and check the colour of every padded-input cell: the cells that the
+    one-hot F.conv2d runs read are drawn as read, the others by kind."""
+    ex = ConvExplorer(**args)
+    rows, cols = ex.padded_size
+    (n_h, n_w), (p_h, p_w) = ex.input_size, ex.padding
+    windows = _conv_windows_by_torch(ex)
+    for step in sorted({0, ex.n_steps // 2, ex.n_steps - 1}):
+        ex.step = step
+        with Image.open(io.BytesIO(ex.png)) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        read = set(windows[step])
+        for r in range(rows):
+            for c in range(cols):
+                inside = p_h <= r < p_h + n_h and p_w <= c < p_w + n_w
+                kind = INPUT if inside else PADDING
+                expected = _READ[kind] if (r, c) in read else _COLOURS[kind]
+                # 2 pixels in from the cell's top-left corner: clear of grid lines, the
+                # window's frame and the (centred) numbers
+                y, x = 14 + r * ex.cell_px + 2, c * ex.cell_px + 2
+                assert tuple(pixels[y, x]) == expected, (step, r, c)
 
 
 def test_per_axis_sliders():

@@ -73,7 +73,7 @@ goes through :meth:`set`):
     ``padded_size``: ``(rows, cols)`` of that padded grid.
     ``error``: the message shown, or ``None``.
     ``formula``: the output-size formulas with numbers, one line per axis.
-    ``png``: the PNG bytes currently shown.
+    ``png``: the PNG bytes currently shown; ``cell_px``: pixels per cell in it.
 
 Methods:
     ``set(**kwargs)``: set any of the sizes above, ``mode``, ``per_axis`` and ``step`` at
@@ -209,6 +209,7 @@ def _problem(name: str, a: dict, transposed: bool) -> str:
     )
 
 
+_TITLE = 14  # pixels above the grids, for their titles
 _LABEL_CELL = 18  # cells at least this many pixels wide get numbers
 
 
@@ -504,6 +505,13 @@ class ConvExplorer(widgets.VBox):
     def png(self) -> bytes:
         return self._png
 
+    @property
+    def cell_px(self) -> int:
+        """Side of one cell in the drawing, in pixels; drawn cell ``(r, c)`` of the padded
+        input (see :meth:`cell_kinds`; cropped cells come first) starts at pixel
+        ``(14 + r * cell_px, c * cell_px)``, under the 14-pixel title strip."""
+        return self._cell_px
+
     def positions(self) -> list[tuple[int, int]]:
         """Every output position ``(row, col)``, in step (row-major) order."""
         size = self.output_size
@@ -744,7 +752,8 @@ class ConvExplorer(widgets.VBox):
         # fit max_width x 420 pixels (PNG encoding time grows with the pixel count)
         cell = int(np.clip(min(self._max_width // cols, 420 // rows), 3, 32))
         gap = max(2 * cell, 16)
-        title = 14
+        title = _TITLE
+        self._cell_px = cell
         width = (kinds.shape[1] + kw + ow) * cell + 2 * gap + 3
         height = rows * cell + title + 1
         canvas = np.full((height, width, 3), 255, dtype=np.uint8)

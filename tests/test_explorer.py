@@ -364,6 +364,40 @@ def test_png_highlights_the_cells_torch_reads(args):
                 assert tuple(pixels[y, x]) == expected, (step, r, c)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        dict(input_size=3, kernel_size=3, padding=1, stride=2, output_padding=1),
+        dict(input_size=(2, 3), kernel_size=(2, 3), stride=(3, 2), dilation=(2, 1)),
+        dict(input_size=3, kernel_size=2, padding=2, stride=3),  # q = -1: crops a ring
+    ],
+)
+def test_transposed_png_shows_zero_insertion(args):
+    ex = ConvExplorer(mode="transposed", **args)
+    rows, cols = ex.padded_size
+    q = [d * (k - 1) - p for k, p, d in zip(ex.kernel_size, ex.padding, ex.dilation)]
+    inserted = [(n - 1) * s + 1 for n, s in zip(ex.input_size, ex.stride)]
+    crop = [max(0, -v) for v in q]  # cropped cells drawn before the padded grid
+    for step in sorted({0, ex.n_steps - 1}):
+        ex.step = step
+        with Image.open(io.BytesIO(ex.png)) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        read = set(ex.window)
+        for r in range(rows):
+            for c in range(cols):
+                z = (r - q[0], c - q[1])  # position in the zero-inserted input
+                if _input_pixel(ex, r, c) is not None:
+                    kind = INPUT
+                elif 0 <= z[0] < inserted[0] and 0 <= z[1] < inserted[1]:
+                    kind = ZERO
+                else:
+                    kind = PADDING
+                expected = _READ[kind] if (r, c) in read else _COLOURS[kind]
+                y = 14 + (r + crop[0]) * ex.cell_px + 2
+                x = (c + crop[1]) * ex.cell_px + 2
+                assert tuple(pixels[y, x]) == expected, (step, r, c)
+
+
 def test_per_axis_sliders():
     ex = ConvExplorer()
     assert not ex.per_axis

@@ -517,3 +517,45 @@ def test_property_setters_and_docstring_examples():
 
     result = doctest.testmod(module)
     assert result.attempted > 5 and result.failed == 0
+
+
+_SLIDERS = [
+    f"{name}{axis}_slider"
+    for name in ("input_size", "kernel_size", "padding", "stride", "dilation", "output_padding")
+    for axis in ("", "_h", "_w")
+]
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(_SLIDERS), st.integers(0, 12)),
+            st.tuples(st.just("per_axis_checkbox"), st.booleans()),
+            st.tuples(st.just("mode_toggle"), st.sampled_from(["conv", "transposed"])),
+            st.tuples(st.just("step_slider"), st.integers(0, 200)),
+        ),
+        max_size=12,
+    )
+)
+def test_random_slider_moves_keep_the_state_consistent(moves):
+    """Whatever a user drags, in any order, the state stays valid and agrees with torch."""
+    ex = ConvExplorer()
+    for widget, value in moves:
+        getattr(ex, widget).value = value  # sliders clamp out-of-range values themselves
+        names = ("input_size", "kernel_size", "padding", "stride", "dilation", "output_padding")
+        if not ex.per_axis:
+            for name in names:
+                h, w = getattr(ex, name)
+                assert h == w == getattr(ex, f"{name}_slider").value, name
+        for o, s, d in zip(ex.output_padding, ex.stride, ex.dilation):
+            assert o < max(s, d)
+        args = (ex.input_size, ex.kernel_size, ex.stride, ex.padding, ex.dilation)
+        if ex.mode == "conv":
+            expected = _torch_conv_shape(*args)
+        else:
+            expected = _torch_transposed_shape(*args, ex.output_padding)
+        assert ex.output_size == expected
+        assert (ex.error is None) == (expected is not None)
+        assert 0 <= ex.step <= max(ex.n_steps - 1, 0) == ex.step_slider.max == ex.play.max
+        assert repr(ex).startswith(f"ConvExplorer(mode={ex.mode!r}")

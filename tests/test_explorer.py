@@ -302,8 +302,16 @@ def test_stepping_visits_every_position_once():
 def test_step_is_clamped_when_output_shrinks():
     ex = ConvExplorer(input_size=6, kernel_size=3)
     ex.step_slider.value = 15
+    redraws = []
+    ex.image.observe(redraws.append, names="value")
     ex.stride_slider.value = 2  # output 2x2: 4 positions
     assert ex.step_slider.max == 3 and ex.step == 3 and ex.output_position == (1, 1)
+    assert len(redraws) == 1  # both axes, the step range and the step: one picture
+    ex.set(kernel_size=(3, 1), padding=1, dilation=2, mode="transposed", step=2)
+    assert len(redraws) == 2
+    ex = ConvExplorer(input_size=3)  # one output position
+    ex.set(input_size=8, step=30)  # the step range of the new size counts: 6 x 6
+    assert ex.step == 30 and ex.output_position == (5, 0)
 
 
 # ---------------------------------------------------------------- sliders and drawing

@@ -596,7 +596,8 @@ class ConvExplorer(widgets.VBox):
                         )
                 self._set_pair("output_padding", op)
             if "step" in kwargs:
-                self._changed()  # recompute the axes so the step range is right
+                self._recompute()  # the new sizes' step range (drawn when the hold ends)
+                self._changed()
                 step = kwargs["step"]
                 if not isinstance(step, int) or isinstance(step, bool):
                     raise TypeError(f"step must be an int, got {step!r}")
@@ -699,7 +700,18 @@ class ConvExplorer(widgets.VBox):
 
     # ----------------------------------------------------------------- drawing
     def _refresh(self) -> None:
-        self._dirty = False
+        # Changing the step range below may move the step; its observer must not start a
+        # second, nested redraw, since this one draws the final step anyway.
+        self._holding += 1
+        try:
+            self._recompute()
+            self._show()
+        finally:
+            self._holding -= 1
+            self._dirty = False
+
+    def _recompute(self) -> None:
+        """Sizes, error, formula and step range from the sliders (no drawing)."""
         transposed = self.mode == "transposed"
         self._axes = tuple(
             _span(
@@ -731,6 +743,11 @@ class ConvExplorer(widgets.VBox):
         n = self.n_steps
         self.step_slider.disabled = self.play.disabled = n == 0
         self.step_slider.max = max(n - 1, 0)  # clamps the value; linked to the play button
+
+    def _show(self) -> None:
+        """Draw the picture and write the formula, error and colour key."""
+        transposed = self.mode == "transposed"
+        n = self.n_steps
         self._png = png_bytes(self._draw())
         self.image.value = self._png
         lines = [html.escape(line) for line in self._formula.split("\n")]

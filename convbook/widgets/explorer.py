@@ -121,12 +121,11 @@ _LABELS = {
 }
 _MODES = ("conv", "transposed")
 
-_WHITE = (255, 255, 255)
 _LINE = (150, 150, 150)
 _COLOURS = {
     INPUT: (189, 215, 238),  # light blue
     PADDING: (225, 225, 225),  # grey
-    ZERO: (250, 250, 250),  # near white
+    ZERO: (255, 246, 204),  # pale yellow
     _CROPPED: (110, 110, 110),  # dark grey
 }
 _READ = {  # a highlighted (read) cell, by kind
@@ -135,8 +134,8 @@ _READ = {  # a highlighted (read) cell, by kind
     ZERO: (244, 162, 97),
 }
 _KERNEL = (144, 190, 109)  # green
-_OUTPUT = (252, 236, 210)  # pale
-_VISITED = (246, 205, 160)
+_OUTPUT = (236, 231, 246)  # pale lavender
+_VISITED = (200, 190, 230)
 _CURRENT = (231, 111, 81)
 _FRAME = (40, 40, 40)
 

@@ -24,6 +24,7 @@ import os
 import pickle
 import tarfile
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,7 +239,7 @@ def _decode_source(source: Path) -> ImageData:
 
 
 def _read_tar(source: Path) -> dict[str, list[tuple[str, bytes]]]:
-    files: dict[str, list[tuple[str, bytes]]] = {}
+    files: dict[str, list[tuple[str, str, bytes]]] = {}
     try:
         with tarfile.open(source, "r|*") as tf:
             for m in tf:
@@ -251,16 +252,16 @@ def _read_tar(source: Path) -> dict[str, list[tuple[str, bytes]]]:
                     continue
                 f = tf.extractfile(m)
                 assert f is not None
-                files.setdefault(parts[0], []).append((parts[1], f.read()))
+                files.setdefault(parts[0], []).append((parts[1], parts[2], f.read()))
     except (tarfile.TarError, EOFError, OSError) as e:
         n = sum(len(v) for v in files.values())
         raise DatasetError(
             f"{source} could not be read to the end after {n:,} images ({e}): the archive "
             "looks truncated or corrupt; re-download it, or point CONVBOOK_DATA at a good copy"
         ) from e
-    for v in files.values():
-        v.sort()
-    return files
+    # the order of a directory listing: by class, then file name
+    return {split: [(c, b) for c, _, b in sorted(v, key=lambda t: t[:2])]
+            for split, v in files.items()}
 
 
 def _from_files(files: dict[str, list[tuple[str, bytes]]], source: Path) -> ImageData:
@@ -292,6 +293,12 @@ def _decode_images(blobs: list[bytes], source: Path, split: str) -> torch.Tensor
     JPEGs go through ``torchvision.io.decode_jpeg`` in batches (C++; a list in one call), other
     formats through ``torchvision.io.decode_image``.
     """
+    with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders for TorchCodec
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _decode_images_quietly(blobs, source, split)
+
+
+def _decode_images_quietly(blobs: list[bytes], source: Path, split: str) -> torch.Tensor:
     from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 
     tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs]

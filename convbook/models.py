@@ -12,6 +12,7 @@ All take ``(N, 3, 32, 32)`` normalised float images and return ``(N, 10)`` logit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -124,7 +125,7 @@ class FastNet(nn.Module):
         check_positive_int(stem, "stem")
         self.stem = conv_bn(3, stem)
         chans = [stem, *widths]
-        self.blocks = nn.Sequential(*(FastBlock(a, b) for a, b in zip(chans, chans[1:])))
+        self.blocks = nn.Sequential(*(FastBlock(a, b) for a, b in pairwise(chans)))
         self.head = nn.Linear(widths[-1], num_classes, bias=False)
         self.scale = scale
 

@@ -118,7 +118,7 @@ def cifar10(
     *,
     cache: str | os.PathLike[str] | None = None,
     download: bool = True,
-    expected_sizes: dict[str, int] | None = CIFAR10_SIZES,
+    expected_sizes: dict[str, int] | str | None = "cifar10",
 ) -> ImageData:
     """Load CIFAR-10 (or any ImageFolder data set of that shape) as uint8 tensors.
 
@@ -129,11 +129,18 @@ def cifar10(
         cache: directory for the decoded ``.pt`` cache (default :func:`cache_dir`).
         download: allow torchvision to download when no local copy is given.
         expected_sizes: images expected per split; a different count raises
-            :class:`DatasetError`.  ``None`` accepts any size (for small test trees).
+            :class:`DatasetError`.  ``"cifar10"`` means :data:`CIFAR10_SIZES` (50,000 and
+            10,000); ``None`` accepts any size (for small test trees).
 
     Returns:
         :class:`ImageData` with ``(N, 3, 32, 32)`` uint8 images and ``(N,)`` int64 labels.
     """
+    if expected_sizes == "cifar10":
+        expected_sizes = CIFAR10_SIZES
+    if isinstance(expected_sizes, str):
+        raise ValueError(
+            f"expected_sizes must be a dict, 'cifar10' or None, got {expected_sizes!r}"
+        )
     cache_root = Path(cache) if cache is not None else cache_dir()
     if root is None and os.environ.get("CONVBOOK_DATA"):
         root = os.environ["CONVBOOK_DATA"]

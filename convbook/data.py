@@ -1,0 +1,489 @@
+"""CIFAR-10 as uint8 tensors: find it, decode it once, cache it, and feed it fast.
+
+``cifar10()`` returns the whole data set as four tensors (``(N, 3, 32, 32)`` uint8 images and
+``(N,)`` int64 labels for train and test) plus the class names.  The first call decodes the
+60,000 images (about 7 s on 2 cores with ``torchvision.io.decode_jpeg``, which decodes a list
+of JPEGs in one call) and writes a ``.pt`` cache; later calls load that in about a second.
+
+Where the data comes from, in this order:
+
+1. ``root``, or else the ``CONVBOOK_DATA`` environment variable: a directory in the
+   ImageFolder layout (``train/<class>/*.png|jpg``, ``test/<class>/*``), a ``.tar.gz`` of
+   such a directory, or torchvision's ``cifar-10-batches-py`` directory;
+2. torchvision's ``CIFAR10`` download (with its checksum check) into the cache directory.
+
+Augmentation (random crop after padding, horizontal flip) and normalisation run on whole
+batches of tensors on the training device, never image by image through PIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from convbook._args import check_positive_int, check_tensor
+
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)
+CIFAR10_SIZES = {"train": 50_000, "test": 10_000}
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_CACHE_VERSION = 1
+
+
+class DatasetError(RuntimeError):
+    """The data set was found but is missing, partial or corrupt; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """A labelled image data set split into train and test.
+
+    Attributes:
+        train_images: ``(N_train, 3, H, W)`` uint8.
+        train_labels: ``(N_train,)`` int64 class indices.
+        test_images: ``(N_test, 3, H, W)`` uint8.
+        test_labels: ``(N_test,)`` int64.
+        classes: class names, ``classes[label]``.
+    """
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    classes: tuple[str, ...]
+
+    def subset(self, n_train: int, n_test: int, seed: int = 0) -> ImageData:
+        """A random, class-mixed subset of ``n_train`` training and ``n_test`` test images."""
+        check_positive_int(n_train, "n_train")
+        check_positive_int(n_test, "n_test")
+        g = torch.Generator().manual_seed(seed)
+        tr = torch.randperm(len(self.train_labels), generator=g)[:n_train]
+        te = torch.randperm(len(self.test_labels), generator=g)[:n_test]
+        return ImageData(
+            self.train_images[tr], self.train_labels[tr],
+            self.test_images[te], self.test_labels[te], self.classes,
+        )
+
+    def mean_std(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and standard deviation of the training images, on the 0..1 scale.
+
+        Returns two ``(3,)`` float32 tensors, computed from the data (never copied constants).
+        """
+        return channel_stats(self.train_images)
+
+    def __repr__(self) -> str:
+        shape = tuple(self.train_images.shape[1:])
+        return (
+            f"ImageData(train={len(self.train_labels):,}, test={len(self.test_labels):,}, "
+            f"image shape={shape}, classes={len(self.classes)})"
+        )
+
+
+def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std of ``images: (N, C, H, W)`` uint8, scaled to 0..1."""
+    check_tensor(images, "images", [4], ["(N, C, H, W)"])
+    x = images.double().div_(255)
+    mean = x.mean(dim=(0, 2, 3))
+    std = x.std(dim=(0, 2, 3))
+    return mean.float(), std.float()
+
+
+# --------------------------------------------------------------------------- locating data
+
+
+def cache_dir() -> Path:
+    """Where decoded data sets are cached: ``$CONVBOOK_CACHE``, else
+    ``$XDG_CACHE_HOME/convbook``, else ``~/.cache/convbook``."""
+    if os.environ.get("CONVBOOK_CACHE"):
+        return Path(os.environ["CONVBOOK_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "convbook"
+
+
+def cifar10(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    cache: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    expected_sizes: dict[str, int] | str | None = "cifar10",
+) -> ImageData:
+    """Load CIFAR-10 (or any ImageFolder data set of that shape) as uint8 tensors.
+
+    Args:
+        root: a directory (ImageFolder layout or torchvision's ``cifar-10-batches-py``) or a
+            ``.tar.gz`` of an ImageFolder directory.  Default: ``$CONVBOOK_DATA``, else
+            torchvision's download.
+        cache: directory for the decoded ``.pt`` cache (default :func:`cache_dir`).
+        download: allow torchvision to download when no local copy is given.
+        expected_sizes: images expected per split; a different count raises
+            :class:`DatasetError`.  ``"cifar10"`` means :data:`CIFAR10_SIZES` (50,000 and
+            10,000); ``None`` accepts any size (for small test trees).
+
+    Returns:
+        :class:`ImageData` with ``(N, 3, 32, 32)`` uint8 images and ``(N,)`` int64 labels.
+    """
+    if expected_sizes == "cifar10":
+        expected_sizes = CIFAR10_SIZES
+    if isinstance(expected_sizes, str):
+        raise ValueError(
+            f"expected_sizes must be a dict, 'cifar10' or None, got {expected_sizes!r}"
+        )
+    cache_root = Path(cache) if cache is not None else cache_dir()
+    if root is None and os.environ.get("CONVBOOK_DATA"):
+        root = os.environ["CONVBOOK_DATA"]
+        if not Path(root).exists():
+            raise DatasetError(
+                f"CONVBOOK_DATA points at {root}, which does not exist: set it to a CIFAR-10 "
+                "ImageFolder directory or .tar.gz, or unset it to download with torchvision"
+            )
+    if root is None:
+        return _from_torchvision(cache_root, download, expected_sizes)
+    source = Path(root)
+    if not source.exists():
+        raise DatasetError(f"no data set at {source}: the path does not exist")
+    cache_file = cache_root / f"{source.name}-{_fingerprint(source)}.pt"
+    data = _load_cache(cache_file)
+    if data is None:
+        data = _decode_source(source)
+        _check(data, expected_sizes, source)
+        _save_cache(data, cache_file)
+    else:
+        _check(data, expected_sizes, source)
+    return data
+
+
+def _fingerprint(source: Path) -> str:
+    """A short hash of what the source is: path, size and modification times."""
+    h = hashlib.sha256(f"v{_CACHE_VERSION}:{source.resolve()}".encode())
+    paths = [source]
+    if source.is_dir():
+        paths += sorted(p for p in source.rglob("*") if p.is_dir())
+        paths += sorted(p for p in source.iterdir() if p.is_file())
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p.relative_to(source) if p != source else '.'}:{st.st_size}:{st.st_mtime_ns}"
+                 .encode())
+    return h.hexdigest()[:16]
+
+
+def _load_cache(path: Path) -> ImageData | None:
+    if not path.exists():
+        return None
+    try:
+        d = torch.load(path, weights_only=True)
+        return ImageData(d["train_images"], d["train_labels"], d["test_images"],
+                         d["test_labels"], tuple(d["classes"]))
+    except Exception:  # a stale or damaged cache is rebuilt, never trusted
+        return None
+
+
+def _save_cache(data: ImageData, path: Path) -> None:
+    """Write the cache atomically: a temporary file in the same directory, then rename."""
+    payload = {
+        "train_images": data.train_images, "train_labels": data.train_labels,
+        "test_images": data.test_images, "test_labels": data.test_labels,
+        "classes": list(data.classes),
+    }
+    atomic_torch_save(payload, path)
+
+
+def atomic_torch_save(obj: object, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` to ``path`` so that readers see the old file or the new one, never half.
+
+    Writes a temporary file in the same directory, fsyncs it, then ``os.replace``\\s it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _decode_source(source: Path) -> ImageData:
+    if source.is_dir():
+        if (source / "batches.meta").exists() or (source / "cifar-10-batches-py").is_dir():
+            py = source if (source / "batches.meta").exists() else source / "cifar-10-batches-py"
+            return _from_python_batches(py)
+        files = {
+            split: [
+                (p.parent.name, p.read_bytes())
+                for p in sorted((source / split).glob("*/*"))
+                if p.suffix.lower() in _IMAGE_SUFFIXES
+            ]
+            for split in ("train", "test")
+            if (source / split).is_dir()
+        }
+        return _from_files(files, source)
+    if source.name.endswith((".tar.gz", ".tgz", ".tar")):
+        return _from_files(_read_tar(source), source)
+    raise DatasetError(
+        f"{source} is neither a directory nor a .tar.gz: point CONVBOOK_DATA at a CIFAR-10 "
+        "ImageFolder directory (train/<class>/*.jpg, test/<class>/*.jpg) or its .tar.gz"
+    )
+
+
+def _read_tar(source: Path) -> dict[str, list[tuple[str, bytes]]]:
+    files: dict[str, list[tuple[str, str, bytes]]] = {}
+    try:
+        with tarfile.open(source, "r|*") as tf:
+            for m in tf:
+                parts = Path(m.name).parts
+                parts = parts[parts.index("train"):] if "train" in parts else (
+                    parts[parts.index("test"):] if "test" in parts else ())
+                if not m.isfile() or len(parts) != 3:
+                    continue
+                if Path(parts[2]).suffix.lower() not in _IMAGE_SUFFIXES:
+                    continue
+                f = tf.extractfile(m)
+                assert f is not None
+                files.setdefault(parts[0], []).append((parts[1], parts[2], f.read()))
+    except (tarfile.TarError, EOFError, OSError) as e:
+        n = sum(len(v) for v in files.values())
+        raise DatasetError(
+            f"{source} could not be read to the end after {n:,} images ({e}): the archive "
+            "looks truncated or corrupt; re-download it, or point CONVBOOK_DATA at a good copy"
+        ) from e
+    # the order of a directory listing: by class, then file name
+    return {split: [(c, b) for c, _, b in sorted(v, key=lambda t: t[:2])]
+            for split, v in files.items()}
+
+
+def _from_files(files: dict[str, list[tuple[str, bytes]]], source: Path) -> ImageData:
+    for split in ("train", "test"):
+        if not files.get(split):
+            raise DatasetError(
+                f"found no {split} images in {source}: expected {split}/<class>/*.jpg or *.png "
+                "(ImageFolder layout); point CONVBOOK_DATA at a complete copy"
+            )
+    classes = tuple(sorted({c for c, _ in files["train"]}))
+    test_classes = tuple(sorted({c for c, _ in files["test"]}))
+    if test_classes != classes:
+        raise DatasetError(
+            f"{source}: train has classes {list(classes)} but test has {list(test_classes)}; "
+            "the copy looks partial: re-download it, or point CONVBOOK_DATA at a complete copy"
+        )
+    index = {c: i for i, c in enumerate(classes)}
+    out = []
+    for split in ("train", "test"):
+        images = _decode_images([b for _, b in files[split]], source, split)
+        labels = torch.tensor([index[c] for c, _ in files[split]], dtype=torch.int64)
+        out += [images, labels]
+    return ImageData(*out, classes)
+
+
+def _decode_images(blobs: list[bytes], source: Path, split: str) -> torch.Tensor:
+    """Decode encoded images into one ``(N, 3, H, W)`` uint8 tensor.
+
+    JPEGs go through ``torchvision.io.decode_jpeg`` in batches (C++; a list in one call), other
+    formats through ``torchvision.io.decode_image``.
+    """
+    with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders for TorchCodec
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _decode_images_quietly(blobs, source, split)
+
+
+def _decode_images_quietly(blobs: list[bytes], source: Path, split: str) -> torch.Tensor:
+    from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+
+    tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs]
+    is_jpeg = [b[:2] == b"\xff\xd8" for b in blobs]
+    decoded: list[torch.Tensor | None] = [None] * len(blobs)
+    jpeg_idx = [i for i, j in enumerate(is_jpeg) if j]
+    try:
+        for start in range(0, len(jpeg_idx), 4096):
+            chunk = jpeg_idx[start:start + 4096]
+            for i, img in zip(chunk, decode_jpeg([tensors[i] for i in chunk],
+                                                 mode=ImageReadMode.RGB)):
+                decoded[i] = img
+        for i, j in enumerate(is_jpeg):
+            if not j:
+                decoded[i] = decode_image(tensors[i], mode=ImageReadMode.RGB)
+    except RuntimeError as e:
+        bad = _first_undecodable(blobs)
+        raise DatasetError(
+            f"{source}: {split} image number {bad} could not be decoded ({e}); the data set "
+            "looks corrupt: re-download it, or point CONVBOOK_DATA at a good copy"
+        ) from e
+    shapes = {tuple(t.shape) for t in decoded if t is not None}
+    if len(shapes) != 1:
+        raise DatasetError(f"{source}: {split} images differ in size: {sorted(shapes)[:4]}")
+    return torch.stack(decoded)  # type: ignore[arg-type]
+
+
+def _first_undecodable(blobs: list[bytes]) -> int:
+    from PIL import Image
+
+    for i, b in enumerate(blobs):
+        try:
+            Image.open(io.BytesIO(b)).convert("RGB")
+        except Exception:
+            return i
+    return -1
+
+
+def _from_python_batches(py: Path) -> ImageData:
+    """torchvision's / the original ``cifar-10-batches-py`` pickles."""
+    def load(name: str) -> dict:
+        path = py / name
+        if not path.exists():
+            raise DatasetError(
+                f"{py} has no {name}: the cifar-10-batches-py copy is partial; delete it and "
+                "download again, or point CONVBOOK_DATA at a complete copy"
+            )
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="latin1")
+
+    meta = load("batches.meta")
+    parts = [load(f"data_batch_{i}") for i in range(1, 6)]
+    test = load("test_batch")
+
+    def images(batches: list[dict]) -> torch.Tensor:
+        import numpy as np
+
+        return torch.from_numpy(np.concatenate([b["data"] for b in batches])).reshape(-1, 3, 32, 32)
+
+    def labels(batches: list[dict]) -> torch.Tensor:
+        return torch.tensor([y for b in batches for y in b["labels"]], dtype=torch.int64)
+
+    return ImageData(images(parts), labels(parts), images([test]), labels([test]),
+                     tuple(meta["label_names"]))
+
+
+def _from_torchvision(cache_root: Path, download: bool,
+                      expected_sizes: dict[str, int] | None) -> ImageData:
+    from torchvision.datasets import CIFAR10
+
+    root = cache_root / "torchvision"
+    try:
+        CIFAR10(str(root), train=True, download=download)
+    except RuntimeError as e:
+        raise DatasetError(
+            f"CIFAR-10 is not in {root} and could not be downloaded ({e}); set CONVBOOK_DATA "
+            "to an offline copy (an ImageFolder directory or .tar.gz)"
+        ) from e
+    return cifar10(root / "cifar-10-batches-py", cache=cache_root, expected_sizes=expected_sizes)
+
+
+def _check(data: ImageData, expected_sizes: dict[str, int] | None, source: Path) -> None:
+    """Raise :class:`DatasetError` describing what was found when it is not what was expected."""
+    for split, labels in (("train", data.train_labels), ("test", data.test_labels)):
+        n, k = len(labels), len(data.classes)
+        counts = torch.bincount(labels, minlength=k)
+        if expected_sizes is not None and n != expected_sizes[split]:
+            raise DatasetError(
+                f"found {n:,} {split} images in {k} classes in {source}, expected "
+                f"{expected_sizes[split]:,}: the copy looks truncated or partial; re-download "
+                "it, or point CONVBOOK_DATA at a complete copy"
+            )
+        if expected_sizes is not None and k != len(CIFAR10_CLASSES):
+            raise DatasetError(
+                f"found {k} classes in {source}, expected {len(CIFAR10_CLASSES)}"
+            )
+        if (counts == 0).any():
+            empty = [data.classes[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
+            raise DatasetError(f"{source}: no {split} images for classes {empty}")
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def normalize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W)`` uint8 (0..255) → float32 ``(x / 255 - mean) / std`` per channel."""
+    check_tensor(x, "x", [4], ["(N, C, H, W)"])
+    mean = mean.to(x.device).view(1, -1, 1, 1)
+    std = std.to(x.device).view(1, -1, 1, 1)
+    return (x.float() / 255 - mean) / std
+
+
+def augment(
+    x: torch.Tensor,
+    *,
+    pad: int = 4,
+    flip: bool = True,
+    padding_mode: str = "reflect",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Random crop after padding, and random horizontal flip, for a whole batch at once.
+
+    Args:
+        x: ``(N, C, H, W)`` images (any dtype) on any device.
+        pad: pixels added on each side before cropping back to ``H × W``; 0 turns cropping off.
+        flip: flip each image left-right with probability 1/2.
+        padding_mode: ``"reflect"`` or ``"constant"`` (zeros).
+        generator: CPU generator for the random offsets (seeded → reproducible).
+
+    Returns:
+        ``(N, C, H, W)``, same dtype and device: image ``n`` is the window of the padded image
+        starting at row ``dy[n]``, column ``dx[n]``, each uniform in ``0..2·pad``.
+    """
+    check_tensor(x, "x", [4], ["(N, C, H, W)"])
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}")
+    if padding_mode not in ("reflect", "constant"):
+        raise ValueError(f"padding_mode must be 'reflect' or 'constant', got {padding_mode!r}")
+    n, _, h, w = x.shape
+    if pad:
+        xp = F.pad(x.float() if padding_mode == "reflect" else x, (pad,) * 4, mode=padding_mode)
+        xp = xp.to(x.dtype)
+        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]  # (N, H, 1)
+        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]  # (N, 1, W)
+        idx = torch.arange(n, device=x.device)[:, None, None]
+        x = xp.permute(0, 2, 3, 1)[idx, rows, cols].permute(0, 3, 1, 2)  # (N, C, H, W)
+    if flip:
+        mask = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(-1, 1, 1, 1)
+        x = torch.where(mask, x.flip(3), x)
+    return x.contiguous()
+
+
+def batches(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    drop_last: bool = False,
+    device: torch.device | str = "cpu",
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(images, labels)`` batches (uint8 ``(B, C, H, W)``, int64 ``(B,)``) on ``device``.
+
+    A seeded ``generator`` makes the shuffled order reproducible.  Normalise and augment the
+    batches on the device afterwards (:func:`normalize`, :func:`augment`).
+    """
+    check_positive_int(batch_size, "batch_size")
+    n = len(labels)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        i = order[start:start + batch_size]
+        yield (images[i].to(device, non_blocking=True), labels[i].to(device, non_blocking=True))
+
+
+def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
+    """How many batches :func:`batches` yields for ``n`` items."""
+    return n // batch_size if drop_last else -(-n // batch_size)

@@ -1,0 +1,154 @@
+"""``LiveLoss``: watch loss and accuracy while a model trains, in a notebook or a terminal.
+
+In Jupyter it draws one figure and updates it in place through a display id (one output,
+no flicker, at most ``1 / min_interval`` redraws a second).  In a terminal it prints one line
+per epoch.  It works with any training loop::
+
+    live = LiveLoss()
+    for step, (x, y) in enumerate(loader):
+        ...
+        live.update(step, loss=loss.item(), acc=acc)
+    live.epoch_end(epoch, test_loss=..., test_acc=...)
+    live.close()
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where rich display works)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class LiveLoss:
+    """Record training metrics and show them live.
+
+    Args:
+        mode: ``"notebook"`` (a figure updated in place), ``"text"`` (a line per epoch),
+            ``"silent"``, or ``"auto"`` (notebook inside Jupyter, else text).
+        min_interval: least seconds between two redraws of the figure.
+        print_fn: where text lines go (default ``print``).
+        clock: time source (for tests).
+        display_fn: ``IPython.display.display`` unless given (for tests).
+
+    Attributes:
+        steps: ``{name: [(step, value), ...]}`` from :meth:`update`.
+        epochs: ``{name: [(epoch, value), ...]}`` from :meth:`epoch_end`.
+        redraws: how many times the figure was drawn.
+    """
+
+    def __init__(
+        self,
+        mode: str = "auto",
+        *,
+        min_interval: float = 0.5,
+        print_fn: Callable[[str], None] = print,
+        clock: Callable[[], float] = time.monotonic,
+        display_fn: Callable[..., Any] | None = None,
+    ) -> None:
+        if mode not in ("auto", "notebook", "text", "silent"):
+            raise ValueError(
+                f"mode must be 'auto', 'notebook', 'text' or 'silent', got {mode!r}"
+            )
+        if min_interval < 0:
+            raise ValueError(f"min_interval must be >= 0, got {min_interval}")
+        self.mode = ("notebook" if in_notebook() else "text") if mode == "auto" else mode
+        self.min_interval = min_interval
+        self.steps: dict[str, list[tuple[float, float]]] = {}
+        self.epochs: dict[str, list[tuple[float, float]]] = {}
+        self.redraws = 0
+        self._print = print_fn
+        self._clock = clock
+        self._display_fn = display_fn
+        self._handle: Any = None
+        self._last_draw = -float("inf")
+        self._dirty = False
+
+    def update(self, step: float, **metrics: float) -> None:
+        """Record ``metrics`` (e.g. ``loss=0.7, acc=0.6``) at ``step``.
+
+        ``step`` is any increasing number; use fractional epochs (``epoch + i / n_batches``)
+        to share the x axis with :meth:`epoch_end`'s points.
+        """
+        for name, value in metrics.items():
+            self.steps.setdefault(name, []).append((float(step), float(value)))
+        self._dirty = True
+        self._maybe_draw()
+
+    def epoch_end(self, epoch: int, **metrics: float) -> None:
+        """Record per-epoch metrics (e.g. ``test_acc=0.8``); prints a line in text mode."""
+        for name, value in metrics.items():
+            self.epochs.setdefault(name, []).append((float(epoch), float(value)))
+        if self.mode == "text":
+            parts = [f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in metrics.items()]
+            self._print(f"epoch {epoch}: " + ", ".join(parts))
+        self._dirty = True
+        self._maybe_draw()
+
+    def close(self) -> None:
+        """Draw the final state of the figure (notebook mode)."""
+        if self._dirty:
+            self._maybe_draw(ignore_interval=True)
+
+    # ------------------------------------------------------------------ drawing
+
+    def _maybe_draw(self, ignore_interval: bool = False) -> None:
+        if self.mode != "notebook":
+            return
+        now = self._clock()
+        if not ignore_interval and now - self._last_draw < self.min_interval:
+            return
+        self._last_draw = now
+        self._dirty = False
+        png = self._render()
+        self.redraws += 1
+        from IPython.display import Image
+
+        image = Image(data=png, format="png")
+        if self._handle is None:
+            display = self._display_fn
+            if display is None:
+                from IPython.display import display
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)
+
+    def figure(self):  # -> matplotlib.figure.Figure
+        """A matplotlib figure of the recorded losses (left) and accuracies (right)."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(9, 3.2), dpi=80)
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        for ax, kind in ((ax_loss, "loss"), (ax_acc, "acc")):
+            for source, marker in ((self.steps, ""), (self.epochs, "o")):
+                for name, points in source.items():
+                    if kind in name and points:
+                        xs, ys = zip(*points)
+                        ax.plot(xs, ys, marker=marker, label=name)
+            ax.set_title(kind.replace("acc", "accuracy"))
+            ax.set_xlabel("epoch")
+            if ax.lines:
+                ax.legend(loc="best", fontsize=8)
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def _render(self) -> bytes:
+        buf = io.BytesIO()
+        self.figure().savefig(buf, format="png")
+        return buf.getvalue()
+
+    def __repr__(self) -> str:
+        return (f"LiveLoss(mode={self.mode!r}, steps={sum(map(len, self.steps.values()))}, "
+                f"epochs={max(map(len, self.epochs.values()), default=0)})")

@@ -1,0 +1,25 @@
+"""Chapter 08 self-checks: right answers pass, typical wrong ones fail with a hint."""
+
+from __future__ import annotations
+
+import torch
+
+from convbook.check import ch08
+from convbook.models import TutorialNet
+
+
+def test_tutorial_flatten_size():
+    # independent: run the real layers on a 28×28 input and count the features
+    net = TutorialNet()
+    x = net.pool(net.conv2(net.pool(net.conv1(torch.zeros(1, 3, 28, 28)))))
+    assert ch08.tutorial_flatten_size(x.numel())
+    for wrong in (None, 400, 576, 16 * 5 * 5):
+        result = ch08.tutorial_flatten_size(wrong)
+        assert not result and "H_out" in result.message
+
+
+def test_conv_parameters():
+    right = sum(p.numel() for p in torch.nn.Conv2d(3, 32, 3).parameters())
+    assert ch08.conv_parameters(right)
+    for wrong in (None, 864, 32 * 9):
+        assert not ch08.conv_parameters(wrong)

@@ -1,0 +1,319 @@
+"""convbook.data: finding, decoding, caching and batching CIFAR-10-shaped data."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from convbook import data as D
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+@pytest.fixture(autouse=True)
+def no_downloads(monkeypatch, tmp_path):
+    """Nothing downloads in tests, and caches go to a temporary directory."""
+    import torchvision.datasets.cifar as tv_cifar
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("downloads are disabled in tests")
+
+    monkeypatch.setattr(tv_cifar, "download_and_extract_archive", refuse)
+    monkeypatch.setenv("CONVBOOK_CACHE", str(tmp_path / "cache"))
+
+
+def make_tree(root: Path, n_train: int = 3, n_test: int = 2, classes=("cat", "ant"),
+              size: int = 8) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """An ImageFolder tree of random PNGs; returns what each file holds, in sorted order."""
+    rng = np.random.default_rng(0)
+    written: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        for c in classes:
+            (root / split / c).mkdir(parents=True)
+            for i in range(n):
+                a = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+                Image.fromarray(a).save(root / split / c / f"{i:04d}.png")
+                written.setdefault(split, []).append((c, a))
+        written.setdefault(split, []).sort(key=lambda t: t[0])  # sorted by class, then file name
+    return written
+
+
+def expected_tensors(written, split):
+    classes = sorted({c for c, _ in written["train"]})
+    x = torch.from_numpy(np.stack([a for _, a in written[split]])).permute(0, 3, 1, 2)
+    y = torch.tensor([classes.index(c) for c, _ in written[split]])
+    return x, y
+
+
+def test_imagefolder_directory_decodes_exactly(tmp_path):
+    written = make_tree(tmp_path / "ds")
+    d = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    assert d.classes == ("ant", "cat")
+    for split in ("train", "test"):
+        x, y = expected_tensors(written, split)
+        assert torch.equal(getattr(d, f"{split}_images"), x)
+        assert torch.equal(getattr(d, f"{split}_labels"), y)
+    assert d.train_images.dtype == torch.uint8 and d.train_labels.dtype == torch.int64
+
+
+def test_tarball_equals_directory(tmp_path):
+    make_tree(tmp_path / "ds")
+    with tarfile.open(tmp_path / "ds.tar.gz", "w:gz") as tf:
+        tf.add(tmp_path / "ds", arcname="cifar")
+    a = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    b = D.cifar10(tmp_path / "ds.tar.gz", expected_sizes=None)
+    assert torch.equal(a.train_images, b.train_images)
+    assert torch.equal(a.test_labels, b.test_labels)
+    assert a.classes == b.classes
+
+
+def test_jpeg_images_decode_close_to_pil(tmp_path):
+    rng = np.random.default_rng(1)
+    for split in ("train", "test"):
+        for c in ("a", "b"):
+            (tmp_path / split / c).mkdir(parents=True)
+            a = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            Image.fromarray(a).save(tmp_path / split / c / "0.jpg", quality=90)
+    d = D.cifar10(tmp_path, expected_sizes=None)
+    pil = np.asarray(Image.open(tmp_path / "train" / "a" / "0.jpg").convert("RGB"))
+    got = d.train_images[0].permute(1, 2, 0).numpy().astype(int)
+    assert np.abs(got - pil.astype(int)).max() <= 2  # libjpeg versions may round differently
+
+
+def test_cache_is_written_once_and_reused(tmp_path, monkeypatch):
+    make_tree(tmp_path / "ds")
+    first = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    cached = list((tmp_path / "cache").glob("*.pt"))
+    assert len(cached) == 1
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp"]
+
+    def no_decoding(source):
+        raise AssertionError("decoded again instead of reading the cache")
+
+    monkeypatch.setattr(D, "_decode_source", no_decoding)
+    again = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    assert torch.equal(first.train_images, again.train_images)
+
+
+def test_cache_is_rebuilt_when_source_changes(tmp_path):
+    make_tree(tmp_path / "ds")
+    D.cifar10(tmp_path / "ds", expected_sizes=None)
+    extra = np.zeros((8, 8, 3), dtype=np.uint8)
+    Image.fromarray(extra).save(tmp_path / "ds" / "train" / "ant" / "9999.png")
+    d = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    assert len(d.train_labels) == 7
+
+
+def test_damaged_cache_is_ignored(tmp_path):
+    make_tree(tmp_path / "ds")
+    D.cifar10(tmp_path / "ds", expected_sizes=None)
+    (cache,) = (tmp_path / "cache").glob("*.pt")
+    cache.write_bytes(b"not a torch file")
+    d = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    assert len(d.train_labels) == 6
+
+
+def test_wrong_count_names_what_was_found(tmp_path):
+    make_tree(tmp_path / "ds")
+    with pytest.raises(D.DatasetError,
+                       match=r"found 6 train images in 2 classes .* expected 50,000: the copy "
+                             r"looks truncated"):
+        D.cifar10(tmp_path / "ds")
+
+
+def test_corrupt_image_is_reported(tmp_path):
+    make_tree(tmp_path / "ds")
+    (tmp_path / "ds" / "test" / "cat" / "0000.png").unlink()
+    (tmp_path / "ds" / "test" / "cat" / "0000.jpg").write_bytes(b"\xff\xd8" + b"junk" * 20)
+    with pytest.raises(D.DatasetError, match=r"could not be decoded.*looks corrupt"):
+        D.cifar10(tmp_path / "ds", expected_sizes=None)
+
+
+def test_truncated_tarball_is_reported(tmp_path):
+    make_tree(tmp_path / "ds")
+    with tarfile.open(tmp_path / "ds.tar.gz", "w:gz") as tf:
+        tf.add(tmp_path / "ds", arcname=".")
+    whole = (tmp_path / "ds.tar.gz").read_bytes()
+    (tmp_path / "cut.tar.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(D.DatasetError, match=r"could not be read to the end.*truncated"):
+        D.cifar10(tmp_path / "cut.tar.gz", expected_sizes=None)
+
+
+def test_missing_split_and_mismatched_classes(tmp_path):
+    make_tree(tmp_path / "ds")
+    for p in (tmp_path / "ds" / "test" / "cat").iterdir():
+        p.unlink()
+    (tmp_path / "ds" / "test" / "cat").rmdir()
+    with pytest.raises(D.DatasetError, match=r"train has classes \['ant', 'cat'\] but test has"):
+        D.cifar10(tmp_path / "ds", expected_sizes=None)
+    make_tree(tmp_path / "only_train", n_test=0)
+    for c in ("ant", "cat"):
+        (tmp_path / "only_train" / "test" / c).rmdir()
+    with pytest.raises(D.DatasetError, match="found no test images"):
+        D.cifar10(tmp_path / "only_train", expected_sizes=None)
+
+
+def test_bad_paths(tmp_path, monkeypatch):
+    with pytest.raises(D.DatasetError, match="the path does not exist"):
+        D.cifar10(tmp_path / "nowhere")
+    (tmp_path / "file.zip").write_bytes(b"x")
+    with pytest.raises(D.DatasetError, match=r"neither a directory nor a \.tar\.gz"):
+        D.cifar10(tmp_path / "file.zip")
+    monkeypatch.setenv("CONVBOOK_DATA", str(tmp_path / "missing.tar.gz"))
+    with pytest.raises(D.DatasetError, match=r"CONVBOOK_DATA points at .*missing\.tar\.gz"):
+        D.cifar10()
+
+
+def test_python_batches_layout(tmp_path):
+    py = tmp_path / "cifar-10-batches-py"
+    py.mkdir()
+    rng = np.random.default_rng(2)
+    arrays = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        arr = rng.integers(0, 256, (2, 3072), dtype=np.uint8)
+        arrays[name] = arr
+        with open(py / name, "wb") as f:
+            pickle.dump({"data": arr, "labels": [0, 1]}, f)
+    with open(py / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": ["a", "b"]}, f)
+    d = D.cifar10(tmp_path, expected_sizes=None)
+    assert d.classes == ("a", "b")
+    assert d.train_images.shape == (10, 3, 32, 32)
+    # row-major 3072 = 3 planes of 32×32, red first
+    assert torch.equal(d.test_images[1, 0, 0], torch.from_numpy(arrays["test_batch"][1, :32]))
+    assert d.train_labels.tolist() == [0, 1] * 5
+    os.remove(py / "data_batch_3")
+    with pytest.raises(D.DatasetError, match="has no data_batch_3"):
+        D.cifar10(tmp_path / "cifar-10-batches-py", cache=tmp_path / "c2", expected_sizes=None)
+
+
+def test_without_a_local_copy_the_download_is_tried_and_failure_is_explained(monkeypatch):
+    monkeypatch.delenv("CONVBOOK_DATA", raising=False)
+    with pytest.raises(D.DatasetError, match=r"could not be downloaded.*set CONVBOOK_DATA"):
+        D.cifar10()
+
+
+def test_cache_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONVBOOK_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert D.cache_dir() == tmp_path / "xdg" / "convbook"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert D.cache_dir() == Path.home() / ".cache" / "convbook"
+
+
+def test_real_cifar10_archive(monkeypatch):
+    """The shared offline copy: 50,000 + 10,000 images, 10 balanced classes."""
+    path = os.environ.get("CONVBOOK_DATA") or str(SHARED)
+    assert Path(path).exists(), (
+        f"the CIFAR-10 copy {path} is missing: set CONVBOOK_DATA to a CIFAR-10 ImageFolder "
+        "directory or .tar.gz (CI uses ../shared/data/cifar10-jpg.tar.gz)"
+    )
+    monkeypatch.delenv("CONVBOOK_CACHE")  # the user cache: decoded once, then fast
+    d = D.cifar10(path)
+    assert d.classes == ("airplane", "automobile", "bird", "cat", "deer",
+                         "dog", "frog", "horse", "ship", "truck")
+    assert d.train_images.shape == (50_000, 3, 32, 32)
+    assert d.test_images.shape == (10_000, 3, 32, 32)
+    assert torch.bincount(d.train_labels).tolist() == [5000] * 10
+    assert torch.bincount(d.test_labels).tolist() == [1000] * 10
+    # Published per-channel statistics of CIFAR-10's training set (JPEG copy: within 0.005).
+    mean, std = d.mean_std()
+    torch.testing.assert_close(mean, torch.tensor([0.4914, 0.4822, 0.4465]), atol=5e-3, rtol=0)
+    torch.testing.assert_close(std, torch.tensor([0.2470, 0.2435, 0.2616]), atol=5e-3, rtol=0)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def test_channel_stats_match_numpy():
+    x = torch.randint(0, 256, (5, 3, 4, 6), dtype=torch.uint8)
+    a = x.numpy().astype(np.float64) / 255
+    mean, std = D.channel_stats(x)
+    np.testing.assert_allclose(mean.numpy(), a.mean(axis=(0, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(std.numpy(), a.std(axis=(0, 2, 3), ddof=1), rtol=1e-5)
+
+
+def test_normalize():
+    x = torch.randint(0, 256, (64, 3, 8, 8), dtype=torch.uint8)
+    mean, std = D.channel_stats(x)
+    z = D.normalize(x, mean, std)
+    torch.testing.assert_close(z.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant"])
+def test_augment_is_a_crop_of_the_padded_image(mode):
+    x = torch.randint(0, 256, (16, 3, 6, 5), dtype=torch.uint8)
+    pad = 2
+    out = D.augment(x, pad=pad, flip=True, padding_mode=mode,
+                    generator=torch.Generator().manual_seed(3))
+    padded = F.pad(x.float(), (pad,) * 4, mode=mode).to(torch.uint8)
+    for n in range(len(x)):
+        windows = [padded[n, :, i:i + 6, j:j + 5] for i in range(5) for j in range(5)]
+        candidates = windows + [w.flip(2) for w in windows]
+        assert any(torch.equal(out[n], w) for w in candidates), n
+
+
+def test_augment_draws_every_offset_and_both_flips():
+    x = torch.arange(64, dtype=torch.float32).view(1, 1, 8, 8).repeat(2000, 1, 1, 1)
+    g = torch.Generator().manual_seed(0)
+    out = D.augment(x, pad=1, flip=False, padding_mode="constant", generator=g)
+    # the top-left output pixel tells the offset: 0 (zero pad), or x[0,0]/x[0,1]/x[1,0]/...
+    assert len({v.item() for v in out[:, 0, 0, 0]}) == 4  # {0, 0 (pad), 1, 8, 9} → 4 values
+    flipped = D.augment(x, pad=0, flip=True, generator=g)
+    n_flipped = (flipped[:, 0, 0, 0] == 7).sum().item()
+    assert 900 < n_flipped < 1100
+
+
+def test_augment_identity_and_errors():
+    x = torch.rand(2, 3, 4, 4)
+    assert torch.equal(D.augment(x, pad=0, flip=False), x)
+    with pytest.raises(ValueError, match="pad must be >= 0, got -1"):
+        D.augment(x, pad=-1)
+    with pytest.raises(ValueError, match="padding_mode must be 'reflect' or 'constant'"):
+        D.augment(x, padding_mode="circular")
+    with pytest.raises(ValueError, match=r"x must be a 4D \(N, C, H, W\) tensor"):
+        D.augment(torch.rand(3, 4, 4))
+
+
+def test_batches_cover_everything_once_and_are_seeded():
+    x = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
+    y = torch.arange(10)
+
+    def order(seed):
+        g = torch.Generator().manual_seed(seed)
+        return [yb.tolist() for _, yb in D.batches(x, y, 4, shuffle=True, generator=g)]
+
+    a = order(0)
+    assert [len(b) for b in a] == [4, 4, 2] and D.num_batches(10, 4) == 3
+    assert sorted(i for b in a for i in b) == list(range(10))
+    assert a == order(0) and a != order(1)
+    for xb, yb in D.batches(x, y, 4, shuffle=True, generator=torch.Generator().manual_seed(0)):
+        assert xb.flatten().tolist() == yb.tolist()
+    assert [len(b) for _, b in D.batches(x, y, 4, drop_last=True)] == [4, 4]
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        next(D.batches(x, y, 0))
+
+
+def test_subset_and_repr():
+    d = D.ImageData(torch.zeros(20, 3, 2, 2, dtype=torch.uint8), torch.arange(20) % 2,
+                    torch.zeros(8, 3, 2, 2, dtype=torch.uint8), torch.arange(8) % 2, ("a", "b"))
+    s = d.subset(5, 3)
+    assert len(s.train_labels) == 5 and len(s.test_labels) == 3
+    assert repr(d) == "ImageData(train=20, test=8, image shape=(3, 2, 2), classes=2)"
+
+
+def test_png_fixture_is_lossless():
+    buf = io.BytesIO()
+    a = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    Image.fromarray(a).save(buf, format="png")
+    assert np.array_equal(np.asarray(Image.open(buf)), a)

@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "check",
+    "checkpoint",
+    "cli",
     "data",
     "images",
     "kernels",

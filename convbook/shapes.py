@@ -87,8 +87,8 @@ def conv_out_size(n, kernel_size, stride=1, padding=0, dilation=1):
 def _pool_out_1d(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, axis: str) -> int:
     if 2 * p > k:
         raise ValueError(
-            f"padding{axis} {p} is more than half of kernel_size{axis} {k}: a pooling window "
-            f"would then lie entirely in the padding (torch requires padding <= kernel_size / 2)"
+            f"padding{axis} {p} is more than half of kernel_size{axis} {k} "
+            f"(torch requires padding <= kernel_size / 2 for pooling)"
         )
     k_eff = effective_kernel_size(k, d)
     span = n + 2 * p - k_eff  # how far the window can slide

@@ -480,6 +480,10 @@ def test_set_rejects_bad_values():
         ex.set(input_size=13)
     with pytest.raises(ValueError, match=r"mode must be 'conv' or 'transposed', got 'x'"):
         ConvExplorer(mode="x")
+    with pytest.raises(ValueError, match=r"output_padding must be < stride or < dilation"):
+        ConvExplorer(mode="transposed", stride=2, output_padding=2)
+    with pytest.raises(ValueError, match=r"max_width must be >= 1, got 0"):
+        ConvExplorer(max_width=0)
     with pytest.raises(TypeError, match=r"unexpected argument"):
         ex.set(strides=2)
     with pytest.raises(ValueError, match=r"step must be in 0\.\.8, got 9"):

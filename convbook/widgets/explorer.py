@@ -51,7 +51,9 @@ Constructor arguments (all keyword-only; sizes are ints or ``(h, w)`` pairs):
     ``mode='conv'`` or ``'transposed'``, ``step=0``,
     ``per_axis=False`` (show separate height/width sliders; switched on anyway when some
     argument differs between the axes), ``max_width=720`` (pixels of the drawing).
-    Slider ranges are in :attr:`ConvExplorer.LIMITS`.
+    Slider ranges are in :attr:`ConvExplorer.LIMITS`; values outside them, an
+    ``output_padding`` not below stride or dilation, or an unknown mode raise ``ValueError``
+    naming the argument (here and in :meth:`set`), while sliders clamp what they are given.
 
 State (read; the sizes, ``mode``, ``per_axis`` and ``step`` can also be assigned, which
 goes through :meth:`set`):
@@ -102,7 +104,7 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from convbook._args import pair
+from convbook._args import check_positive_int, pair
 from convbook.shapes import conv_out_size, effective_kernel_size
 from convbook.widgets._png import png_bytes
 
@@ -208,6 +210,15 @@ def _problem(name: str, a: dict, transposed: bool) -> str:
     )
 
 
+def _check_output_padding(op: tuple[int, int], s: tuple[int, int], d: tuple[int, int]) -> None:
+    """torch's rule for transposed convolution, per axis."""
+    if any(op[i] >= max(s[i], d[i]) for i in range(2)):
+        raise ValueError(
+            f"output_padding must be < stride or < dilation, got output_padding {op}, "
+            f"stride {s}, dilation {d}"
+        )
+
+
 _TITLE = 14  # pixels above the grids, for their titles
 _LABEL_CELL = 18  # cells at least this many pixels wide get numbers
 
@@ -276,6 +287,8 @@ class ConvExplorer(widgets.VBox):
         }
         pairs = {name: self._check(name, value) for name, value in values.items()}
         self._check_mode(mode)
+        _check_output_padding(pairs["output_padding"], pairs["stride"], pairs["dilation"])
+        check_positive_int(max_width, "max_width")
         # differing axes need the per-axis sliders, whatever per_axis says
         per_axis = bool(per_axis) or any(v[0] != v[1] for v in pairs.values())
         self._max_width = max_width
@@ -585,15 +598,8 @@ class ConvExplorer(widgets.VBox):
                     self._set_pair(name, value)
             self._limit_output_padding()
             if "output_padding" in pairs:
-                op = pairs["output_padding"]
-                s, d = self.stride, self.dilation
-                for axis in range(2):
-                    if op[axis] >= max(s[axis], d[axis]):
-                        raise ValueError(
-                            f"output_padding must be < stride or < dilation, got "
-                            f"output_padding {op}, stride {s}, dilation {d}"
-                        )
-                self._set_pair("output_padding", op)
+                _check_output_padding(pairs["output_padding"], self.stride, self.dilation)
+                self._set_pair("output_padding", pairs["output_padding"])
             if "step" in kwargs:
                 self._recompute()  # the new sizes' step range (drawn when the hold ends)
                 self._changed()

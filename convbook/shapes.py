@@ -82,3 +82,73 @@ def conv_out_size(n, kernel_size, stride=1, padding=0, dilation=1):
             _conv_out_1d(ns[i], ks[i], ss[i], ps[i], ds[i], axes[i]) for i in range(2)
         )
     return out[0] if scalar else out
+
+
+def _pool_out_1d(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, axis: str) -> int:
+    if 2 * p > k:
+        raise ValueError(
+            f"padding{axis} {p} is more than half of kernel_size{axis} {k} "
+            f"(torch requires padding <= kernel_size / 2 for pooling)"
+        )
+    k_eff = effective_kernel_size(k, d)
+    span = n + 2 * p - k_eff  # how far the window can slide
+    if ceil_mode:
+        out = -(-span // s) + 1  # ceil(span / s) + 1
+        # A window may run off the right edge, but must not *start* in the right padding.
+        if (out - 1) * s >= n + p:
+            out -= 1
+    else:
+        out = span // s + 1
+    if out < 1:
+        dil = f" (dilated to {k_eff})" if d > 1 else ""
+        raise ValueError(
+            f"kernel_size{axis} {k}{dil} is larger than padded input {n + 2 * p} "
+            f"(input {n} + 2 * padding {p})"
+        )
+    return out
+
+
+@overload
+def pool_out_size(
+    n: int, kernel_size: int, stride: int | None = ..., padding: int = ...,
+    dilation: int = ..., ceil_mode: bool = ...,
+) -> int: ...
+@overload
+def pool_out_size(
+    n: IntPair, kernel_size: IntPair, stride: IntPair | None = ..., padding: IntPair = ...,
+    dilation: IntPair = ..., ceil_mode: bool = ...,
+) -> tuple[int, int]: ...
+
+
+def pool_out_size(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Output size of a pooling layer (``nn.MaxPool2d`` / ``nn.AvgPool2d``) along each axis.
+
+    ``floor((n + 2p - d(k - 1) - 1) / s) + 1`` as for a convolution, except that
+
+    * ``stride`` defaults to ``kernel_size`` (windows side by side, not overlapping);
+    * ``padding`` (per side) may be at most ``kernel_size / 2``, as torch requires;
+    * with ``ceil_mode=True`` the division rounds up, so a last window may run off the
+      right/bottom edge, but a window never *starts* inside the right/bottom padding.
+
+    Returns an int if every argument was an int, else an ``(h, w)`` tuple.
+
+    >>> pool_out_size(4, 2)
+    2
+    >>> pool_out_size(5, 2, ceil_mode=True)
+    3
+    """
+    if stride is None:
+        stride = kernel_size
+    scalar = all(isinstance(a, int) for a in (n, kernel_size, stride, padding, dilation))
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
+    ns = pair(n, "n", minimum=1)
+    ks = pair(kernel_size, "kernel_size", minimum=1)
+    ss = pair(stride, "stride", minimum=1)
+    ps = pair(padding, "padding", minimum=0)
+    ds = pair(dilation, "dilation", minimum=1)
+    axes = ("", "") if scalar else ("[0]", "[1]")
+    out = tuple(
+        _pool_out_1d(ns[i], ks[i], ss[i], ps[i], ds[i], ceil_mode, axes[i]) for i in range(2)
+    )
+    return out[0] if scalar else out

@@ -18,4 +18,4 @@ from convbook.ops.shuffle import channel_shuffle
 from convbook.ops.transposed import conv_transpose2d
 
 __all__ = ["conv2d", "corr2d"]
-__all__ += ["conv_transpose2d", "conv3d", "kernel2matrix", "channel_shuffle"]
+__all__ += ["channel_shuffle", "conv3d", "conv_transpose2d", "kernel2matrix"]

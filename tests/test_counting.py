@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -98,3 +100,15 @@ def test_hand_worked_numbers():
 def test_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@given(
+    st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 4),
+    st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2),
+    st.integers(5, 9),
+)
+def test_macs_match_brute_force_on_random_layers(g, cin, cout, kh, kw, s, p, d, n):
+    layer = nn.Conv2d(g * cin, g * cout, (kh, kw), stride=s, padding=p, dilation=d, groups=g)
+    assume(d * (max(kh, kw) - 1) < n + 2 * p)  # the dilated kernel fits the padded input
+    out = tuple(layer(torch.zeros(1, g * cin, n, n)).shape[2:])
+    assert conv_macs(g * cin, g * cout, (kh, kw), out, groups=g) == _brute_force_macs(layer, (n, n))

@@ -184,3 +184,24 @@ def test_errors_for_shapes():
         conv_transpose2d(torch.randn(1, 1, 4, 4), torch.randn(1, 5, 3, 3), torch.randn(2))
     with pytest.raises(TypeError, match=r"input must be a torch\.Tensor"):
         conv_transpose2d([[1.0]], torch.randn(1, 1, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "stride, padding, dilation, groups", [(1, 0, 1, 1), (2, 1, 1, 2), (3, 2, 2, 1)]
+)
+def test_is_the_adjoint_of_conv2d(stride, padding, dilation, groups):
+    # <conv(x), y> == <x, conv_transpose(y)>: the transposed convolution is W.T.
+    from convbook.ops import conv2d
+
+    x = torch.randn(2, 4, 9, 8, dtype=torch.float64)
+    w = torch.randn(6, 4 // groups, 3, 2, dtype=torch.float64)
+    args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = torch.randn_like(conv2d(x, w, **args))
+    # output_padding recovers the rows the strided convolution skipped over
+    op = tuple(
+        n - conv_transpose_out_size(m, k, stride, padding, 0, dilation)
+        for n, m, k in zip(x.shape[2:], y.shape[2:], w.shape[2:])
+    )
+    back = conv_transpose2d(y, w, stride=stride, padding=padding, output_padding=op,
+                            dilation=dilation, groups=groups)
+    torch.testing.assert_close((conv2d(x, w, **args) * y).sum(), (x * back).sum())

@@ -15,6 +15,7 @@ _SUBMODULES = {
     "check",
     "checkpoint",
     "cli",
+    "counting",
     "data",
     "images",
     "kernels",

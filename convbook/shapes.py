@@ -152,3 +152,69 @@ def pool_out_size(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=
         _pool_out_1d(ns[i], ks[i], ss[i], ps[i], ds[i], ceil_mode, axes[i]) for i in range(2)
     )
     return out[0] if scalar else out
+
+
+def _conv_transpose_out_1d(n: int, k: int, s: int, p: int, op: int, d: int, axis: str) -> int:
+    if op >= s and op >= d:
+        raise ValueError(
+            f"output_padding{axis} must be smaller than stride{axis} or dilation{axis}, "
+            f"got output_padding {op}, stride {s}, dilation {d}"
+        )
+    out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+    if out < 1:
+        raise ValueError(
+            f"output size{axis} would be {out} (< 1): padding {p} removes more than the "
+            f"{out + 2 * p} rows or columns the transposed convolution produces"
+        )
+    return out
+
+
+@overload
+def conv_transpose_out_size(
+    n: int, kernel_size: int, stride: int = ..., padding: int = ..., output_padding: int = ...,
+    dilation: int = ...,
+) -> int: ...
+@overload
+def conv_transpose_out_size(
+    n: IntPair, kernel_size: IntPair, stride: IntPair = ..., padding: IntPair = ...,
+    output_padding: IntPair = ..., dilation: IntPair = ...,
+) -> tuple[int, int]: ...
+
+
+def conv_transpose_out_size(n, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+    """Output size of a transposed convolution along each spatial axis.
+
+    ``(n - 1)s - 2p + d(k - 1) + output_padding + 1``: each of the ``n`` inputs places a
+    (dilated) kernel of extent ``d(k - 1) + 1`` at a step of ``s``, then ``p`` rows or
+    columns are cut from *each* side and ``output_padding`` are added at the end (bottom or
+    right).  It undoes :func:`conv_out_size`'s shape: a convolution with the same arguments
+    maps the result back to ``n``.
+
+    Args:
+        n: input size, an int or ``(height, width)``.
+        kernel_size, stride, padding, output_padding, dilation: ints or pairs, as in
+            ``nn.ConvTranspose2d``; ``output_padding`` must be smaller than the stride or
+            the dilation.
+
+    Returns:
+        An int if every argument was an int, else an ``(h, w)`` tuple.
+
+    >>> conv_transpose_out_size(2, 2)
+    3
+    >>> conv_transpose_out_size(4, 3, stride=2, padding=1, output_padding=1)
+    8
+    """
+    args = (n, kernel_size, stride, padding, output_padding, dilation)
+    scalar = all(isinstance(a, int) for a in args)
+    ns = pair(n, "n", minimum=1)
+    ks = pair(kernel_size, "kernel_size", minimum=1)
+    ss = pair(stride, "stride", minimum=1)
+    ps = pair(padding, "padding", minimum=0)
+    ops = pair(output_padding, "output_padding", minimum=0)
+    ds = pair(dilation, "dilation", minimum=1)
+    axes = ("", "") if scalar else ("[0]", "[1]")
+    out = tuple(
+        _conv_transpose_out_1d(ns[i], ks[i], ss[i], ps[i], ops[i], ds[i], axes[i])
+        for i in range(2)
+    )
+    return out[0] if scalar else out

@@ -7,16 +7,33 @@
 ``pool2d``             max/average pooling of one channel, the loop version
 ``max_pool2d``         vectorized ``F.max_pool2d``
 ``avg_pool2d``         vectorized ``F.avg_pool2d``
+``conv_transpose2d``   ``F.conv_transpose2d`` as a scatter-add (matmul plus fold)
+``conv3d``             ``F.conv3d`` (im2col over three axes)
+``kernel2matrix``      a cross-correlation written as a matrix
+``channel_shuffle``    ShuffleNet's channel shuffle
 =====================  ====================================================
 """
 
 from convbook.ops.channels import corr2d_multi_in, corr2d_multi_in_out, corr2d_multi_in_out_1x1
 from convbook.ops.conv import conv2d
+from convbook.ops.conv3d import conv3d
 from convbook.ops.corr import corr2d
+from convbook.ops.matrix import kernel2matrix
 from convbook.ops.pool import avg_pool2d, max_pool2d, pool2d
+from convbook.ops.shuffle import channel_shuffle
+from convbook.ops.transposed import conv_transpose2d
 
-__all__ = ["conv2d", "corr2d"]
-__all__ += [
-    "avg_pool2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1",
-    "max_pool2d", "pool2d",
+__all__ = [
+    "avg_pool2d",
+    "channel_shuffle",
+    "conv2d",
+    "conv3d",
+    "conv_transpose2d",
+    "corr2d",
+    "corr2d_multi_in",
+    "corr2d_multi_in_out",
+    "corr2d_multi_in_out_1x1",
+    "kernel2matrix",
+    "max_pool2d",
+    "pool2d",
 ]

@@ -1,0 +1,126 @@
+"""convbook.ops.conv3d against torch.nn.functional.conv3d."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from convbook.ops import conv3d
+
+
+def ints_or_triples(lo, hi):
+    return st.one_of(st.integers(lo, hi), st.tuples(*[st.integers(lo, hi)] * 3))
+
+
+def _three(value):
+    return (value,) * 3 if isinstance(value, int) else value
+
+
+@st.composite
+def cases(draw):
+    groups = draw(st.integers(1, 2))
+    return dict(
+        n=draw(st.integers(1, 2)),
+        unbatched=draw(st.booleans()),
+        c_in=groups * draw(st.integers(1, 2)),
+        c_out=groups * draw(st.integers(1, 2)),
+        size=tuple(draw(st.integers(1, 6)) for _ in range(3)),
+        k=tuple(draw(st.integers(1, 3)) for _ in range(3)),
+        stride=draw(ints_or_triples(1, 4)),
+        padding=draw(ints_or_triples(0, 2)),
+        dilation=draw(ints_or_triples(1, 2)),
+        groups=groups,
+        bias=draw(st.booleans()),
+    )
+
+
+def _fits(case):
+    p, d = _three(case["padding"]), _three(case["dilation"])
+    return all(d[i] * (case["k"][i] - 1) + 1 <= case["size"][i] + 2 * p[i] for i in range(3))
+
+
+def _make(case, requires_grad=False):
+    shape = (case["c_in"], *case["size"])
+    if not case["unbatched"]:
+        shape = (case["n"], *shape)
+    g = torch.Generator().manual_seed(sum(case["size"]))
+    kw = dict(dtype=torch.float64, generator=g, requires_grad=requires_grad)
+    x = torch.randn(shape, **kw)
+    weight = torch.randn(case["c_out"], case["c_in"] // case["groups"], *case["k"], **kw)
+    bias = torch.randn(case["c_out"], **kw) if case["bias"] else None
+    args = dict(
+        stride=case["stride"], padding=case["padding"], dilation=case["dilation"],
+        groups=case["groups"],
+    )
+    return x, weight, bias, args
+
+
+@given(cases())
+def test_conv3d_matches_torch(case):
+    assume(_fits(case))
+    x, weight, bias, args = _make(case)
+    expected = F.conv3d(x, weight, bias, **args)
+    got = conv3d(x, weight, bias, **args)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected)
+
+
+@given(cases())
+def test_conv3d_gradients_match_torch(case):
+    assume(_fits(case))
+    x, weight, bias, args = _make(case, requires_grad=True)
+    leaves = [t for t in (x, weight, bias) if t is not None]
+    upstream = torch.randn_like(F.conv3d(x, weight, bias, **args))
+    expected = torch.autograd.grad(F.conv3d(x, weight, bias, **args), leaves, upstream)
+    got = torch.autograd.grad(conv3d(x, weight, bias, **args), leaves, upstream)
+    for g_got, g_exp in zip(got, expected):
+        torch.testing.assert_close(g_got, g_exp)
+
+
+def test_float32_clip_and_one_voxel():
+    x, weight = torch.randn(2, 3, 4, 9, 9), torch.randn(5, 3, 3, 3, 3)
+    torch.testing.assert_close(
+        conv3d(x, weight, stride=(1, 2, 2), padding=1),
+        F.conv3d(x, weight, stride=(1, 2, 2), padding=1), rtol=1e-4, atol=1e-4,
+    )
+    x, weight = torch.randn(1, 1, 1, 1, 1), torch.randn(2, 1, 1, 1, 1)
+    torch.testing.assert_close(conv3d(x, weight, stride=5), F.conv3d(x, weight, stride=5))
+
+
+def test_does_not_call_torch_convolution(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("conv3d must not call torch's convolution")
+
+    for name in ("conv3d", "convolution"):
+        monkeypatch.setattr(F, name, forbidden, raising=False)
+        monkeypatch.setattr(torch, name, forbidden, raising=False)
+    assert conv3d(torch.randn(1, 2, 4, 5, 6), torch.randn(3, 2, 2, 2, 2)).shape == (1, 3, 3, 4, 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(stride=0), "stride must be >= 1, got 0"),
+        (dict(stride=(1, 2)), "stride must be an int or a tuple of 3 ints"),
+        (dict(dilation=(1, 0, 1)), r"dilation must be >= 1, got \(1, 0, 1\)"),
+        (dict(padding=-1), "padding must be >= 0, got -1"),
+        (dict(groups=4), r"input channels \(6\) must be divisible by groups \(4\)"),
+        (dict(dilation=3), r"dilated: \(7, 7, 7\)\) is larger than the padded input \(5, 5, 5\)"),
+    ],
+)
+def test_rejects_bad_arguments(kwargs, message):
+    x, weight = torch.randn(1, 6, 5, 5, 5), torch.randn(4, 6, 3, 3, 3)
+    with pytest.raises(ValueError, match=message):
+        conv3d(x, weight, **kwargs)
+
+
+def test_errors_for_shapes():
+    with pytest.raises(ValueError, match=r"input must be a 4D \(C, D, H, W\) or 5D"):
+        conv3d(torch.randn(4, 4, 4), torch.randn(1, 1, 3, 3, 3))
+    with pytest.raises(ValueError, match="weight must be a 5D"):
+        conv3d(torch.randn(1, 4, 4, 4), torch.randn(1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"bias must have shape \(1,\)"):
+        conv3d(torch.randn(1, 4, 4, 4), torch.randn(1, 1, 3, 3, 3), torch.randn(3))

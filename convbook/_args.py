@@ -72,3 +72,37 @@ def check_positive_int(value: object, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return value
+
+
+def check_conv_weight(
+    c_in: int, weight: torch.Tensor, bias: torch.Tensor | None, groups: int
+) -> None:
+    """Raise unless ``weight`` and ``bias`` of a (grouped) convolution fit ``c_in`` channels.
+
+    ``weight`` is ``(C_out, C_in / groups, *kernel_size)`` and ``bias`` is ``(C_out,)`` or
+    None, as for ``nn.Conv2d`` and ``nn.Conv3d``.
+    """
+    c_out = weight.shape[0]
+    if c_in % groups:
+        raise ValueError(f"input channels ({c_in}) must be divisible by groups ({groups})")
+    if c_out % groups:
+        raise ValueError(
+            f"weight's output channels ({c_out}) must be divisible by groups ({groups})"
+        )
+    if weight.shape[1] * groups != c_in:
+        raise ValueError(
+            f"weight expects {weight.shape[1]} * groups {groups} = {weight.shape[1] * groups} "
+            f"input channels, but input has {c_in}"
+        )
+    check_bias(bias, c_out)
+    kernel = tuple(weight.shape[2:])
+    if 0 in kernel:
+        raise ValueError(f"weight's kernel size must be >= 1 in each axis, got {kernel}")
+
+
+def check_bias(bias: torch.Tensor | None, c_out: int) -> None:
+    """Raise unless ``bias`` is None or a ``(c_out,)`` tensor."""
+    if bias is not None:
+        check_tensor(bias, "bias", [1], ["(C_out,)"])
+        if bias.shape[0] != c_out:
+            raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")

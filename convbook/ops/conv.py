@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import IntPair, check_positive_int, check_tensor, pair
+from convbook._args import IntPair, check_conv_weight, check_positive_int, check_tensor, pair
 from convbook.shapes import effective_kernel_size
 
 Padding = IntPair | str
@@ -71,23 +71,7 @@ def conv2d(
     x = input.unsqueeze(0) if unbatched else input
     n, c_in, h, w = x.shape
     c_out = weight.shape[0]
-    if c_in % groups:
-        raise ValueError(f"input channels ({c_in}) must be divisible by groups ({groups})")
-    if c_out % groups:
-        raise ValueError(
-            f"weight's output channels ({c_out}) must be divisible by groups ({groups})"
-        )
-    if weight.shape[1] * groups != c_in:
-        raise ValueError(
-            f"weight expects {weight.shape[1]} * groups {groups} = {weight.shape[1] * groups} "
-            f"input channels, but input has {c_in}"
-        )
-    if bias is not None:
-        check_tensor(bias, "bias", [1], ["(C_out,)"])
-        if bias.shape[0] != c_out:
-            raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
-    if 0 in k:
-        raise ValueError(f"weight's kernel size must be >= 1 in each axis, got {k}")
+    check_conv_weight(c_in, weight, bias, groups)
     ek = (effective_kernel_size(k[0], d[0]), effective_kernel_size(k[1], d[1]))
     hp, wp = h + top + bottom, w + left + right
     if ek[0] > hp or ek[1] > wp:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import check_positive_int, check_tensor, ntuple
+from convbook._args import check_conv_weight, check_positive_int, check_tensor, ntuple
 from convbook.shapes import effective_kernel_size
 
 IntTriple = int | tuple[int, int, int]
@@ -52,23 +52,7 @@ def conv3d(
     x = input.unsqueeze(0) if unbatched else input
     n, c_in = x.shape[:2]
     c_out = weight.shape[0]
-    if c_in % groups:
-        raise ValueError(f"input channels ({c_in}) must be divisible by groups ({groups})")
-    if c_out % groups:
-        raise ValueError(
-            f"weight's output channels ({c_out}) must be divisible by groups ({groups})"
-        )
-    if weight.shape[1] * groups != c_in:
-        raise ValueError(
-            f"weight expects {weight.shape[1]} * groups {groups} = {weight.shape[1] * groups} "
-            f"input channels, but input has {c_in}"
-        )
-    if bias is not None:
-        check_tensor(bias, "bias", [1], ["(C_out,)"])
-        if bias.shape[0] != c_out:
-            raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
-    if 0 in k:
-        raise ValueError(f"weight's kernel size must be >= 1 in each axis, got {k}")
+    check_conv_weight(c_in, weight, bias, groups)
     ek = tuple(effective_kernel_size(k[i], dil[i]) for i in range(3))
     padded = tuple(x.shape[2 + i] + 2 * p[i] for i in range(3))
     if any(ek[i] > padded[i] for i in range(3)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import IntPair, check_positive_int, check_tensor, pair
+from convbook._args import IntPair, check_bias, check_positive_int, check_tensor, pair
 from convbook.shapes import conv_transpose_out_size
 
 
@@ -66,10 +66,7 @@ def conv_transpose2d(
         raise ValueError(f"weight's kernel size must be >= 1 in each axis, got {(kh, kw)}")
     og = weight.shape[1]
     c_out = og * groups
-    if bias is not None:
-        check_tensor(bias, "bias", [1], ["(C_out,)"])
-        if bias.shape[0] != c_out:
-            raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
+    check_bias(bias, c_out)
     if 0 in (h, w):
         raise ValueError(f"input must have at least one row and column, got {(h, w)}")
     h_out, w_out = conv_transpose_out_size((h, w), (kh, kw), s, p, op, d)

@@ -38,8 +38,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "convbook environment ready in $(VENV)"
 
+# JupyterLab refuses to start as root (containers, some VMs) unless told it may.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=chapters
+	$(BIN)/jupyter lab --notebook-dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # CONVBOOK_QUICK=1 makes the CIFAR-10 chapter train on a small subset (about a minute).
 test: $(STAMP)

@@ -47,12 +47,14 @@ test: $(STAMP)
 	CONVBOOK_QUICK=1 $(PY) -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 $(ARGS)
 
+# ARGS narrows or tunes the run: make test-python ARGS="-q tests/test_shapes.py"
 test-python: $(STAMP)
-	$(PY) -m pytest tests $(ARGS)
+	$(PY) -m pytest $(or $(ARGS),tests)
 
 test-notebooks: $(STAMP)
-	CONVBOOK_QUICK=1 $(PY) -m pytest chapters --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 $(ARGS)
+	CONVBOOK_QUICK=1 $(PY) -m pytest --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 \
+		$(or $(ARGS),chapters)
 
 # Write the .ipynb of every chapter from its .md (keeping outputs), then execute it in place.
 # Pass CHAPTERS=chapters/01_cross_correlation.md to do one chapter.  The committed outputs

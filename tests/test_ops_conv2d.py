@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from gradients import assert_same_gradients
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -105,12 +106,7 @@ def test_conv2d_gradients_match_torch(case):
     assume(_fits(case))
     case = {**case, "dtype": torch.float64}
     x, weight, bias, args = _make(case, requires_grad=True)
-    leaves = [t for t in (x, weight, bias) if t is not None]
-    upstream = torch.randn_like(F.conv2d(x, weight, bias, **args))
-    expected = torch.autograd.grad(F.conv2d(x, weight, bias, **args), leaves, upstream)
-    got = torch.autograd.grad(conv2d(x, weight, bias, **args), leaves, upstream)
-    for g_got, g_exp in zip(got, expected):
-        torch.testing.assert_close(g_got, g_exp, rtol=1e-9, atol=1e-9)
+    assert_same_gradients(conv2d, F.conv2d, (x, weight, bias), args, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize(

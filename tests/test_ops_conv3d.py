@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from gradients import assert_same_gradients
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -72,12 +73,7 @@ def test_conv3d_matches_torch(case):
 def test_conv3d_gradients_match_torch(case):
     assume(_fits(case))
     x, weight, bias, args = _make(case, requires_grad=True)
-    leaves = [t for t in (x, weight, bias) if t is not None]
-    upstream = torch.randn_like(F.conv3d(x, weight, bias, **args))
-    expected = torch.autograd.grad(F.conv3d(x, weight, bias, **args), leaves, upstream)
-    got = torch.autograd.grad(conv3d(x, weight, bias, **args), leaves, upstream)
-    for g_got, g_exp in zip(got, expected):
-        torch.testing.assert_close(g_got, g_exp)
+    assert_same_gradients(conv3d, F.conv3d, (x, weight, bias), args)
 
 
 def test_float32_clip_and_one_voxel():

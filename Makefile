@@ -25,7 +25,7 @@ export CONVBOOK_DATA := $(SHARED_CIFAR)
 endif
 endif
 
-.PHONY: setup lab test test-python test-notebooks notebooks sync lint clean
+.PHONY: setup lab test test-python test-notebooks test-browser notebooks sync lint clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,16 @@ test-notebooks: $(STAMP)
 	CONVBOOK_QUICK=1 $(PY) -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 \
 		$(or $(ARGS),chapters)
+
+# Real JupyterLab in a real Chromium (Debian's `chromium` package, not Playwright's).
+# Screenshots land in artifacts/browser/.  ARGS narrows the run, as above.
+BROWSER_STAMP := $(VENV)/.convbook-browser-installed
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,browser]'
+	@touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP)
+	$(PY) -m pytest $(or $(ARGS),browser_tests)
 
 # Write the .ipynb of every chapter from its .md (keeping outputs), then execute it in place.
 # Pass CHAPTERS=chapters/01_cross_correlation.md to do one chapter.  The committed outputs

@@ -381,6 +381,10 @@ class ConvExplorer(widgets.VBox):
                 self.message,
             ]
         )
+        # CSS classes name the parts for readers' custom styles and the browser tests
+        self.add_class("convbook-conv-explorer")
+        self.image.add_class("convbook-drawing")
+        self.step_slider.add_class("convbook-step")
         with self._hold():
             self._layout_sliders()
             self._limit_output_padding()

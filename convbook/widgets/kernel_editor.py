@@ -159,6 +159,11 @@ class KernelEditor:
                 self._msg_view,
             ]
         )
+        # CSS classes name the parts for readers' custom styles and the browser tests
+        self.widget.add_class("convbook-kernel-editor")
+        self._grid.add_class("convbook-kernel-grid")
+        self._in_view.add_class("convbook-input")
+        self._out_view.add_class("convbook-output")
 
     # ----------------------------------------------------------------- public API
     @property

@@ -1,0 +1,92 @@
+"""The test server itself: token required, and nothing left running afterwards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from lab_server import JupyterLab, open_notebook, run_all_cells
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Running processes whose command line contains ``text`` (``pgrep -af``)."""
+    result = subprocess.run(["pgrep", "-af", text], capture_output=True, text=True)
+    return result.stdout.splitlines()
+
+
+def _start_kernel(lab: JupyterLab) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{lab.port}/api/kernels",
+        data=json.dumps({"name": "python3"}).encode(),
+        method="POST",
+        headers={"Authorization": f"token {lab.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 201
+
+
+def test_server_needs_its_token_and_stops_with_its_kernels(tmp_path: Path):
+    runtime = str(tmp_path / "runtime")
+    with JupyterLab([], tmp_path) as lab:
+        status = f"http://127.0.0.1:{lab.port}/api/status"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(status, timeout=10)
+        assert refused.value.code == 403
+        _start_kernel(lab)
+        # the kernel's connection file lives in our runtime folder, so its command line
+        # names that folder
+        assert _processes_mentioning(runtime), "no kernel process found"
+        server = lab.process
+    assert server.poll() is not None
+    assert _processes_mentioning(runtime) == []
+
+
+def test_server_stops_when_the_test_fails(tmp_path: Path):
+    runtime = str(tmp_path / "runtime")
+    with pytest.raises(RuntimeError, match="the test failed"), JupyterLab([], tmp_path) as lab:
+        _start_kernel(lab)
+        server = lab.process
+        raise RuntimeError("the test failed")
+    assert server.poll() is not None
+    assert _processes_mentioning(runtime) == []
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path: Path):
+    busy = JupyterLab([], tmp_path / "first")
+    with busy:
+        second = JupyterLab([], tmp_path / "second")
+        second.port = busy.port  # taken, and port_retries=0 forbids another
+        with pytest.raises(RuntimeError, match="exited with code"):
+            second.__enter__()
+        assert second.process.poll() is not None
+
+
+def test_kernels_never_outlive_a_killed_server(tmp_path: Path):
+    """Even if JupyterLab ignores SIGTERM, its kernels are stopped and it is killed."""
+    runtime = str(tmp_path / "runtime")
+    lab = JupyterLab([], tmp_path)
+    with lab:
+        _start_kernel(lab)
+        lab.api_timeout = 2  # the stopped server will not answer its API
+        subprocess.run(["kill", "-STOP", str(lab.process.pid)], check=True)  # hangs it
+    assert lab.process.poll() is not None
+    assert _processes_mentioning(runtime) == []
+
+
+def test_a_traceback_in_a_cell_fails_the_run(tmp_path: Path, page):
+    """The checker behind every chapter test really notices a failing cell."""
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    with JupyterLab([path], tmp_path / "lab") as lab:
+        open_notebook(page, lab, path.name)
+        with pytest.raises(AssertionError, match="ZeroDivisionError"):
+            run_all_cells(page, timeout_s=60)

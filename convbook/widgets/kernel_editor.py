@@ -8,6 +8,7 @@ milliseconds (``benchmarks/editor_latency.py``).  Works headless: ``set_cell`` a
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +20,12 @@ import torch
 from convbook import kernels
 from convbook.images import PHOTOS, photo
 from convbook.ops import conv2d
-from convbook.widgets._png import png_bytes
+from convbook.widgets._png import png_bytes, to_uint8
 
 CUSTOM = "custom"
 _SIZES = tuple(range(1, 8))
 _CELL_PX = 16  # kernel preview: pixels per kernel cell
+_STILL_GAP = 12  # still picture: white pixels between input, kernel and output
 # Largest cached stack of basis responses (k*k*C*H*W floats, 128 MB); beyond it every
 # edit calls conv2d directly.
 _MAX_STACK = 2**25
@@ -79,6 +81,11 @@ def _parse(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _rgb(array: np.ndarray) -> np.ndarray:
+    """A uint8 ``(H, W)`` or ``(H, W, 3)`` array as ``(H, W, 3)``."""
+    return np.repeat(array[..., None], 3, axis=-1) if array.ndim == 2 else array
 
 
 def _fmt(value: float) -> str:
@@ -237,10 +244,34 @@ class KernelEditor:
         h, w = self._image.shape[-2:]
         return f"KernelEditor(kernel={k}x{k} {self.preset!r}, image={self._source.value!r} {h}x{w})"
 
+    @property
+    def png(self) -> bytes:
+        """A still of what the widget shows: input | kernel | output, side by side, as PNG.
+
+        The three pictures are top-aligned on a white canvas, ``_STILL_GAP`` pixels apart;
+        the kernel is its preview (``_CELL_PX`` pixels per cell, red positive, blue negative).
+        """
+        pieces = [
+            _rgb(to_uint8(self._image)),
+            _rgb(self._kernel_picture(self.kernel).repeat(_CELL_PX, 0).repeat(_CELL_PX, 1)),
+            _rgb(to_uint8(self.shown)),
+        ]
+        height = max(p.shape[0] for p in pieces)
+        width = sum(p.shape[1] for p in pieces) + _STILL_GAP * (len(pieces) - 1)
+        canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+        x = 0
+        for piece in pieces:
+            canvas[: piece.shape[0], x : x + piece.shape[1]] = piece
+            x += piece.shape[1] + _STILL_GAP
+        return png_bytes(canvas)
+
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        # The still (image/png) is for viewers without widget JavaScript (static HTML,
+        # GitHub); JupyterLab prefers the widget view.
         bundle = self.widget._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = repr(self)
+            bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
         return bundle
 
     # ----------------------------------------------------------------- internals

@@ -119,7 +119,7 @@ def test_widgets_have_their_state_and_a_still(book, notebook):
     views = [data[VIEW] for data in _outputs(notebook) if VIEW in data]
     # every widget output carries a still (KernelEditor, ConvExplorer put one in the bundle)
     assert all("image/png" in data for data in _outputs(notebook) if VIEW in data)
-    stills = page.all("div", class_="widget-still")
+    stills = page.all("figure", class_="widget-still")
     assert len(stills) == len(views)
     embedded = [json.loads(text) for kind, text in page.scripts if kind == STATE]
     shown = [json.loads(text) for kind, text in page.scripts if kind == VIEW]

@@ -46,12 +46,12 @@ class Chapter:
 
 
 def title_of(nb: nbformat.NotebookNode) -> str:
-    """The text of the notebook's first level-1 Markdown heading."""
+    """The text of the notebook's first level-1 Markdown heading, without a leading number."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
+                if line.startswith("# "):  # "# 2. Padding and stride": drop the number
+                    return re.sub(r"^\d+\.\s*", "", line[2:].strip())
     raise ValueError("notebook has no '# ' heading to take its title from")
 
 

@@ -26,6 +26,7 @@ CUSTOM = "custom"
 _SIZES = tuple(range(1, 8))
 _CELL_PX = 16  # kernel preview: pixels per kernel cell
 _STILL_GAP = 12  # still picture: white pixels between input, kernel and output
+_FRAME_GREY = 160  # still picture: the frame around the kernel
 # Largest cached stack of basis responses (k*k*C*H*W floats, 128 MB); beyond it every
 # edit calls conv2d directly.
 _MAX_STACK = 2**25
@@ -249,13 +250,12 @@ class KernelEditor:
         """A still of what the widget shows: input | kernel | output, side by side, as PNG.
 
         The three pictures are top-aligned on a white canvas, ``_STILL_GAP`` pixels apart;
-        the kernel is its preview (``_CELL_PX`` pixels per cell, red positive, blue negative).
+        the kernel is its preview (``_CELL_PX`` pixels per cell, red positive, blue negative)
+        in a 1-pixel grey frame, so that white (zero) cells show on the white canvas.
         """
-        pieces = [
-            _rgb(to_uint8(self._image)),
-            _rgb(self._kernel_picture(self.kernel).repeat(_CELL_PX, 0).repeat(_CELL_PX, 1)),
-            _rgb(to_uint8(self.shown)),
-        ]
+        kernel = self._kernel_picture(self.kernel).repeat(_CELL_PX, 0).repeat(_CELL_PX, 1)
+        framed = np.pad(kernel, ((1, 1), (1, 1), (0, 0)), constant_values=_FRAME_GREY)
+        pieces = [_rgb(to_uint8(self._image)), framed, _rgb(to_uint8(self.shown))]
         height = max(p.shape[0] for p in pieces)
         width = sum(p.shape[1] for p in pieces) + _STILL_GAP * (len(pieces) - 1)
         canvas = np.full((height, width, 3), 255, dtype=np.uint8)

@@ -293,6 +293,14 @@ def test_mimebundle_has_a_still_of_input_kernel_and_output():
     assert (out == out[..., :1]).all()  # grey
 
 
+def test_large_images_are_shrunk_in_the_still():
+    # 400x640 -> 200x320 (largest side 320); a box filter keeps a constant image constant
+    e = KernelEditor(image=torch.full((400, 640), 0.6), kernel="identity")
+    still = _decode(e._repr_mimebundle_()["image/png"])
+    assert still.shape == (200, 320 + 12 + 50 + 12 + 320, 3)
+    assert (still[:, :320] == 153).all() and (still[:, -320:] == 153).all()
+
+
 def test_the_still_follows_edits(small):
     before = small._repr_mimebundle_()["image/png"]
     small.set_kernel("box_blur")

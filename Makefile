@@ -4,6 +4,7 @@
 #   make test       run every test, including every chapter under nbval
 #   make notebooks  re-execute every chapter and save its outputs in the .ipynb
 #   make lint       ruff and the pairing check
+#   make book       the static HTML book in _build/html/ (from the committed notebooks)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -25,7 +26,7 @@ export CONVBOOK_DATA := $(SHARED_CIFAR)
 endif
 endif
 
-.PHONY: setup lab test test-python test-notebooks test-browser notebooks sync lint clean
+.PHONY: setup lab test test-python test-notebooks test-browser notebooks sync lint book clean
 
 setup: $(STAMP)
 
@@ -86,6 +87,10 @@ sync: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check convbook tests benchmarks
 	$(PY) -m pytest tests/test_pairing.py -q
+
+# One HTML page per chapter from the committed .ipynb (nothing is re-executed).
+book: $(STAMP)
+	$(PY) tools/build_book.py --out _build/html
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache _build

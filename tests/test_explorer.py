@@ -3,6 +3,7 @@ F.conv2d / F.conv_transpose2d with one-hot kernels, stepping, drawing, errors.""
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import re
@@ -571,3 +572,24 @@ def test_random_slider_moves_keep_the_state_consistent(moves):
         assert (ex.error is None) == (expected is not None)
         assert 0 <= ex.step <= max(ex.n_steps - 1, 0) == ex.step_slider.max == ex.play.max
         assert repr(ex).startswith(f"ConvExplorer(mode={ex.mode!r}")
+
+
+def test_mimebundle_has_a_still_of_the_current_picture():
+    ex = ConvExplorer(input_size=4, kernel_size=3, padding=1, stride=2)
+
+    def still() -> np.ndarray:
+        bundle = ex._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        with Image.open(io.BytesIO(base64.b64decode(bundle["image/png"]))) as image:
+            return np.asarray(image.convert("RGB"))
+
+    def shown() -> np.ndarray:  # what the widget's Image view displays
+        with Image.open(io.BytesIO(ex.image.value)) as image:
+            return np.asarray(image.convert("RGB"))
+
+    first = still()
+    assert first.shape[0] > 0 and first.shape[1] > 0
+    assert np.array_equal(first, shown())
+    ex.set(step=3)
+    assert np.array_equal(still(), shown())
+    assert not np.array_equal(still(), first)  # the last output cell is now current

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from convbook import kernels
 from convbook.widgets import KernelEditor
@@ -257,3 +260,51 @@ def test_updates_leave_torch_thread_setting_alone(small):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def _decode(data: str) -> np.ndarray:
+    """The base64 PNG of a display bundle, as an (H, W, 3) uint8 array."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
+def test_mimebundle_has_a_still_of_input_kernel_and_output():
+    # 4x6 input | 3x3 kernel at 16 px a cell (48x48) in a 1 px frame | 4x6 output, 12 px gaps
+    X = torch.tensor([[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]] * 4)
+    K = torch.tensor([[0.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, -1.0]])
+    e = KernelEditor(image=X, kernel=K)
+    still = _decode(e._repr_mimebundle_()["image/png"])
+    assert still.shape == (50, 6 + 12 + 50 + 12 + 6, 3)
+    # input, grey, top-left
+    expected_in = np.round(X.numpy() * 255).astype(np.uint8)
+    assert (still[:4, :6] == expected_in[..., None]).all()
+    assert (still[4:, :6] == 255).all()  # white below the short input
+    # kernel: weight 2 is the largest: pure red; -1 is half blue; zeros white; grey frame
+    frame = still[:, 18:68]
+    assert (frame[0] == 160).all() and (frame[-1] == 160).all()
+    assert (frame[:, 0] == 160).all() and (frame[:, -1] == 160).all()
+    kernel = frame[1:-1, 1:-1]
+    assert (kernel[16:32, 16:32] == [255, 0, 0]).all()
+    assert (kernel[32:48, 32:48] == [128, 128, 255]).all()
+    assert (kernel[:16, :16] == 255).all()
+    # output: clip(2 * X[i, j] - X[i + 1, j + 1]) with zero padding, by hand for row 0
+    out = still[:4, 80:]
+    row0 = np.clip(2 * X[0].numpy() - np.append(X[1, 1:].numpy(), 0.0), 0, 1)
+    assert (out[0, :, 0] == np.round(row0 * 255).astype(np.uint8)).all()
+    assert (out == out[..., :1]).all()  # grey
+
+
+def test_large_images_are_shrunk_in_the_still():
+    # 400x640 -> 200x320 (largest side 320); a box filter keeps a constant image constant
+    e = KernelEditor(image=torch.full((400, 640), 0.6), kernel="identity")
+    still = _decode(e._repr_mimebundle_()["image/png"])
+    assert still.shape == (200, 320 + 12 + 50 + 12 + 320, 3)
+    assert (still[:, :320] == 153).all() and (still[:, -320:] == 153).all()
+
+
+def test_the_still_follows_edits(small):
+    before = small._repr_mimebundle_()["image/png"]
+    small.set_kernel("box_blur")
+    after = small._repr_mimebundle_()["image/png"]
+    assert after != before
+    shown = np.round(small.shown.numpy() * 255).astype(np.uint8)
+    assert (_decode(after)[:12, -17:, 1] == shown).all()

@@ -94,6 +94,7 @@ Widgets (attributes, for linking or setting): ``<name>_slider`` (both axes) and
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 from collections.abc import Iterator
@@ -900,6 +901,9 @@ class ConvExplorer(widgets.VBox):
         # ipywidgets cuts text/plain at 110 characters; nbval compares all of it
         bundle = super()._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = repr(self)
+        # a still of the picture for viewers without widget JavaScript (static HTML, GitHub);
+        # JupyterLab prefers the widget view
+        bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
         return bundle
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ milliseconds (``benchmarks/editor_latency.py``).  Works headless: ``set_cell`` a
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,15 +16,19 @@ from contextlib import contextmanager
 import ipywidgets as widgets
 import numpy as np
 import torch
+from PIL import Image
 
 from convbook import kernels
 from convbook.images import PHOTOS, photo
 from convbook.ops import conv2d
-from convbook.widgets._png import png_bytes
+from convbook.widgets._png import png_bytes, to_uint8
 
 CUSTOM = "custom"
 _SIZES = tuple(range(1, 8))
 _CELL_PX = 16  # kernel preview: pixels per kernel cell
+_STILL_GAP = 12  # still picture: white pixels between input, kernel and output
+_FRAME_GREY = 160  # still picture: the frame around the kernel
+_STILL_MAX = 320  # still picture: largest side of input and output, in pixels
 # Largest cached stack of basis responses (k*k*C*H*W floats, 128 MB); beyond it every
 # edit calls conv2d directly.
 _MAX_STACK = 2**25
@@ -79,6 +84,20 @@ def _parse(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _rgb(array: np.ndarray) -> np.ndarray:
+    """A uint8 ``(H, W)`` or ``(H, W, 3)`` array as ``(H, W, 3)``."""
+    return np.repeat(array[..., None], 3, axis=-1) if array.ndim == 2 else array
+
+
+def _fit(array: np.ndarray) -> np.ndarray:
+    """Shrink a uint8 ``(H, W, 3)`` picture to at most ``_STILL_MAX`` pixels a side."""
+    h, w = array.shape[:2]
+    if max(h, w) <= _STILL_MAX:
+        return array
+    size = (max(1, round(w * _STILL_MAX / max(h, w))), max(1, round(h * _STILL_MAX / max(h, w))))
+    return np.asarray(Image.fromarray(array).resize(size, Image.Resampling.BOX))
 
 
 def _fmt(value: float) -> str:
@@ -242,10 +261,35 @@ class KernelEditor:
         h, w = self._image.shape[-2:]
         return f"KernelEditor(kernel={k}x{k} {self.preset!r}, image={self._source.value!r} {h}x{w})"
 
+    @property
+    def png(self) -> bytes:
+        """A still of what the widget shows: input | kernel | output, side by side, as PNG.
+
+        The three pictures are top-aligned on a white canvas, ``_STILL_GAP`` pixels apart;
+        the kernel is its preview (``_CELL_PX`` pixels per cell, red positive, blue negative)
+        in a 1-pixel grey frame, so that white (zero) cells show on the white canvas.  Input
+        and output are shrunk to at most ``_STILL_MAX`` pixels a side, the size the widget
+        shows them at, which keeps notebooks small.
+        """
+        kernel = self._kernel_picture(self.kernel).repeat(_CELL_PX, 0).repeat(_CELL_PX, 1)
+        framed = np.pad(kernel, ((1, 1), (1, 1), (0, 0)), constant_values=_FRAME_GREY)
+        pieces = [_fit(_rgb(to_uint8(self._image))), framed, _fit(_rgb(to_uint8(self.shown)))]
+        height = max(p.shape[0] for p in pieces)
+        width = sum(p.shape[1] for p in pieces) + _STILL_GAP * (len(pieces) - 1)
+        canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+        x = 0
+        for piece in pieces:
+            canvas[: piece.shape[0], x : x + piece.shape[1]] = piece
+            x += piece.shape[1] + _STILL_GAP
+        return png_bytes(canvas)
+
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        # The still (image/png) is for viewers without widget JavaScript (static HTML,
+        # GitHub); JupyterLab prefers the widget view.
         bundle = self.widget._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = repr(self)
+            bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
         return bundle
 
     # ----------------------------------------------------------------- internals

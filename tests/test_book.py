@@ -1,0 +1,192 @@
+"""The static HTML book (tools/build_book.py): built once from the committed notebooks, then
+every page checked against the notebooks' JSON, read independently here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+VIEW = "application/vnd.jupyter.widget-view+json"
+STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _load_builder():
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+build_book = _load_builder()
+
+
+class Page(HTMLParser):
+    """Start tags (name, attributes) and the text of every <script>, of one HTML page."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.scripts: list[tuple[str, str]] = []  # (type, text)
+        self._script: str | None = None
+        self.feed(path.read_text(encoding="utf-8"))
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, a))
+        if tag == "script":
+            self._script = a.get("type", "")
+            self._text: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._script is not None:
+            self.scripts.append((self._script, "".join(self._text)))
+            self._script = None
+
+    def all(self, tag: str, **attrs: str) -> list[dict[str, str]]:
+        """Attributes of every ``tag`` whose attributes contain ``attrs`` (class: one word)."""
+        found = []
+        for name, a in self.tags:
+            if name != tag:
+                continue
+            if all(
+                v in a.get("class", "").split() if k == "class_" else a.get(k) == v
+                for k, v in attrs.items()
+            ):
+                found.append(a)
+        return found
+
+    @property
+    def ids(self) -> set[str]:
+        return {a["id"] for _, a in self.tags if "id" in a} | {
+            a["name"] for t, a in self.tags if t == "a" and "name" in a
+        }
+
+
+def _outputs(notebook: Path) -> list[dict]:
+    """Every display/execute output's data dict, read straight from the .ipynb JSON."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    return [o["data"] for cell in nb["cells"] for o in cell.get("outputs", []) if "data" in o]
+
+
+@dataclass
+class Book:
+    out: Path
+    pages: dict[str, Page]  # by file name
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
+    out = tmp_path_factory.mktemp("html")
+    build_book.build(out)
+    return Book(out, {path.name: Page(path) for path in out.glob("*.html")})
+
+
+def _page(book: Book, notebook: Path) -> Page:
+    name = notebook.with_suffix(".html").name
+    assert name in book.pages, f"no page for {notebook.name}"
+    return book.pages[name]
+
+
+def test_there_are_chapters():
+    assert len(NOTEBOOKS) >= 8
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_figure_is_on_the_page(book, notebook):
+    # one <img> per image/png output: figures, and the stills of widgets
+    expected = sum("image/png" in data for data in _outputs(notebook))
+    images = [a for a in _page(book, notebook).all("img") if a["src"].startswith("data:image/png")]
+    assert len(images) == expected
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_widgets_have_their_state_and_a_still(book, notebook):
+    page = _page(book, notebook)
+    views = [data[VIEW] for data in _outputs(notebook) if VIEW in data]
+    # every widget output carries a still (KernelEditor, ConvExplorer put one in the bundle)
+    assert all("image/png" in data for data in _outputs(notebook) if VIEW in data)
+    stills = page.all("figure", class_="widget-still")
+    assert len(stills) == len(views)
+    embedded = [json.loads(text) for kind, text in page.scripts if kind == STATE]
+    shown = [json.loads(text) for kind, text in page.scripts if kind == VIEW]
+    assert [v["model_id"] for v in shown] == [v["model_id"] for v in views]
+    if views:
+        assert len(embedded) == 1
+        models = embedded[0]["state"]
+        assert all(v["model_id"] in models for v in views)
+    else:
+        assert embedded == []
+
+
+def test_index_lists_every_chapter_in_order(book):
+    links = [a["href"] for a in book.pages["index.html"].all("a")]
+    assert links == [nb.with_suffix(".html").name for nb in NOTEBOOKS]
+    assert "<code>make lab</code>" in (book.out / "index.html").read_text(encoding="utf-8")
+
+
+def test_navigation_bars(book):
+    pages = [nb.with_suffix(".html").name for nb in NOTEBOOKS]
+    for i, name in enumerate(pages):
+        page = book.pages[name]
+        assert len(page.all("nav", class_="book-nav")) == 2  # top and bottom
+        assert {a["href"] for a in page.all("a", class_="contents")} == {"index.html"}
+        prev = {a["href"] for a in page.all("a", rel="prev")}
+        nxt = {a["href"] for a in page.all("a", rel="next")}
+        assert prev == ({pages[i - 1]} if i > 0 else set())
+        assert nxt == ({pages[i + 1]} if i + 1 < len(pages) else set())
+
+
+def test_no_broken_internal_links(book):
+    checked = 0
+    for name, page in book.pages.items():
+        for tag, attr in (("a", "href"), ("link", "href"), ("img", "src"), ("script", "src")):
+            for a in page.all(tag):
+                target = a.get(attr, "")
+                parts = urlsplit(target)
+                if not target or parts.scheme or target.startswith("//"):
+                    continue  # absent, data:, http(s): not internal
+                file = book.out / unquote(parts.path) if parts.path else book.out / name
+                assert file.is_file(), f"{name}: {tag} {attr}={target!r} points to no file"
+                if parts.fragment:
+                    assert file.suffix == ".html", f"{name}: fragment on {target!r}"
+                    ids = book.pages[file.name].ids
+                    # a browser tries the fragment as written, then percent-decoded
+                    found = {parts.fragment, unquote(parts.fragment)} & ids
+                    assert found, f"{name}: no id for {target!r}"
+                checked += 1
+    assert checked >= 3 * len(NOTEBOOKS)  # the stylesheet and the navigation bars at least
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "see [chapter 2](02_padding_and_stride.md).",
+            "see [chapter 2](02_padding_and_stride.html).",
+        ),
+        ("[x](04_pooling.ipynb#Max-pooling)", "[x](04_pooling.html#Max-pooling)"),
+        ('<a href="01_cross_correlation.md">', '<a href="01_cross_correlation.html">'),
+        (
+            "[readme](../README.md) [no](09_missing.md)",
+            "[readme](../README.md) [no](09_missing.md)",
+        ),
+        ("[web](https://example.org/02_padding_and_stride.md)", None),
+    ],
+)
+def test_links_to_chapters_are_rewritten(text, expected):
+    stems = {"01_cross_correlation", "02_padding_and_stride", "04_pooling"}
+    assert build_book.rewrite_links(text, stems) == (text if expected is None else expected)

@@ -84,7 +84,7 @@ def test_binder_start_hands_over_to_the_server():
     assert lines[-1] == 'exec "$@"'
 
 
-def test_binder_start_sets_quick_mode_unless_given(tmp_path):
+def test_binder_start_sets_quick_mode_unless_given():
     script = str(BINDER / "start")
     probe = ["bash", "-c", 'echo "$CONVBOOK_QUICK"']
     env = {k: v for k, v in os.environ.items() if k != "CONVBOOK_QUICK"}

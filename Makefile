@@ -35,7 +35,6 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m ipykernel install --sys-prefix --name convbook --display-name "Python (convbook)" >/dev/null
 	@touch $(STAMP)
 	@echo "convbook environment ready in $(VENV)"
 

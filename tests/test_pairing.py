@@ -39,4 +39,6 @@ def test_chapter_notebook_is_executed(md: Path):
     assert code, f"{md.name} has no code"
     missing = [i for i, c in enumerate(code) if c.get("execution_count") is None]
     assert not missing, f"{md.name}: code cells {missing} were never executed: run `make notebooks`"
-    assert nb.metadata["kernelspec"]["name"] == "convbook"
+    # the standard name: Colab knows no other, and any Jupyter started from the venv runs
+    # its own Python under it
+    assert nb.metadata["kernelspec"]["name"] == "python3"

@@ -84,7 +84,7 @@ sync: $(STAMP)
 	$(BIN)/jupytext --sync $(CHAPTERS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check convbook tests benchmarks
+	$(BIN)/ruff check convbook tests benchmarks tools browser_tests
 	$(PY) -m pytest tests/test_pairing.py -q
 
 # One HTML page per chapter from the committed .ipynb (nothing is re-executed).

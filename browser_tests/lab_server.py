@@ -219,14 +219,12 @@ def run_all_cells(page, timeout_s: float = 600) -> float:
     number in every prompt means that every cell really ran.  Returns the seconds the run
     took.  Fails as soon as an output shows a traceback.
     """
-    page.get_by_role("menuitem", name="Edit", exact=True).click()
-    page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
+    menu_command(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(
         f"() => ({_PROMPTS_JS})().every(p => !/[0-9]/.test(p))", timeout=10_000
     )
     start = time.monotonic()
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    menu_command(page, "Run", "Run All Cells")
     while True:
         errors = notebook_errors(page)
         assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
@@ -237,6 +235,24 @@ def run_all_cells(page, timeout_s: float = 600) -> float:
             pending = sum(not re.fullmatch(r"\[\d+\]:", p) for p in prompts)
             raise TimeoutError(f"{pending} of {len(prompts)} cells not run after {timeout_s} s")
         time.sleep(0.25)
+
+
+def menu_command(page, menu: str, item: str) -> None:
+    """Click ``menu`` in the menu bar, then ``item``, as a reader would.
+
+    Notebook commands are greyed out until JupyterLab has made the notebook its current
+    widget, so the notebook is clicked first and the item must be enabled before the click.
+    """
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+    page.get_by_role("menuitem", name=menu, exact=True).click()
+    entry = page.get_by_role("menuitem", name=item, exact=True)
+    entry.wait_for(state="visible")
+    page.wait_for_function(
+        "el => el.getAttribute('aria-disabled') !== 'true'",
+        arg=entry.element_handle(),
+        timeout=10_000,
+    )
+    entry.click()
 
 
 def notebook_errors(page) -> list[str]:

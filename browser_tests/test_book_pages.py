@@ -12,12 +12,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import BADGE_HOSTS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 # The pages load require.js, MathJax and the Jupyter widget manager from these CDNs.
 CDN_HOSTS = {"cdnjs.cloudflare.com", "cdn.jsdelivr.net", "unpkg.com"}
-FAILED_LOAD = r"^Failed to load resource: net::ERR_FAILED$"
 
 
 def _load_builder():
@@ -35,48 +35,28 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _open_offline(page, path: Path) -> list[str]:
-    """Open ``path``; refuse every non-file request (no internet here).  Returns their URLs."""
-    refused: list[str] = []
-
-    def handle(route) -> None:
-        url = route.request.url
-        if url.startswith("file://") or url.startswith("data:"):
-            route.continue_()
-        else:
-            refused.append(url)
-            route.abort()
-
-    page.route("**/*", handle)
+def _open(page, path: Path) -> None:
+    """Open ``path``; the ``page`` fixture refuses every request to the internet."""
     page.goto(path.as_uri(), wait_until="load")
     page.wait_for_timeout(200)  # let DOMContentLoaded handlers add their scripts
-    return refused
-
-
-def _check_errors(page, refused: list[str]) -> None:
-    """Only the refused CDN loads may have logged errors, one each."""
-    assert {urlsplit(url).hostname for url in refused} <= CDN_HOSTS, refused
-    failed = [m for kind, m in page.console.messages if re.match(FAILED_LOAD, m)]
-    assert len(failed) == len(refused)
-    assert page.console.errors(allow=(FAILED_LOAD,)) == []
 
 
 def _images(page) -> list[dict]:
     return page.eval_on_selector_all(
         "img",
-        "els => els.map(e => ({w: e.naturalWidth, complete: e.complete, alt: e.alt,"
+        "els => els.map(e => ({src: e.src, w: e.naturalWidth, complete: e.complete, alt: e.alt,"
         " still: !!e.closest('.widget-still'), shown: e.getBoundingClientRect().width}))",
     )
 
 
 def test_index(book, page, artifacts):
-    refused = _open_offline(page, book / "index.html")
-    assert refused == []
+    _open(page, book / "index.html")
+    assert page.console.refused == []
     titles = page.eval_on_selector_all(".book-index li a", "els => els.map(e => e.textContent)")
     assert len(titles) == len(NOTEBOOKS)
     assert "make lab" in page.inner_text("body")
     page.screenshot(path=str(artifacts / "index.png"), full_page=True)
-    _check_errors(page, refused)
+    page.console.assert_clean()
     page.click(f"text={titles[1]}")  # the table of contents really leads to the chapter
     page.wait_for_load_state("load")
     assert page.url.endswith(NOTEBOOKS[1].with_suffix(".html").name)
@@ -86,9 +66,12 @@ def test_index(book, page, artifacts):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_page(book, page, artifacts, notebook):
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    refused = _open_offline(page, book / notebook.with_suffix(".html").name)
+    _open(page, book / notebook.with_suffix(".html").name)
 
     images = _images(page)
+    badges = [i for i in images if urlsplit(i["src"]).hostname in BADGE_HOSTS]
+    assert [b["alt"] for b in badges] == ["Open in Binder", "Open in Colab"]
+    images = [i for i in images if i not in badges]  # the rest is the page's own
     assert images, "a chapter without a single figure"
     assert all(i["complete"] and i["w"] > 0 for i in images), images
     # offline the widget JavaScript cannot load: every still stays visible
@@ -115,12 +98,12 @@ def test_chapter_page(book, page, artifacts, notebook):
 
     assert page.locator("nav.book-nav").count() == 2
     page.screenshot(path=str(artifacts / f"{notebook.stem}.png"), full_page=True)
-    _check_errors(page, refused)
+    page.console.assert_clean(external_hosts=CDN_HOSTS | BADGE_HOSTS)
 
 
 def test_still_hides_once_the_live_widget_renders(book, page):
     """What the widget manager does when it loads: a rendered view in a .widget-subarea."""
-    _open_offline(page, book / "02_padding_and_stride.html")
+    _open(page, book / "02_padding_and_stride.html")
     still = page.locator(".widget-still").first
     assert still.is_visible()
     page.evaluate(

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BADGE_HOSTS
 from lab_server import JupyterLab, notebook_errors, open_notebook, run_all_cells
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def lab_page(page, lab):
 def _assert_clean(page) -> None:
     errors = notebook_errors(page)
     assert not errors, "\n---\n".join(errors)
-    assert not page.console.errors(), page.console.errors()
+    page.console.assert_clean(external_hosts=BADGE_HOSTS)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)

@@ -114,7 +114,8 @@ def index_page(chapters: list[Chapter]) -> str:
 <h1 id="contents">convbook: convolution for deep learning</h1>
 <p>An interactive textbook about image convolution for deep learning. These pages show
 each chapter as it was last run, with its outputs. To run the book yourself, drag the
-sliders and edit the kernels, clone the repository and type <code>make lab</code>.</p>
+sliders and edit the kernels, clone the repository and type <code>make lab</code>, or open
+a chapter on Binder or Colab with the badges under its title.</p>
 <ol>
 {items}
 </ol>

@@ -110,6 +110,27 @@ def test_conv2d_gradients_match_torch(case):
 
 
 @pytest.mark.parametrize(
+    "n, c_in, c_out, size, k, padding, dilation, groups",
+    [
+        (2, 8, 4, 50, 3, 1, 1, 2),  # 2 * 52 * 52 pixel rows: two blocks of 4096
+        (3, 12, 6, (40, 61), (2, 3), (0, 2), (2, 1), 3),  # asymmetric, dilated, 3 blocks
+        (1, 4, 8, 70, 5, "same", 2, 2),
+    ],
+)
+def test_grouped_conv2d_over_several_row_blocks(n, c_in, c_out, size, k, padding, dilation, groups):
+    """Stride-1 grouped convolution works on blocks of 4096 pixel rows; the hypothesis
+    cases above are too small to need more than one block."""
+    h, w = (size, size) if isinstance(size, int) else size
+    kh, kw = (k, k) if isinstance(k, int) else k
+    x = torch.randn(n, c_in, h, w, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(c_out, c_in // groups, kh, kw, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True)
+    args = {"padding": padding, "dilation": dilation, "groups": groups}
+    torch.testing.assert_close(conv2d(x, weight, bias, **args), F.conv2d(x, weight, bias, **args))
+    assert_same_gradients(conv2d, F.conv2d, (x, weight, bias), args, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
     "h, w, k, stride",
     [(1, 1, 1, 1), (1, 1, 1, 7), (1, 9, 1, 4), (5, 5, 2, 9), (7, 3, 3, (5, 2))],
 )

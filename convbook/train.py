@@ -206,7 +206,7 @@ def fit(
     recipe: str | Recipe = "fast",
     device: str | torch.device = "auto",
     precision: str = "auto",
-    channels_last: bool | None = None,
+    channels_last: bool = True,
     seed: int = 0,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
@@ -225,7 +225,9 @@ def fit(
             fields (``lr=0.1``, ``batch_size=256``, ...).
         device: ``"auto"`` (CUDA, MPS, CPU), or a device.
         precision: ``"auto"`` (bf16 autocast on GPU, fp32 elsewhere), ``"fp32"`` or ``"bf16"``.
-        channels_last: NHWC memory layout; default on for CUDA.
+        channels_last: NHWC memory layout (default): 1.56x faster per epoch than NCHW
+            for ``FastNet`` on a 2-core CPU (``benchmarks/memory_format.py``), and the
+            layout GPU tensor cores want.
         seed: seeds the weights' dropout and the shuffling and augmentation of each epoch;
             the same seed gives the same run.
         checkpoint: save a checkpoint here after every epoch and on Ctrl-C.
@@ -244,8 +246,6 @@ def fit(
     r = recipe_for(recipe, **overrides)
     dev = select_device(device)
     prec = resolve_precision(precision, dev)
-    if channels_last is None:
-        channels_last = dev.type == "cuda"
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model.to(dev, memory_format=fmt)
     mean, std = (t.to(dev) for t in data.mean_std())

@@ -152,3 +152,13 @@ def test_recipes_and_errors():
 def test_bf16_autocast_on_cpu_runs():
     h = T.fit(tiny_net(), toy_data(), 1, precision="bf16", channels_last=True, **FAST)
     assert 0 <= h["test_acc"][0] <= 1
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_fit_trains_in_the_memory_layout_asked_for(channels_last):
+    model = tiny_net()
+    kwargs = {} if channels_last else {"channels_last": False}  # channels-last by default
+    T.fit(model, toy_data(), 1, **FAST, **kwargs)
+    weight = model.stem[0].weight  # (C_out, 3, k, k)
+    assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+    assert weight.is_contiguous() == (not channels_last)

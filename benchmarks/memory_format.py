@@ -2,8 +2,8 @@
 
     python benchmarks/memory_format.py [--model fast] [--images 10240] [--repeat 2]
 
-Trains the model for one epoch on the first ``--images`` CIFAR-10 training images with
-``train.fit`` (the real training loop, augmentation included), once per layout and
+Trains the model for one epoch on a random subset of ``--images`` CIFAR-10 training
+images with ``train.fit`` (the real training loop, augmentation included), once per layout,
 alternating, ``--repeat`` times, and prints the median seconds per epoch and the ratio.
 The data are random if no CIFAR-10 copy is found (``$CONVBOOK_DATA``): speed does not
 depend on the pixel values.

@@ -90,7 +90,8 @@ class JupyterLab:
         if os.getuid() == 0:  # containers; JupyterLab refuses root unless told
             command.append("--allow-root")
         self._log = open(self.log_path, "w")
-        # own process group, so that stopping it also stops the kernels it started
+        # its own process group, so that stopping the group stops anything the server forked
+        # (the kernels start sessions of their own: see kernel_pids)
         self.process = subprocess.Popen(
             command, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -103,17 +104,14 @@ class JupyterLab:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
-        status = f"http://127.0.0.1:{self.port}/api/status"
-        request = urllib.request.Request(status, headers={"Authorization": f"token {self.token}"})
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"jupyter lab exited with code {self.process.returncode}:\n{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    if response.status == 200:
-                        return
+                self.api("GET", "status", timeout=2)
+                return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.3)
@@ -122,21 +120,29 @@ class JupyterLab:
             f"{self.log_tail()}"
         )
 
-    def _api(self, method: str, path: str) -> object:
-        """Call the server's REST API with our token; returns the decoded JSON reply."""
+    def api(
+        self, method: str, path: str, body: dict | None = None, timeout: float | None = None
+    ) -> object:
+        """Call the server's REST API (``/api/<path>``) with our token.
+
+        ``body`` is sent as JSON; returns the decoded JSON reply (None if empty).  Raises
+        ``urllib.error.HTTPError`` on an error status.  ``timeout`` defaults to
+        ``api_timeout``.
+        """
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/api/{path}",
+            data=None if body is None else json.dumps(body).encode(),
             method=method,
             headers={"Authorization": f"token {self.token}"},
         )
-        with urllib.request.urlopen(request, timeout=self.api_timeout) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+        with urllib.request.urlopen(request, timeout=timeout or self.api_timeout) as response:
+            reply = response.read()
+        return json.loads(reply) if reply else None
 
     def shutdown_kernels(self) -> None:
         """Stop every running kernel (each chapter's kernel holds hundreds of MB)."""
-        for kernel in self._api("GET", "kernels"):
-            self._api("DELETE", f"kernels/{kernel['id']}")
+        for kernel in self.api("GET", "kernels"):
+            self.api("DELETE", f"kernels/{kernel['id']}")
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -229,10 +235,10 @@ def run_all_cells(page, timeout_s: float = 600) -> float:
         errors = notebook_errors(page)
         assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
         prompts = page.evaluate(_PROMPTS_JS)
-        if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
+        pending = sum(not re.fullmatch(r"\[\d+\]:", p) for p in prompts)
+        if prompts and pending == 0:
             return time.monotonic() - start
         if time.monotonic() - start > timeout_s:
-            pending = sum(not re.fullmatch(r"\[\d+\]:", p) for p in prompts)
             raise TimeoutError(f"{pending} of {len(prompts)} cells not run after {timeout_s} s")
         time.sleep(0.25)
 

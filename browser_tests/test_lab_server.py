@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import urllib.error
 import urllib.request
@@ -20,14 +19,8 @@ def _processes_mentioning(text: str) -> list[str]:
 
 
 def _start_kernel(lab: JupyterLab) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{lab.port}/api/kernels",
-        data=json.dumps({"name": "python3"}).encode(),
-        method="POST",
-        headers={"Authorization": f"token {lab.token}"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.status == 201
+    kernel = lab.api("POST", "kernels", {"name": "python3"}, timeout=60)
+    assert kernel["name"] == "python3"
 
 
 def test_server_needs_its_token_and_stops_with_its_kernels(tmp_path: Path):

@@ -21,20 +21,12 @@ import pytest
 import tomllib
 from jupyter_core.paths import jupyter_path
 
+from tools import launch_links
+
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 
-
-def _load_launch_links():
-    spec = importlib.util.spec_from_file_location("launch_links", ROOT / "tools/launch_links.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["launch_links"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-launch_links = _load_launch_links()
 
 
 def _project() -> dict:

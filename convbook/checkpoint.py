@@ -1,14 +1,18 @@
 """Save and load training checkpoints safely.
 
 A checkpoint holds only tensors and plain Python values (model ``state_dict``, optimizer
-state, epoch, RNG states as uint8 tensors, the history as lists and dicts), so it loads with
+states, epoch, RNG states as uint8 tensors, the history as lists and dicts), so it loads with
 ``torch.load(..., weights_only=True)``, which never runs code from the file.  It is written
-atomically: a crash or Ctrl-C while saving leaves the previous checkpoint intact.
+atomically: a crash or Ctrl-C while saving leaves the previous checkpoint intact.  It is
+always read onto the CPU first; ``load_state_dict`` then copies the weights to wherever the
+model lives, so a checkpoint written on a GPU loads on a CPU and the other way round, and the
+RNG states (which must stay CPU byte tensors) are never moved to a GPU.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +31,76 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` returned."""
-    torch.set_rng_state(state["torch"])
+    """Restore what :func:`rng_state` returned (from tensors on any device)."""
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable convbook checkpoint (truncated, foreign, or unsafe)."""
+
+
+Optimizers = torch.optim.Optimizer | Sequence[torch.optim.Optimizer] | None
+
+
+def _as_list(optimizer: Optimizers) -> list[torch.optim.Optimizer]:
+    if optimizer is None:
+        return []
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return [optimizer]
+    return list(optimizer)
+
+
+def _reason(error: Exception) -> str:
+    """A short reason why ``torch.load`` failed, without its multi-line advice."""
+    text = str(error)
+    if "Unsupported global" in text:
+        name = text.split("Unsupported global:", 1)[1].split()[:2]
+        return ("it holds Python objects (" + " ".join(name).rstrip(".")
+                + "), which could run code and are refused")
+    if "PytorchStreamReader" in text:
+        return text.split(". ")[0]  # e.g. "...failed reading zip archive: not a ZIP archive"
+    if isinstance(error, EOFError):
+        return "the file ends too early"
+    return f"{type(error).__name__}: {text.splitlines()[0][:120] if text else ''}".rstrip(": ")
 
 
 def save_checkpoint(
     path: str | os.PathLike[str],
     model: nn.Module,
-    optimizer: torch.optim.Optimizer | None = None,
+    optimizer: Optimizers = None,
     *,
     epoch: int = 0,
     history: dict[str, list] | None = None,
     config: dict[str, Any] | None = None,
+    progress: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``model`` (and optionally ``optimizer``) to ``path`` atomically.
+    """Write ``model`` (and optionally its optimizers) to ``path`` atomically.
 
     Args:
         path: the ``.pt`` file; its directory is created if needed.
+        optimizer: one optimizer, a list of them (a list is saved and restored in order), or
+            ``None``.
         epoch: completed epochs; training resumes at this epoch.
         history: per-epoch metrics, lists of numbers.
         config: plain values needed to rebuild the run (model name, hyperparameters).
+        progress: plain values saying where inside an epoch the run stopped (batches done,
+            running sums), for an exact resumption; empty at an epoch boundary.
 
     Returns:
         ``Path(path)``.
     """
+    opts = _as_list(optimizer)
     payload = {
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "optimizer": (None if optimizer is None
+                      else opts[0].state_dict() if isinstance(optimizer, torch.optim.Optimizer)
+                      else [o.state_dict() for o in opts]),
         "epoch": int(epoch),
         "history": history or {},
         "config": config or {},
+        "progress": progress or {},
         "rng": rng_state(),
     }
     atomic_torch_save(payload, path)
@@ -68,24 +110,52 @@ def save_checkpoint(
 def load_checkpoint(
     path: str | os.PathLike[str],
     model: nn.Module | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
+    optimizer: Optimizers = None,
     *,
-    map_location: str | torch.device = "cpu",
     restore_rng: bool = False,
 ) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
 
-    Loads the weights into ``model`` and the state into ``optimizer`` when given, restores the
-    global RNG state when ``restore_rng``, and returns the whole checkpoint dict.
+    The file is read onto the CPU; the weights are copied into ``model`` (on whatever device it
+    is) and the states into ``optimizer`` (one, or a list as saved) when given; the global RNG
+    state is restored when ``restore_rng``.  Returns the whole checkpoint dict.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        CheckpointError: the file is truncated, not a checkpoint, holds code (refused by
+            ``weights_only``), or does not fit ``model`` / ``optimizer``; the message names the
+            file.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    if model is not None:
-        model.load_state_dict(ckpt["model"])
-    if optimizer is not None and ckpt.get("optimizer") is not None:
-        optimizer.load_state_dict(ckpt["optimizer"])
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, foreign pickle, code refused by weights_only
+        raise CheckpointError(
+            f"{path} is not a readable convbook checkpoint ({_reason(e)}); it may be "
+            "truncated, written by another program, or contain code"
+        ) from e
+    missing = [k for k in ("model", "epoch", "rng") if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path} is not a convbook checkpoint: it has no {missing}")
+    try:
+        if model is not None:
+            model.load_state_dict(ckpt["model"])
+        saved = ckpt.get("optimizer")
+        opts = _as_list(optimizer)
+        if opts and saved is not None:
+            saved = [saved] if isinstance(saved, dict) else list(saved)
+            if len(saved) != len(opts):
+                raise ValueError(f"it holds {len(saved)} optimizer states, expected {len(opts)}")
+            for o, state in zip(opts, saved):
+                o.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise CheckpointError(
+            f"{path} does not fit this model or optimizer: {str(e).splitlines()[0][:300]}"
+        ) from e
     if restore_rng:
         set_rng_state(ckpt["rng"])
     return ckpt

@@ -1,19 +1,25 @@
 """A small, fast, reproducible training engine for the CIFAR-10 chapter.
 
-``fit(model, data, epochs)`` trains with a named recipe (``"tutorial"`` or ``"fast"``), on
-the best device available, with batched on-device augmentation, a one-cycle learning-rate
-schedule, label smoothing, mixed precision on GPU, live curves, checkpoints every epoch,
-exact resumption, and a checkpoint on Ctrl-C.  ``evaluate`` and ``predict`` measure a model.
+``fit(model, data)`` trains with a named recipe (:mod:`convbook.recipes`: ``"fast"``, the
+default, ``"best"`` or ``"tutorial"``).  It runs on the best device available, in bfloat16
+mixed precision where the hardware has bfloat16 arithmetic (and says so when it falls back
+to float32), augments whole batches on the device, draws live curves, and checkpoints after
+every epoch.  Ctrl-C (or Jupyter's stop button) finishes the current step, saves a checkpoint
+and stops; ``resume=True`` then ends with exactly the weights of an uninterrupted run.
+``evaluate`` and ``predict`` (from :mod:`convbook.evaluation`) measure a model.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,187 +27,163 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook._args import check_positive_int
 from convbook.checkpoint import load_checkpoint, save_checkpoint
-from convbook.data import ImageData, augment, batches, normalize, num_batches
+from convbook.data import ImageData, normalize
+from convbook.devices import (
+    autocast,
+    cpu_has_bf16,
+    describe_precision,
+    resolve_precision,
+    select_device,
+)
+from convbook.evaluation import evaluate, predict
 from convbook.live import LiveLoss
+from convbook.loader import TrainLoader
+from convbook.optim import Muon
+from convbook.recipes import RECIPES, Recipe, lr_factor, recipe_for
+from convbook.recipes import number as _number
+
+__all__ = [
+    "RECIPES", "NonFiniteLossError", "Recipe", "ResumeMismatchError", "cpu_has_bf16",
+    "describe_precision", "evaluate", "fit", "lr_factor", "make_optimizers", "predict",
+    "recipe_for", "resolve_precision", "select_device",
+]
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """Hyperparameters of one way to train.
+def make_optimizers(model: nn.Module, r: Recipe) -> list[torch.optim.Optimizer]:
+    """The optimizers of recipe ``r`` for ``model``'s trainable parameters.
 
-    Attributes:
-        batch_size: images per step.
-        lr: peak learning rate of SGD.
-        momentum, nesterov, weight_decay: SGD settings.
-        label_smoothing: weight moved from the true class to all classes in the loss.
-        augment: random crop (``pad`` pixels) and horizontal flip of every training batch.
-        pad: padding before the random crop.
-        schedule: ``"onecycle"`` (linear warm-up for ``warmup`` of the steps, then linear
-            decay to 0) or ``"constant"``.
-        warmup: fraction of all steps spent warming up.
-        tta: test-time augmentation: average the logits of each image and its mirror image.
+    ``"sgd"``: one SGD over everything.  ``"muon"``: Muon for every trainable weight with 4
+    dimensions (the convolution filters), and SGD with three groups for the rest: the
+    whitening bias (``model.whiten.bias``, if any), the head (parameters named ``head.*``)
+    and all other parameters (batch-norm biases).  Weight decay is per image (see
+    :class:`Recipe`), so each group gets ``weight_decay · batch_size / its lr``.
+    """
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not named:
+        raise ValueError("model has no trainable parameters")
+
+    def sgd(groups: list[dict]) -> torch.optim.SGD:
+        groups = [g for g in groups if g["params"]]
+        for g in groups:
+            g["weight_decay"] = r.weight_decay * r.batch_size / g["lr"] if g["lr"] else 0.0
+            g["initial_lr"] = g["lr"]
+        return torch.optim.SGD(groups, lr=r.lr, momentum=r.momentum,
+                               nesterov=r.nesterov and r.momentum > 0)
+
+    if r.optimizer == "sgd":
+        return [sgd([{"params": [p for _, p in named], "lr": r.lr, "name": "all"}])]
+    whiten_bias = getattr(getattr(model, "whiten", None), "bias", None)
+    filters = [p for _, p in named if p.ndim == 4]
+    head = [p for n, p in named if n.startswith("head.")]
+    taken = {id(p) for p in (*filters, *head)} | {id(whiten_bias)}
+    rest = [p for _, p in named if id(p) not in taken]
+    groups = [{"params": [whiten_bias] if whiten_bias is not None and whiten_bias.requires_grad
+               else [], "lr": r.bias_lr, "name": "whiten_bias"},
+              {"params": rest, "lr": r.bias_lr, "name": "biases"},
+              {"params": head, "lr": r.head_lr, "name": "head"}]
+    opts: list[torch.optim.Optimizer] = [sgd(groups)]
+    if filters:
+        muon = Muon(filters, lr=r.lr, momentum=r.muon_momentum, nesterov=True)
+        muon.param_groups[0]["initial_lr"] = r.lr
+        muon.param_groups[0]["name"] = "filters"
+        opts.append(muon)
+    return opts
+
+
+def _set_learning_rates(opts: list[torch.optim.Optimizer], r: Recipe, step: int, total: int,
+                        steps_per_epoch: int) -> float:
+    """Set every group's lr for ``step``; returns the main factor's lr (``r.lr × factor``)."""
+    factor = lr_factor(step, total, r.schedule, r.warmup)
+    whiten_steps = r.whiten_epochs * steps_per_epoch
+    for opt in opts:
+        for g in opt.param_groups:
+            if g.get("name") == "whiten_bias":
+                g["lr"] = g["initial_lr"] * max(0.0, 1 - step / whiten_steps) if whiten_steps \
+                    else 0.0
+            else:
+                g["lr"] = g["initial_lr"] * factor
+    return r.lr * factor
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+class _StopRequest:
+    """Turns the first Ctrl-C (SIGINT) into a request to stop after the current step.
+
+    A second Ctrl-C raises ``KeyboardInterrupt`` at once.  Outside the main thread (where
+    Python cannot install signal handlers) Ctrl-C raises as usual.
     """
 
-    batch_size: int = 512
-    lr: float = 0.2
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.2
-    augment: bool = True
-    pad: int = 2
-    schedule: str = "onecycle"
-    warmup: float = 0.2
-    tta: bool = True
+    def __init__(self) -> None:
+        self.requested = False
+
+    @contextmanager
+    def installed(self) -> Iterator[_StopRequest]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+
+        def handler(signum, frame):
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
-RECIPES = {
-    # PyTorch's "Training a Classifier" tutorial: plain SGD with momentum, no augmentation
-    # (its batch size of 4 is raised to 32 so that a CPU epoch takes seconds, not minutes).
-    "tutorial": Recipe(batch_size=32, lr=0.01, nesterov=False, weight_decay=0.0,
-                       label_smoothing=0.0, augment=False, schedule="constant", tta=False),
-    # airbench-style: Nesterov SGD, one-cycle, label smoothing 0.2, flip + translate, TTA.
-    "fast": Recipe(),
-}
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the message says where and what to try."""
 
 
-def recipe_for(name: str | Recipe, **overrides: Any) -> Recipe:
-    """The named recipe with ``overrides`` applied (``None`` values are ignored)."""
-    if isinstance(name, Recipe):
-        base = name
-    elif name in RECIPES:
-        base = RECIPES[name]
-    else:
-        raise ValueError(f"recipe must be one of {sorted(RECIPES)} or a Recipe, got {name!r}")
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    unknown = set(changes) - {f.name for f in dataclasses.fields(Recipe)}
-    if unknown:
-        raise TypeError(f"unknown recipe settings: {sorted(unknown)}")
-    r = dataclasses.replace(base, **changes)
-    check_positive_int(r.batch_size, "batch_size")
-    if r.schedule not in ("onecycle", "constant"):
-        raise ValueError(f"schedule must be 'onecycle' or 'constant', got {r.schedule!r}")
-    if not 0 <= r.warmup < 1:
-        raise ValueError(f"warmup must be in [0, 1), got {r.warmup}")
-    return r
-
-
-def select_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA if available, else Apple's MPS, else CPU; otherwise as given."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(device)
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"`` → ``"bf16"`` on a CUDA GPU that supports it, else ``"fp32"``.
-
-    On CPU, bf16 autocast only pays off on processors with bf16 matrix units (AMX), so it is
-    opt-in there (``precision="bf16"``).
-    """
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
-    if precision == "auto":
-        cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return "bf16" if cuda_bf16 else "fp32"
-    return precision
-
-
-def _autocast(device: torch.device, precision: str):
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def lr_factor(step: int, total: int, schedule: str, warmup: float) -> float:
-    """Learning-rate multiplier at ``step`` (0-based) of ``total`` steps.
-
-    one-cycle: rises linearly from ``1/total_warmup`` to 1 over the first ``warmup·total``
-    steps, then falls linearly to 0 at the last step.
-    """
-    if schedule == "constant":
-        return 1.0
-    n_warm = max(1, round(warmup * total))
-    if step < n_warm:
-        return (step + 1) / n_warm
-    return max(0.0, (total - step) / max(1, total - n_warm))
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    images: torch.Tensor,
-    mean: torch.Tensor,
-    std: torch.Tensor,
-    *,
-    batch_size: int = 1000,
-    device: str | torch.device = "auto",
-    precision: str = "auto",
-    tta: bool = False,
-) -> torch.Tensor:
-    """Logits ``(N, num_classes)`` (float32, on the CPU) for ``images: (N, 3, H, W)`` uint8.
-
-    With ``tta`` the logits of each image and of its mirror image are averaged.
-    """
-    dev = select_device(device)
-    prec = resolve_precision(precision, dev)
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        for start in range(0, len(images), batch_size):
-            x = normalize(images[start:start + batch_size].to(dev), mean, std)
-            with _autocast(dev, prec):
-                logits = model(x).float()
-                if tta:
-                    logits = (logits + model(x.flip(3)).float()) / 2
-            out.append(logits.cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
-
-
-def evaluate(
-    model: nn.Module,
-    data: ImageData,
-    *,
-    split: str = "test",
-    mean: torch.Tensor | None = None,
-    std: torch.Tensor | None = None,
-    tta: bool = False,
-    device: str | torch.device = "auto",
-    precision: str = "auto",
-) -> dict[str, float]:
-    """Cross-entropy loss and accuracy of ``model`` on ``data``'s ``"test"`` or ``"train"``
-    split, normalised with the training set's statistics unless ``mean``/``std`` are given."""
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if mean is None or std is None:
-        mean, std = data.mean_std()
-    images = data.test_images if split == "test" else data.train_images
-    labels = data.test_labels if split == "test" else data.train_labels
-    logits = predict(model, images, mean, std, tta=tta, device=device, precision=precision)
-    return {
-        "loss": F.cross_entropy(logits, labels).item(),
-        "acc": (logits.argmax(1) == labels).float().mean().item(),
-    }
+class ResumeMismatchError(ValueError):
+    """``resume=True`` with settings or data that differ from the checkpoint's run."""
 
 
 Callback = Callable[[int, dict[str, list]], None]
+
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "tta_acc", "lr",
+                "time")
+
+def data_signature(data: ImageData) -> str:
+    """A short hash of the training and test labels and sizes: two subsets of different
+    images, or in a different order, get different signatures."""
+    h = hashlib.sha256()
+    for t in (data.train_labels, data.test_labels):
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.to(torch.int64).contiguous().numpy().tobytes())
+    h.update(str(tuple(data.train_images.shape)).encode())
+    return h.hexdigest()[:16]
+
+
+def _check_same_run(saved: dict[str, Any], now: dict[str, Any], path: os.PathLike) -> None:
+    """Refuse to resume when the checkpoint's run and this one differ."""
+    def flat(config: dict[str, Any]) -> dict[str, Any]:
+        settings = config.get("settings", {})
+        return {**{k: v for k, v in config.items() if k not in ("settings", "mean", "std")},
+                **{f"recipe's {k}": tuple(v) if isinstance(v, list) else v
+                   for k, v in settings.items()}}
+
+    saved, now = flat(saved), flat(now)
+    diffs = [f"{k}: checkpoint {saved.get(k)!r}, now {now.get(k)!r}"
+             for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+    if diffs:
+        raise ResumeMismatchError(
+            f"cannot resume from {path}: it was written by a different run ("
+            + "; ".join(diffs) + "). Resume with the same options, or start afresh with "
+            "another checkpoint file"
+        )
 
 
 def fit(
     model: nn.Module,
     data: ImageData,
-    epochs: int,
+    epochs: int | None = None,
     *,
     recipe: str | Recipe = "fast",
     device: str | torch.device = "auto",
@@ -214,125 +196,234 @@ def fit(
     progress: bool = True,
     callback: Callback | None = None,
     config: dict[str, Any] | None = None,
+    minutes: float | None = None,
+    eval_every: int = 1,
     **overrides: Any,
 ) -> dict[str, list]:
-    """Train ``model`` on ``data`` for ``epochs`` epochs and return the history.
+    """Train ``model`` on ``data`` and return the history.
 
     Args:
-        model: any ``(N, 3, H, W) → (N, classes)`` module; moved to the device.
+        model: any ``(N, 3, H, W) → (N, classes)`` module; moved to the device.  A model with
+            an ``init_whitening(images)`` method (``FastNet``) has it called with 5,000
+            normalised training images first.
         data: train and test images as uint8 tensors (:func:`convbook.data.cifar10`).
-        recipe: ``"fast"``, ``"tutorial"`` or a :class:`Recipe`; ``overrides`` replace its
-            fields (``lr=0.1``, ``batch_size=256``, ...).
+        epochs: passes over the training set (default: the recipe's).
+        recipe: ``"fast"``, ``"best"``, ``"tutorial"`` or a :class:`Recipe`; ``overrides``
+            replace its fields (``lr=0.1``, ``batch_size=256``, ...).
         device: ``"auto"`` (CUDA, MPS, CPU), or a device.
-        precision: ``"auto"`` (bf16 autocast on GPU, fp32 elsewhere), ``"fp32"`` or ``"bf16"``.
-        channels_last: NHWC memory layout (default): 1.56x faster per epoch than NCHW
-            for ``FastNet`` on a 2-core CPU (``benchmarks/memory_format.py``), and the
-            layout GPU tensor cores want.
-        seed: seeds the weights' dropout and the shuffling and augmentation of each epoch;
-            the same seed gives the same run.
-        checkpoint: save a checkpoint here after every epoch and on Ctrl-C.
-        resume: continue from ``checkpoint`` if it exists; the result equals an
-            uninterrupted run's.
+        precision: ``"auto"`` (bf16 autocast where the hardware has bfloat16 arithmetic, see
+            :func:`describe_precision`), ``"fp32"`` or ``"bf16"``.
+        channels_last: NHWC memory layout (default): faster for convolutions on CPUs and GPUs.
+        seed: seeds shuffling, augmentation, the whitening sample and dropout; the same seed
+            gives the same run.
+        checkpoint: save a checkpoint here after every epoch, and when stopped by Ctrl-C.
+        resume: continue from ``checkpoint`` if it exists; the result equals an uninterrupted
+            run's.  Refused (:class:`ResumeMismatchError`) when the checkpoint's settings, seed
+            or data differ from this run's.
         live: a :class:`LiveLoss`, ``True`` for a new one, ``None``/``False`` for none.
         progress: show a ``tqdm`` bar per epoch.
         callback: called as ``callback(epoch, history)`` after each epoch (and its checkpoint).
-        config: plain values stored in the checkpoint (e.g. the model's name).
+        config: plain values stored in the checkpoint (e.g. the model's name); compared on
+            resume like the recipe.
+        minutes: stop after the epoch during which this many minutes have passed (its
+            checkpoint is written; the learning-rate schedule still spans ``epochs``).
+        eval_every: measure test accuracy after every this many epochs (0: only at the end);
+            the last epoch is always measured, with the recipe's test-time augmentation too.
 
     Returns:
-        ``{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "time"}``, one
-        list entry per epoch; ``time`` is the seconds since the start of the run.
+        ``{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "tta_acc", "lr",
+        "time"}``, one entry per epoch: ``test_*`` without test-time augmentation (``None``
+        for epochs not measured), ``tta_acc`` the accuracy with the recipe's test-time
+        augmentation (only after the last epoch, else ``None``), ``time`` the seconds since the
+        start of the run, ``lr`` the last step's.
+
+    Raises:
+        KeyboardInterrupt: after Ctrl-C, once the current step is done and the checkpoint
+            saved.
+        NonFiniteLossError: when the loss becomes NaN or infinite.
     """
-    check_positive_int(epochs, "epochs")
-    r = recipe_for(recipe, **overrides)
+    r = recipe_for(recipe, epochs=epochs, **overrides)
+    epochs = r.epochs
+    if minutes is not None and not _number(minutes, "minutes") > 0:
+        raise ValueError(f"minutes must be > 0, got {minutes}")
+    if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 0:
+        raise ValueError(f"eval_every must be an int >= 0, got {eval_every!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    if checkpoint is not None and Path(checkpoint).is_dir():
+        raise ValueError(f"checkpoint must be a file path, got the directory {checkpoint}")
     dev = select_device(device)
     prec = resolve_precision(precision, dev)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model.to(dev, memory_format=fmt)
     mean, std = (t.to(dev) for t in data.mean_std())
-    opt = torch.optim.SGD(model.parameters(), lr=r.lr, momentum=r.momentum,
-                          nesterov=r.nesterov and r.momentum > 0, weight_decay=r.weight_decay)
     n_train = len(data.train_labels)
-    steps = num_batches(n_train, r.batch_size)
+    loader = TrainLoader(data.train_images, data.train_labels, r.batch_size, mean, std,
+                         translate=r.translate, flip=r.flip, seed=seed, device=dev,
+                         memory_format=fmt)
+    steps = len(loader)
     total = epochs * steps
-    ckpt_config = {**(config or {}), **dataclasses.asdict(r), "seed": seed, "epochs": epochs,
-                   "mean": mean.tolist(), "std": std.tolist()}
+    run_config = {**(config or {}), "settings": dataclasses.asdict(r), "seed": seed,
+                  "data": data_signature(data), "mean": mean.tolist(), "std": std.tolist()}
 
-    history: dict[str, list] = {k: [] for k in
-                                ("epoch", "train_loss", "train_acc", "test_loss", "test_acc",
-                                 "lr", "time")}
-    start_epoch, elapsed = 0, 0.0
+    history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
+    start_epoch, start_step, elapsed = 0, 0, 0.0
+    partial = {"loss_sum": 0.0, "correct": 0, "seen": 0}
+    ckpt = None
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        ckpt = load_checkpoint(checkpoint, model, opt, map_location=dev, restore_rng=True)
-        start_epoch, history = ckpt["epoch"], ckpt["history"]
-        elapsed = history["time"][-1] if history["time"] else 0.0
-    else:
+        ckpt = load_checkpoint(checkpoint)  # read and checked before anything changes
+        _check_same_run(ckpt["config"], run_config, checkpoint)
+    model.to(dev, memory_format=fmt)
+    if ckpt is None:
         torch.manual_seed(seed)
+        if hasattr(model, "init_whitening"):
+            g = torch.Generator().manual_seed(seed)
+            sample = torch.randperm(n_train, generator=g)[:5000]
+            model.init_whitening(normalize(data.train_images[sample].to(dev), mean, std))
+    whiten_bias = getattr(getattr(model, "whiten", None), "bias", None)
+    opts = make_optimizers(model, r)
+    if ckpt is not None:
+        load_checkpoint(checkpoint, model, opts, restore_rng=True)
+        start_epoch, history = ckpt["epoch"], ckpt["history"]
+        progress_state = ckpt.get("progress") or {}
+        start_step = progress_state.get("step", 0)
+        partial = progress_state.get("partial", partial)
+        elapsed = progress_state.get("time", history["time"][-1] if history["time"] else 0.0)
     if live is True:
         live = LiveLoss()
-    t0 = time.perf_counter() - elapsed
-    epoch = start_epoch
-    done = start_epoch
-
-    def save() -> None:
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, model, opt, epoch=done, history=history,
-                            config=ckpt_config)
-
     from tqdm.auto import tqdm
 
+    t0 = time.perf_counter() - elapsed
+    state = {"epoch": start_epoch, "step": start_step}
+
+    def save(step_in_epoch: int) -> None:
+        if checkpoint is None:
+            return
+        prog = {"step": step_in_epoch, "partial": dict(partial),
+                "time": time.perf_counter() - t0} if step_in_epoch else {}
+        save_checkpoint(checkpoint, model, opts, epoch=state["epoch"], history=history,
+                        config=run_config, progress=prog)
+
+    stop = _StopRequest()
+    stopped_at = {"saved": False}  # has a checkpoint of the current state been written?
+    lr = r.lr
     try:
-        for epoch in range(start_epoch, epochs):
-            g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-            model.train()
-            loss_sum = torch.zeros((), device=dev)
-            correct = torch.zeros((), device=dev, dtype=torch.long)
-            bar = tqdm(batches(data.train_images, data.train_labels, r.batch_size, shuffle=True,
-                               generator=g, device=dev),
-                       total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False,
-                       disable=not progress)
-            for i, (xb, yb) in enumerate(bar):
-                step = epoch * steps + i
-                lr = r.lr * lr_factor(step, total, r.schedule, r.warmup)
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                if r.augment:
-                    xb = augment(xb, pad=r.pad, generator=g)
-                x = normalize(xb, mean, std).contiguous(memory_format=fmt)
-                with _autocast(dev, prec):
-                    logits = model(x)
-                loss = F.cross_entropy(logits.float(), yb, label_smoothing=r.label_smoothing)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                loss_sum += loss.detach() * len(yb)
-                correct += (logits.argmax(1) == yb).sum()
+        with stop.installed():
+            for epoch in range(start_epoch, epochs):
+                state["epoch"] = epoch
+                model.train()
+                first = start_step if epoch == start_epoch else 0
+                if first == 0:
+                    partial = {"loss_sum": 0.0, "correct": 0, "seen": 0}
+                pending = _pending(dev)
+                bar = tqdm(loader.epoch(epoch, start=first), total=steps, initial=first,
+                           desc=f"epoch {epoch + 1}/{epochs}", leave=False,
+                           disable=not progress)
+                for i, (xb, yb) in enumerate(bar, start=first):
+                    step = epoch * steps + i
+                    if whiten_bias is not None and whiten_bias.requires_grad and \
+                            step >= r.whiten_epochs * steps:
+                        whiten_bias.requires_grad_(False)  # its schedule has reached 0
+                    lr = _set_learning_rates(opts, r, step, total, steps)
+                    with autocast(dev, prec):
+                        logits = model(xb)
+                    loss = F.cross_entropy(logits.float(), yb, label_smoothing=r.label_smoothing,
+                                           reduction="sum" if r.loss_sum else "mean")
+                    for opt in opts:
+                        opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    # Reading a number from a GPU waits for it to finish: on a GPU the loss is
+                    # read every 0.5 s (and at the end of an epoch), on the CPU every step,
+                    # where it costs nothing and a NaN is caught before it reaches the weights.
+                    pending["loss"] += loss.detach() * (1 if r.loss_sum else len(yb))
+                    pending["correct"] += (logits.argmax(1) == yb).sum()
+                    pending["seen"] += len(yb)
+                    sync = (dev.type == "cpu" or i + 1 == steps or stop.requested
+                            or time.monotonic() - pending["since"] >= 0.5)
+                    if sync:
+                        flushed = _flush(pending, partial)
+                        if not math.isfinite(flushed):
+                            raise NonFiniteLossError(
+                                f"the training loss became {flushed} at epoch {epoch + 1}, "
+                                f"step {i + 1} (lr {lr:.3g}); stopped before the weights took "
+                                "it in. Lower the learning rate, or check the data"
+                                if dev.type == "cpu" else
+                                f"the training loss became {flushed} by epoch {epoch + 1}, "
+                                f"step {i + 1} (lr {lr:.3g}). Lower the learning rate, or "
+                                "check the data"
+                            )
+                        if live:
+                            live.update(epoch + (i + 1) / steps, loss=flushed)
+                    for opt in opts:
+                        opt.step()
+                    if stop.requested:
+                        if i + 1 == steps:
+                            break  # the epoch is done: finish it (test, checkpoint), then stop
+                        save(i + 1)
+                        stopped_at["saved"] = True
+                        raise KeyboardInterrupt
+                done = epoch + 1
+                last = done == epochs or (minutes is not None and
+                                          time.perf_counter() - t0 >= minutes * 60)
+                measure = last or (eval_every and done % eval_every == 0)
+                test = evaluate(model, data, mean=mean, std=std, device=dev, precision=prec) \
+                    if measure else {"loss": None, "acc": None}
+                tta_acc = None
+                if last and r.tta:
+                    tta_acc = evaluate(model, data, mean=mean, std=std, device=dev,
+                                       precision=prec, tta=r.tta)["acc"]
+                train_loss = partial["loss_sum"] / max(1, partial["seen"])
+                train_acc = partial["correct"] / max(1, partial["seen"])
+                for key, value in (("epoch", done), ("train_loss", train_loss),
+                                   ("train_acc", train_acc), ("test_loss", test["loss"]),
+                                   ("test_acc", test["acc"]), ("tta_acc", tta_acc), ("lr", lr),
+                                   ("time", time.perf_counter() - t0)):
+                    history[key].append(value)
                 if live:
-                    live.update(epoch + (i + 1) / steps, loss=loss.item())
-            train_loss = loss_sum.item() / n_train
-            train_acc = correct.item() / n_train
-            test = evaluate(model, data, mean=mean, std=std, tta=r.tta, device=dev,
-                            precision=prec)
-            done = epoch + 1
-            for key, value in (("epoch", done), ("train_loss", train_loss),
-                               ("train_acc", train_acc), ("test_loss", test["loss"]),
-                               ("test_acc", test["acc"]), ("lr", lr),
-                               ("time", time.perf_counter() - t0)):
-                history[key].append(value)
-            if live:
-                live.epoch_end(done, train_acc=round(train_acc, 4),
-                               test_loss=round(test["loss"], 4),
-                               test_acc=round(test["acc"], 4))
-            save()
-            if callback is not None:
-                callback(done, history)
+                    shown = {"train_acc": round(train_acc, 4)}
+                    if test["acc"] is not None:
+                        shown.update(test_loss=round(test["loss"], 4),
+                                     test_acc=round(test["acc"], 4))
+                    if tta_acc is not None:
+                        shown["tta_acc"] = round(tta_acc, 4)
+                    live.epoch_end(done, **shown)
+                state["epoch"] = done
+                save(0)
+                stopped_at["saved"] = checkpoint is not None
+                if callback is not None:
+                    callback(done, history)
+                if stop.requested:
+                    raise KeyboardInterrupt
+                if last:
+                    break
     except KeyboardInterrupt:
-        # Save what there is: the weights of the interrupted epoch, labelled with the number
-        # of completed epochs, so that resuming repeats the unfinished epoch.
-        save()
-        if checkpoint is not None:
-            print(f"\ninterrupted: checkpoint with {done} completed epochs saved to {checkpoint}")
+        if checkpoint is not None and stopped_at["saved"]:
+            print(f"\ninterrupted: checkpoint saved to {checkpoint}; resume=True continues "
+                  "from where it stopped")
+        elif checkpoint is not None and Path(checkpoint).exists():
+            print(f"\ninterrupted: {checkpoint} holds the last completed epoch; resume=True "
+                  "continues from there")
         raise
     finally:
+        if whiten_bias is not None:
+            whiten_bias.requires_grad_(True)  # as it was, for another call of fit
         if live:
             live.close()
     return history
+
+
+def _pending(device: torch.device) -> dict[str, Any]:
+    """Running sums of the steps not yet read back from the device."""
+    return {"loss": torch.zeros((), device=device), "seen": 0,
+            "correct": torch.zeros((), dtype=torch.long, device=device),
+            "since": time.monotonic()}
+
+
+def _flush(pending: dict[str, Any], partial: dict[str, Any]) -> float:
+    """Move ``pending`` into the epoch's sums ``partial``; return its mean loss per image."""
+    loss, seen = pending["loss"].item(), pending["seen"]
+    partial["loss_sum"] += loss
+    partial["correct"] += int(pending["correct"].item())
+    partial["seen"] += seen
+    pending.update(_pending(pending["loss"].device))
+    return loss / max(1, seen)
+

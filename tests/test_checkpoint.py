@@ -61,15 +61,53 @@ def test_failed_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left
 
 
-def test_code_in_a_checkpoint_is_refused(tmp_path):
+def test_code_in_a_checkpoint_is_refused(tmp_path, capsys):
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
 
     with open(tmp_path / "evil.pt", "wb") as f:
         pickle.dump({"model": Evil()}, f, protocol=2)
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(C.CheckpointError, match=r"evil\.pt is not a readable convbook checkpoint"):
         C.load_checkpoint(tmp_path / "evil.pt")
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_truncated_foreign_and_mismatched_checkpoints_name_the_file(tmp_path):
+    model = small_model()
+    path = C.save_checkpoint(tmp_path / "c.pt", model, epoch=1)
+    raw = path.read_bytes()
+    for n in (0, 10, len(raw) // 2, len(raw) - 1):
+        (tmp_path / "cut.pt").write_bytes(raw[:n])
+        with pytest.raises(C.CheckpointError, match=r"cut\.pt is not a readable convbook"):
+            C.load_checkpoint(tmp_path / "cut.pt")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+    with pytest.raises(C.CheckpointError, match=r"foreign\.pt is not a convbook checkpoint"):
+        C.load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(C.CheckpointError, match=r"c\.pt does not fit this model"):
+        C.load_checkpoint(path, torch.nn.Linear(3, 5))
+    with pytest.raises(C.CheckpointError, match="is a directory"):
+        C.load_checkpoint(tmp_path)
+
+
+def test_a_list_of_optimizers_round_trips(tmp_path):
+    model = small_model()
+    opts = [torch.optim.SGD([model[0].weight], lr=0.1, momentum=0.9),
+            torch.optim.SGD([model[0].bias], lr=0.2, momentum=0.5)]
+    model(torch.randn(5, 3)).sum().backward()
+    for o in opts:
+        o.step()
+    C.save_checkpoint(tmp_path / "c.pt", model, opts, progress={"step": 3})
+    other = small_model()
+    opts2 = [torch.optim.SGD([other[0].weight], lr=0.1, momentum=0.9),
+             torch.optim.SGD([other[0].bias], lr=0.2, momentum=0.5)]
+    ck = C.load_checkpoint(tmp_path / "c.pt", other, opts2)
+    assert ck["progress"] == {"step": 3}
+    for a, b in zip(opts, opts2):
+        assert torch.equal(a.state_dict()["state"][0]["momentum_buffer"],
+                           b.state_dict()["state"][0]["momentum_buffer"])
+    with pytest.raises(C.CheckpointError, match="holds 2 optimizer states, expected 1"):
+        C.load_checkpoint(tmp_path / "c.pt", other, opts2[:1])
 
 
 def test_missing_file():

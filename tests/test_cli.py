@@ -1,4 +1,4 @@
-"""The ``convbook`` command line: help, a tiny training run, Ctrl-C saves a checkpoint."""
+"""The ``convbook`` command line: help, early checks, training runs, Ctrl-C and exact resume."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from convbook import cli
@@ -19,79 +20,159 @@ from convbook.models import TutorialNet
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def tiny_cifar(tmp_path, monkeypatch):
-    """A 10-class ImageFolder tree of 32×32 PNGs (4 train, 2 test per class)."""
-    monkeypatch.setenv("CONVBOOK_CACHE", str(tmp_path / "cache"))
+def make_tree(root: Path, n_train: int, n_test: int) -> Path:
+    """A 10-class ImageFolder tree of random 32×32 PNGs."""
     rng = np.random.default_rng(0)
-    for split, n in (("train", 4), ("test", 2)):
+    for split, n in (("train", n_train), ("test", n_test)):
         for c in range(10):
-            d = tmp_path / "ds" / split / f"class{c}"
+            d = root / split / f"class{c}"
             d.mkdir(parents=True)
             for i in range(n):
                 Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(
                     d / f"{i}.png")
-    return tmp_path / "ds"
+    return root
 
 
-def test_help_explains_every_option(capsys):
+@pytest.fixture
+def tiny_cifar(tmp_path, monkeypatch):
+    """4 train and 2 test images per class, and a private cache."""
+    monkeypatch.setenv("CONVBOOK_CACHE", str(tmp_path / "cache"))
+    return make_tree(tmp_path / "ds", 4, 2)
+
+
+def run_cli(*args: str) -> int:
+    return cli.main(["train", "--device", "cpu", "--no-progress", "--any-size", *args])
+
+
+def test_help_explains_every_option_without_empty_defaults(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["train", "--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    parser = cli.build_parser()
-    train_parser = parser._subparsers._group_actions[0].choices["train"]
+    assert "(default: None)" not in out and "default: the recipe's" in out
+    train_parser = cli.build_parser().parse_args(["train"]).subparser
     for action in train_parser._actions:
         if action.option_strings and action.dest != "help":
             assert action.help and action.option_strings[-1] in out
 
 
-def test_train_runs_prints_accuracy_and_saves(tiny_cifar, tmp_path, capsys, monkeypatch):
-    import convbook.data as D
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
+    (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
+    (["--subset", "0", "0"], "argument --subset: must be >= 1, got 0"),
+    (["--lr", "nan"], "argument --lr: must be a finite number > 0, got nan"),
+    (["--lr", "-1"], "argument --lr: must be a finite number > 0, got -1"),
+    (["--minutes", "0"], "argument --minutes: must be a finite number > 0, got 0"),
+    (["--seed", "1.5"], "argument --seed: must be a whole number, got '1.5'"),
+    (["--device", "nonsense"], "argument --device: device must be 'auto', 'cpu'"),
+    (["--model", "resnet"], "invalid choice: 'resnet'"),
+])
+def test_bad_options_exit_2_before_any_data_is_read(args, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        run_cli("--data", str(tmp_path / "absent"), "--checkpoint", str(tmp_path / "c.pt"),
+                *args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "absent" not in err  # the data set was never looked at
 
-    monkeypatch.setattr(D, "CIFAR10_SIZES", None)
+
+def test_bad_checkpoint_paths_exit_2_before_training(tmp_path, capsys):
+    (tmp_path / "file.txt").write_text("not a directory")
+    for args, message in (
+        (["--checkpoint", str(tmp_path)], "is a directory; give a file name"),
+        (["--checkpoint", str(tmp_path / "file.txt" / "c.pt")], "file.txt is not a writable"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            run_cli("--data", str(tmp_path / "absent"), *args)
+        assert e.value.code == 2 and message in capsys.readouterr().err
+    (tmp_path / "cut.pt").write_bytes(b"PK\x03\x04 half a zip file")
+    with pytest.raises(SystemExit) as e:
+        run_cli("--data", str(tmp_path / "absent"), "--resume", "--checkpoint",
+                str(tmp_path / "cut.pt"))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "cut.pt is not a readable convbook checkpoint" in err
+    assert "Traceback" not in err  # the usage, then one line:
+    assert err.strip().splitlines()[-1].startswith("convbook train: error: argument --resume: ")
+
+
+def test_missing_data_is_one_clear_line(tmp_path, capsys):
+    assert run_cli("--data", str(tmp_path / "absent"), "--checkpoint",
+                   str(tmp_path / "c.pt")) == 1
+    assert "no data set at" in capsys.readouterr().err
+
+
+def test_tutorial_run_prints_progress_and_saves(tiny_cifar, tmp_path, capsys):
     ckpt = tmp_path / "run.pt"
-    status = cli.main(["train", "--model", "tutorial", "--epochs", "2", "--device", "cpu",
-                       "--data", str(tiny_cifar), "--checkpoint", str(ckpt), "--no-progress",
-                       "--batch-size", "8"])
-    assert status == 0, capsys.readouterr()
+    status = run_cli("--model", "tutorial", "--epochs", "2", "--data", str(tiny_cifar),
+                     "--checkpoint", str(ckpt), "--batch-size", "8")
     out = capsys.readouterr().out
+    assert status == 0, out
+    assert "recipe: tutorial (2 epochs)" in out and "precision:" in out
     assert "epoch 1:" in out and "epoch 2:" in out and "final test accuracy:" in out
     saved = load_checkpoint(ckpt, TutorialNet())
     assert saved["epoch"] == 2 and saved["config"]["model"] == "tutorial"
 
 
-def test_bad_arguments_exit_with_usage(capsys):
-    with pytest.raises(SystemExit) as e:
-        cli.main(["train", "--model", "resnet"])
-    assert e.value.code == 2
-    assert "invalid choice: 'resnet'" in capsys.readouterr().err
-
-
-def test_sigint_saves_a_usable_checkpoint(tiny_cifar, tmp_path):
+def test_default_recipe_runs_the_fast_network_with_test_time_augmentation(tiny_cifar, tmp_path,
+                                                                          capsys):
     ckpt = tmp_path / "run.pt"
-    code = (
-        "import convbook.data as D, convbook.cli as c, sys;"
-        "D.CIFAR10_SIZES = None;"
-        "sys.exit(c.main(sys.argv[1:]))"
-    )
-    env = {"PYTHONPATH": str(ROOT), "CONVBOOK_CACHE": str(tmp_path / "cache"),
-           "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, "train", "--model", "tutorial", "--epochs", "100000",
-         "--device", "cpu", "--data", str(tiny_cifar), "--checkpoint", str(ckpt),
-         "--no-progress", "--batch-size", "8"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    deadline = time.monotonic() + 120
-    while not ckpt.exists() and time.monotonic() < deadline:  # wait for the first epoch
-        if proc.poll() is not None:
-            pytest.fail(f"convbook train exited early: {proc.communicate()}")
-        time.sleep(0.2)
-    assert ckpt.exists(), "no checkpoint after 120 s"
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert "epoch 1:" in out
-    assert proc.returncode == 130, err
-    assert "resume with" in err
-    saved = load_checkpoint(ckpt, TutorialNet())
-    assert saved["epoch"] >= 1 and saved["config"]["model"] == "tutorial"
+    status = run_cli("--epochs", "1", "--batch-size", "10", "--data", str(tiny_cifar),
+                     "--checkpoint", str(ckpt))
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "model: fast" in out and "recipe: fast (1 epochs)" in out
+    assert "with test-time augmentation" in out
+    assert load_checkpoint(ckpt)["config"]["settings"]["widths"] == (32, 128, 128)
+
+
+def test_resume_with_other_options_is_refused(tiny_cifar, tmp_path, capsys):
+    ckpt = tmp_path / "run.pt"
+    common = ["--model", "tutorial", "--data", str(tiny_cifar), "--checkpoint", str(ckpt)]
+    assert run_cli(*common, "--epochs", "1") == 0
+    capsys.readouterr()
+    assert run_cli(*common, "--epochs", "1", "--resume", "--lr", "0.5") == 2
+    err = capsys.readouterr().err
+    assert "it was written by a different run (recipe's lr: checkpoint 0.01, now 0.5)" in err
+    assert run_cli(*common, "--epochs", "1", "--resume", "--model", "wide") == 2
+    assert "model: checkpoint 'tutorial', now 'wide'" in capsys.readouterr().err
+
+
+def _train_process(tree: Path, ckpt: Path, cache: Path, *extra: str) -> subprocess.Popen:
+    env = {"PYTHONPATH": str(ROOT), "CONVBOOK_CACHE": str(cache), "PATH": "/usr/bin:/bin"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "convbook", "train", "--model", "wide", "--epochs", "3",
+         "--device", "cpu", "--data", str(tree), "--any-size", "--checkpoint", str(ckpt),
+         "--no-progress", "--batch-size", "4", "--precision", "fp32", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ckpt.parent)
+
+
+def test_sigint_in_the_middle_of_an_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
+    # the dropout network: resuming must also restore the random state of dropout
+    tree = make_tree(tmp_path / "ds", 12, 1)  # 120 training images: 30 steps an epoch
+    straight = _train_process(tree, tmp_path / "straight.pt", tmp_path / "cache")
+    _, err = straight.communicate(timeout=600)
+    assert straight.returncode == 0, err
+    for attempt in range(4):
+        ckpt = tmp_path / f"stopped{attempt}.pt"
+        proc = _train_process(tree, ckpt, tmp_path / "cache")
+        deadline = time.monotonic() + 300
+        while not ckpt.exists() and time.monotonic() < deadline:  # the first epoch is done
+            if proc.poll() is not None:
+                pytest.fail(f"convbook train exited early: {proc.communicate()}")
+            time.sleep(0.05)
+        time.sleep(0.2 * attempt)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "resume with: convbook train --resume" in err
+        if load_checkpoint(ckpt)["progress"].get("step"):
+            break  # it stopped in the middle of an epoch, as wanted
+    else:
+        pytest.fail("no SIGINT landed in the middle of an epoch in 4 attempts")
+    resumed = _train_process(tree, ckpt, tmp_path / "cache", "--resume")
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    a, b = load_checkpoint(tmp_path / "straight.pt"), load_checkpoint(ckpt)
+    assert a["epoch"] == b["epoch"] == 3
+    for (k, x), y in zip(a["model"].items(), b["model"].values()):
+        assert torch.equal(x, y), k

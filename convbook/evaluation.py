@@ -1,0 +1,90 @@
+"""Measure a trained model: logits with test-time augmentation, loss and accuracy."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convbook._args import check_positive_int
+from convbook.data import ImageData, normalize
+from convbook.devices import autocast, resolve_precision, select_device
+from convbook.loader import reflect_pad
+
+
+def _views(x: torch.Tensor, tta: int) -> list[tuple[float, torch.Tensor]]:
+    """The weighted views of a batch that test-time augmentation averages."""
+    if tta == 0:
+        return [(1.0, x)]
+    views = [(0.5, x), (0.5, x.flip(3))]
+    if tta == 1:
+        return views
+    h, w = x.shape[2:]
+    padded = reflect_pad(x, 1)
+    up_left, down_right = padded[:, :, :h, :w], padded[:, :, 2:, 2:]
+    shifted = [(0.125, v) for s in (up_left, down_right) for v in (s, s.flip(3))]
+    return [(wt / 2, v) for wt, v in views] + shifted
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    images: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    *,
+    batch_size: int = 1000,
+    device: str | torch.device = "auto",
+    precision: str = "auto",
+    tta: int | bool = 0,
+) -> torch.Tensor:
+    """Logits ``(N, num_classes)`` (float32, on the CPU) for ``images: (N, 3, H, W)`` uint8.
+
+    ``tta``: 0 (or ``False``) the images as they are; 1 (or ``True``) the average of each
+    image's logits and its mirror image's; 2 also averages the mirrored pair shifted one pixel
+    up-left and down-right (half the weight on the unshifted pair).
+    """
+    check_positive_int(batch_size, "batch_size")
+    level = int(tta) if isinstance(tta, bool) else tta
+    if level not in (0, 1, 2):
+        raise ValueError(f"tta must be 0, 1 or 2 (or a bool), got {tta!r}")
+    dev = select_device(device)
+    prec = resolve_precision(precision, dev)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for start in range(0, len(images), batch_size):
+            x = normalize(images[start:start + batch_size].to(dev), mean, std)
+            with autocast(dev, prec):
+                logits = sum(wt * model(v).float() for wt, v in _views(x, level))
+            out.append(logits.cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
+
+
+def evaluate(
+    model: nn.Module,
+    data: ImageData,
+    *,
+    split: str = "test",
+    mean: torch.Tensor | None = None,
+    std: torch.Tensor | None = None,
+    tta: int | bool = 0,
+    device: str | torch.device = "auto",
+    precision: str = "auto",
+) -> dict[str, float]:
+    """Cross-entropy loss and accuracy of ``model`` on ``data``'s ``"test"`` or ``"train"``
+    split, normalised with the training set's statistics unless ``mean``/``std`` are given."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if mean is None or std is None:
+        mean, std = data.mean_std()
+    images = data.test_images if split == "test" else data.train_images
+    labels = data.test_labels if split == "test" else data.train_labels
+    logits = predict(model, images, mean, std, tta=tta, device=device, precision=precision)
+    return {
+        "loss": F.cross_entropy(logits, labels).item(),
+        "acc": (logits.argmax(1) == labels).float().mean().item(),
+    }

@@ -1,0 +1,147 @@
+"""Augmented training batches, made on the training device a whole batch at a time.
+
+:class:`TrainLoader` shuffles the training set every epoch, shifts each image by up to
+``translate`` pixels (a random crop of the reflect-padded image) and mirrors it left-right,
+then normalises the batch.  Everything random in an epoch is drawn at its start from a
+generator seeded with ``(seed, epoch)``, so epoch ``e`` is the same whenever it runs: a run
+that stops in the middle of an epoch and resumes there sees exactly the batches it would
+have seen.
+
+Flipping can be ``"random"`` (each image with probability 1/2, afresh every epoch) or
+``"alternating"`` (airbench's trick: a random half of the images is flipped in even epochs and
+the other half in odd epochs, so every pair of consecutive epochs shows each image both
+ways, instead of by chance both times the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from convbook._args import check_positive_int, check_tensor
+from convbook.data import normalize
+
+FLIPS = ("alternating", "random", "none")
+
+
+def reflect_pad(images: torch.Tensor, pad: int) -> torch.Tensor:
+    """``(N, C, H, W)`` → ``(N, C, H + 2·pad, W + 2·pad)``, mirrored at the borders without
+    repeating the edge pixel (like ``F.pad(..., mode="reflect")``, but for any dtype,
+    uint8 included, and without a float copy of the whole data set)."""
+    check_tensor(images, "images", [4], ["(N, C, H, W)"])
+    h, w = images.shape[2:]
+    if not 0 <= pad < min(h, w):
+        raise ValueError(f"pad must be in [0, {min(h, w) - 1}] for {h}×{w} images, got {pad}")
+
+    def index(n: int) -> torch.Tensor:
+        i = torch.arange(-pad, n + pad, device=images.device).abs()
+        return torch.where(i >= n, 2 * (n - 1) - i, i)
+
+    return images.index_select(2, index(h)).index_select(3, index(w))
+
+
+def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[int, int]
+         ) -> torch.Tensor:
+    """Image ``n`` of ``padded: (N, C, H', W')`` cropped to ``size`` from row ``dy[n]``,
+    column ``dx[n]``; returns ``(N, C, *size)``."""
+    n, c = padded.shape[:2]
+    h, w = size
+    dev = padded.device
+    rows = (dy.to(dev)[:, None] + torch.arange(h, device=dev))[:, None, :, None]  # (N,1,h,1)
+    cols = (dx.to(dev)[:, None] + torch.arange(w, device=dev))[:, None, None, :]  # (N,1,1,w)
+    batch = torch.arange(n, device=dev)[:, None, None, None]
+    chans = torch.arange(c, device=dev)[None, :, None, None]
+    return padded[batch, chans, rows, cols]
+
+
+class TrainLoader:
+    """Shuffled, augmented, normalised training batches.
+
+    Args:
+        images: ``(N, C, H, W)`` uint8 training images.
+        labels: ``(N,)`` int64.
+        batch_size: images per batch (the last batch of an epoch may be smaller).
+        mean, std: ``(C,)`` normalisation constants (0..1 scale).
+        translate: largest shift in pixels (0: no shifts).
+        flip: ``"alternating"``, ``"random"`` or ``"none"``.
+        seed: makes every epoch reproducible.
+        device: where the batches are made (the data set is copied there once, padded).
+        memory_format: of the batches (``torch.channels_last`` for convolutions).
+
+    ``loader.epoch(e)`` yields ``(x, y)``: ``x`` float32 ``(B, C, H, W)``, ``y`` int64 ``(B,)``.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        mean: torch.Tensor,
+        std: torch.Tensor,
+        *,
+        translate: int = 0,
+        flip: str = "none",
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ) -> None:
+        check_tensor(images, "images", [4], ["(N, C, H, W)"])
+        check_tensor(labels, "labels", [1], ["(N,)"])
+        if len(images) != len(labels):
+            raise ValueError(
+                f"images and labels must have the same length, got {len(images)} and "
+                f"{len(labels)}"
+            )
+        if len(labels) == 0:
+            raise ValueError("images must hold at least one image, got 0")
+        check_positive_int(batch_size, "batch_size")
+        if flip not in FLIPS:
+            raise ValueError(f"flip must be one of {FLIPS}, got {flip!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        self.batch_size = batch_size
+        self.translate = translate
+        self.flip = flip
+        self.seed = seed
+        self.device = torch.device(device)
+        self.memory_format = memory_format
+        self.size = tuple(images.shape[2:])
+        self.mean, self.std = mean.to(self.device), std.to(self.device)
+        self.padded = reflect_pad(images, translate).to(self.device)
+        self.labels = labels.to(self.device)
+        # "alternating": which images are mirrored in the even epochs (fixed for the run)
+        base = torch.Generator().manual_seed(seed)
+        self._flip_even = torch.rand(len(labels), generator=base) < 0.5
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return -(-len(self.labels) // self.batch_size)
+
+    def _draws(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        n, r = len(self.labels), self.translate
+        order = torch.randperm(n, generator=g)
+        dy = torch.randint(0, 2 * r + 1, (n,), generator=g)
+        dx = torch.randint(0, 2 * r + 1, (n,), generator=g)
+        if self.flip == "random":
+            flips = torch.rand(n, generator=g) < 0.5
+        elif self.flip == "alternating":
+            flips = self._flip_even ^ bool(epoch % 2)
+        else:
+            flips = torch.zeros(n, dtype=torch.bool)
+        return order, dy, dx, flips[order]
+
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of epoch ``epoch`` (0-based), beginning with batch number ``start``."""
+        if not 0 <= start <= len(self):
+            raise ValueError(f"start must be in [0, {len(self)}], got {start}")
+        order, dy, dx, flips = self._draws(epoch)
+        for b in range(start, len(self)):
+            sl = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            idx = order[sl].to(self.device)
+            x = crop(self.padded[idx], dy[sl], dx[sl], self.size)  # (B, C, H, W) uint8
+            mirror = flips[sl].to(self.device).view(-1, 1, 1, 1)
+            x = torch.where(mirror, x.flip(3), x)
+            x = normalize(x, self.mean, self.std).contiguous(memory_format=self.memory_format)
+            yield x, self.labels[idx]

@@ -1,0 +1,61 @@
+"""convbook.optim: Newton–Schulz orthogonalisation and the Muon optimizer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from convbook.optim import Muon, orthogonalize
+
+
+@given(m=st.integers(2, 40), n=st.integers(2, 40), seed=st.integers(0, 10_000),
+       scale=st.floats(1e-3, 1e3))
+def test_orthogonalize_keeps_the_singular_vectors_and_evens_the_values(m, n, seed, scale):
+    g = torch.Generator().manual_seed(seed)
+    G = torch.randn(m, n, generator=g, dtype=torch.float64) * scale
+    U, S, Vh = torch.linalg.svd(G, full_matrices=False)
+    X = orthogonalize(G.float(), steps=5).double()
+    assert X.shape == (m, n)
+    # X = U diag(s') Vᵀ: in G's singular basis it is (nearly) diagonal ...
+    D = U.T @ X @ Vh.T
+    off = D - torch.diag(torch.diagonal(D))
+    assert off.abs().max() < 0.1  # bfloat16 arithmetic: about 3 significant digits
+    # ... with singular values pulled towards 1 (exactly 1 would need many more steps);
+    # the smallest ones are pulled up less, so check those that are not tiny
+    s = torch.diagonal(D)
+    big = S / S[0] > 0.05
+    assert ((s[big] > 0.3) & (s[big] < 1.6)).all()
+
+
+def test_orthogonalize_is_scale_free_and_maps_zero_to_zero():
+    G = torch.randn(8, 20)
+    torch.testing.assert_close(orthogonalize(G).float(), orthogonalize(1000 * G).float(),
+                               atol=5e-2, rtol=0)  # bfloat16
+    assert torch.equal(orthogonalize(torch.zeros(3, 4)).float(), torch.zeros(3, 4))
+    with pytest.raises(ValueError, match=r"G must be a 2D \(m, n\) tensor, got a 3D tensor"):
+        orthogonalize(torch.zeros(2, 3, 4))
+
+
+def test_one_muon_step_by_hand():
+    torch.manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(4, 2, 3, 3))
+    grad = torch.randn(4, 2, 3, 3)
+    start = w.detach().clone()
+    opt = Muon([w], lr=0.1, momentum=0.5, nesterov=True)
+    w.grad = grad.clone()
+    opt.step()
+    # momentum buffer m = g; Nesterov direction g + 0.5·m = 1.5 g; weight rescaled to norm 2
+    direction = orthogonalize((1.5 * grad).reshape(4, -1)).float().reshape(4, 2, 3, 3)
+    expected = start * (2 / start.norm()) - 0.1 * direction
+    torch.testing.assert_close(w.detach(), expected, atol=1e-6, rtol=0)
+
+
+def test_muon_refuses_vectors_and_bad_settings():
+    with pytest.raises(ValueError, match="Muon needs weights with 2 or more dimensions"):
+        Muon([torch.nn.Parameter(torch.zeros(3))])
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\), got 1"):
+        Muon([torch.nn.Parameter(torch.zeros(3, 3))], momentum=1)
+    with pytest.raises(ValueError, match="lr must be >= 0, got nan"):
+        Muon([torch.nn.Parameter(torch.zeros(3, 3))], lr=float("nan"))

@@ -65,6 +65,17 @@ def conv_args(draw):
     )
 
 
+def _legal_output_padding(args: dict, op: tuple[int, int]) -> tuple[int, int]:
+    """``op`` lowered to torch's rule: output_padding < stride or < dilation, per axis."""
+    return tuple(min(o, max(s, d) - 1) for o, s, d in zip(op, args["stride"], args["dilation"]))
+
+
+def _transposed_args(args: dict, op: tuple[int, int]) -> tuple:
+    """``(n, k, s, p, d, op)`` pairs, in the order of :func:`_torch_transposed_shape`."""
+    names = ("input_size", "kernel_size", "stride", "padding", "dilation")
+    return (*(args[name] for name in names), op)
+
+
 # ---------------------------------------------------------------- output size
 def test_square_grid_matches_nn_conv2d():
     explorer = ConvExplorer()
@@ -104,17 +115,9 @@ def test_per_axis_matches_nn_conv2d(args):
 @given(conv_args(), pairs(st.integers(0, 3), st.integers(0, 3)))
 def test_transposed_matches_nn_convtranspose2d(args, op):
     explorer = ConvExplorer()  # each example builds its own
-    # torch's rule: output_padding < stride or < dilation, on each axis
-    op = tuple(min(o, max(s, d) - 1) for o, s, d in zip(op, args["stride"], args["dilation"]))
+    op = _legal_output_padding(args, op)
     explorer.set(mode="transposed", output_padding=op, **args)
-    expected = _torch_transposed_shape(
-        args["input_size"],
-        args["kernel_size"],
-        args["stride"],
-        args["padding"],
-        args["dilation"],
-        op,
-    )
+    expected = _torch_transposed_shape(*_transposed_args(args, op))
     assert explorer.output_padding == op
     assert explorer.output_size == expected
     assert (explorer.error is None) == (expected is not None)
@@ -227,7 +230,7 @@ def test_conv_windows_match_torch(args):
 @given(conv_args(), pairs(st.integers(0, 3), st.integers(0, 3)))
 def test_transposed_windows_match_torch(args, op):
     explorer = ConvExplorer()  # each example builds its own
-    op = tuple(min(o, max(s, d) - 1) for o, s, d in zip(op, args["stride"], args["dilation"]))
+    op = _legal_output_padding(args, op)
     explorer.set(mode="transposed", output_padding=op, step=0, **args)
     if explorer.error is not None:
         assert explorer.window == []
@@ -240,14 +243,7 @@ def test_transposed_windows_match_torch(args, op):
     # zero insertion, then d(k - 1) - p on each side, plus output_padding after
     assert explorer.padded_size == tuple(
         (n - 1) * s + 1 + 2 * (d * (k - 1) - p) + o
-        for n, k, s, p, d, o in zip(
-            args["input_size"],
-            args["kernel_size"],
-            args["stride"],
-            args["padding"],
-            args["dilation"],
-            op,
-        )
+        for n, k, s, p, d, o in zip(*_transposed_args(args, op))
     )
     kinds = explorer.cell_kinds()
     assert kinds.shape == (rows, cols)

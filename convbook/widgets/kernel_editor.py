@@ -2,8 +2,10 @@
 
 Input, kernel and output are shown side by side as PNG images (``ipywidgets.Image``),
 re-encoded on every edit; the Python side of one update of a 512x512 photo takes a few
-milliseconds (``benchmarks/editor_latency.py``).  The editor follows the pattern of
-:mod:`convbook.widgets.base`:
+milliseconds (``benchmarks/editor_latency.py``).  An edit runs on one thread, in numpy:
+torch's thread pool, on a machine whose cores are busy, made updates ten times slower,
+and changing its size is not a widget's business (it is process-wide).  The editor
+follows the pattern of :mod:`convbook.widgets.base`:
 
 Sub-widgets: ``preset_dropdown``, ``size_dropdown``, ``image_dropdown``,
 ``absolute_checkbox``, ``range_toggle`` (clip or normalize), ``grid`` (an
@@ -240,7 +242,7 @@ class KernelEditor(BookWidget):
             self._load(self._preset_kernel(kernel, self.size_dropdown.value), kernel)
             return
         K = _as_kernel(kernel)
-        if not torch.isfinite(self._correlate(K)).all():
+        if not np.isfinite(self._correlate(K)).all():
             raise ValueError(f"kernel makes the output overflow float32: {_OVERFLOW}")
         self._load(K, CUSTOM)
 
@@ -362,7 +364,7 @@ class KernelEditor(BookWidget):
         # (C, 1, H, W): each channel is filtered as its own one-channel image.
         self._batch = image.reshape(-1, 1, *image.shape[-2:])
         self._stack_key: int | None = None  # kernel size the cached _stack was made for
-        self._stack = torch.empty(0)
+        self._stack = np.empty(0, dtype=np.float32)
         # made once per image, not per edit: worth the better compression
         self.input_view.value = png_bytes(image, compress_level=6)
 
@@ -370,50 +372,55 @@ class KernelEditor(BookWidget):
         """Make ``K`` the kernel and show its output; if the output cannot be shown, show
         why instead and keep the last good state.  Returns whether ``K`` was applied."""
         output = self._correlate(K)
-        if not torch.isfinite(output).all():
+        if not np.isfinite(output).all():
             self._show_error(f"the output overflows float32: {_OVERFLOW}")
             return False
         shown = self._display(output)
         self.output_view.value = png_bytes(shown)
         self.kernel_view.value = png_bytes(_kernel_picture(K), scale=_CELL_PX)
-        self.kernel, self.output, self.shown = K, output, shown
+        self.kernel = K
+        self.output, self.shown = torch.from_numpy(output), torch.from_numpy(shown)
         self._show_error(None)
         return True
 
-    def _correlate(self, K: torch.Tensor) -> torch.Tensor:
+    def _correlate(self, K: torch.Tensor) -> np.ndarray:
         """The image cross-correlated with ``K`` (``'same'`` zero padding), channel by
-        channel, shaped like the image."""
+        channel, shaped like the image (float32)."""
         k = K.shape[0]
         if k * k * self._image.numel() <= _MAX_STACK:
-            out = K.reshape(1, -1) @ self._shifted(k)  # (1, C*H*W)
+            # sum over the k*k taps of weight times basis response: numpy's own loop
+            out = np.einsum("t,tn->n", K.numpy().ravel(), self._shifted(k))
         else:
             with torch.no_grad():
-                out = conv2d(self._batch, K.reshape(1, 1, k, k), padding="same")
+                out = conv2d(self._batch, K.reshape(1, 1, k, k), padding="same").numpy()
         return out.reshape(self._image.shape)
 
-    def _shifted(self, k: int) -> torch.Tensor:
+    def _shifted(self, k: int) -> np.ndarray:
         """``(k*k, C*H*W)``: the image correlated with each one-hot ``(k, k)`` kernel.
 
         Cross-correlation is linear in the kernel, so ``K.flatten() @ _shifted(k)`` equals
         ``conv2d(image, K, padding='same')``.  Computing the ``k*k`` basis responses once
         per image and size (with :func:`convbook.ops.conv2d`) turns every later edit into
-        one small matrix product, which keeps an update of a 512x512 photo to a few ms.
+        one weighted sum, which keeps an update of a 512x512 photo to a few ms.
         """
         if self._stack_key != k:
             basis = torch.eye(k * k).reshape(k * k, 1, k, k)
             with torch.no_grad():
                 stack = conv2d(self._batch, basis, padding="same")  # (C, k*k, H, W)
-            self._stack = stack.transpose(0, 1).reshape(k * k, -1).contiguous()
+            self._stack = stack.transpose(0, 1).reshape(k * k, -1).contiguous().numpy()
             self._stack_key = k
         return self._stack
 
-    def _display(self, output: torch.Tensor) -> torch.Tensor:
-        shown = output.abs() if self.absolute_checkbox.value else output
+    def _display(self, output: np.ndarray) -> np.ndarray:
+        """``output`` as shown: absolute value or not, clipped or normalized to [0, 1]."""
+        shown = np.abs(output) if self.absolute_checkbox.value else output
         if self.range_toggle.value == "normalize":
-            lo, hi = shown.min(), shown.max()
-            span = hi - lo
-            return (shown - lo) / span if span > 0 else torch.zeros_like(shown)
-        return shown.clamp(0.0, 1.0)
+            wide = shown.astype(np.float64)  # hi - lo may overflow float32
+            lo, hi = wide.min(), wide.max()
+            if hi > lo:
+                return ((wide - lo) / (hi - lo)).astype(np.float32)
+            return np.zeros_like(shown)
+        return np.clip(shown, 0.0, 1.0)
 
     # ----------------------------------------------------------------- observers
     @callback

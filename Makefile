@@ -1,5 +1,5 @@
 # convbook: every target does its own set-up, so each one works on a fresh clone
-# with nothing but Python 3.10+ installed.
+# with nothing but Python 3.11+ installed.
 #   make lab        open the book in JupyterLab
 #   make test       run every test, including every chapter under nbval
 #   make notebooks  re-execute every chapter and save its outputs in the .ipynb
@@ -47,9 +47,10 @@ test: $(STAMP)
 	CONVBOOK_QUICK=1 $(PY) -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 $(ARGS)
 
+# The unit tests and the docstring examples (doctests) of convbook, without the notebooks.
 # ARGS narrows or tunes the run: make test-python ARGS="-q tests/test_shapes.py"
 test-python: $(STAMP)
-	$(PY) -m pytest $(or $(ARGS),tests)
+	$(PY) -m pytest $(or $(ARGS),tests convbook)
 
 test-notebooks: $(STAMP)
 	CONVBOOK_QUICK=1 $(PY) -m pytest --nbval --nbval-current-env \

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convbook.data import atomic_torch_save
+from convbook._io import atomic_torch_save
 
 
 def rng_state() -> dict[str, Any]:

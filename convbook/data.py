@@ -23,7 +23,6 @@ import io
 import os
 import pickle
 import tarfile
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from convbook._args import check_positive_int, check_tensor
+from convbook._io import atomic_torch_save
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -198,25 +198,6 @@ def _save_cache(data: ImageData, path: Path) -> None:
         "classes": list(data.classes),
     }
     atomic_torch_save(payload, path)
-
-
-def atomic_torch_save(obj: object, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` to ``path`` so that readers see the old file or the new one, never half.
-
-    Writes a temporary file in the same directory, fsyncs it, then ``os.replace``\\s it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- decoding

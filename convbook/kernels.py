@@ -20,7 +20,7 @@ kernel             what it does                                sums to
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 import torch
 
@@ -96,14 +96,39 @@ RESIZABLE: dict[str, Callable[[int], torch.Tensor]] = {
     "gaussian_blur": lambda size: gaussian_blur(size, sigma=max(size / 3, 0.5)),
 }
 
-#: Named ``(3, 3)`` kernels, in the order the kernel editor lists them.
-PRESETS: dict[str, torch.Tensor] = {
-    "identity": identity(3),
-    "box_blur": box_blur(3),
-    "gaussian_blur": gaussian_blur(3, sigma=1.0),
-    "sharpen": sharpen(),
-    "sobel_x": sobel_x(),
-    "sobel_y": sobel_y(),
-    "laplacian": laplacian(),
-    "emboss": emboss(),
-}
+class _Presets(Mapping[str, torch.Tensor]):
+    """A read-only ``{name: kernel}`` mapping that builds a new tensor on every lookup, so
+    that changing a kernel taken from it never changes what the next caller gets."""
+
+    def __init__(self, builders: dict[str, Callable[[], torch.Tensor]]) -> None:
+        self._builders = builders
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if name not in self._builders:
+            raise KeyError(f"unknown kernel {name!r}; choose one of {', '.join(self._builders)}")
+        return self._builders[name]()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+    def __repr__(self) -> str:
+        return f"PRESETS({', '.join(self._builders)})"
+
+
+#: Named ``(3, 3)`` kernels, in the order the kernel editor lists them; every lookup
+#: (``PRESETS["sobel_x"]``, ``.values()``, ``.items()``) returns a new tensor.
+PRESETS: Mapping[str, torch.Tensor] = _Presets(
+    {
+        "identity": identity,
+        "box_blur": box_blur,
+        "gaussian_blur": lambda: gaussian_blur(3, sigma=1.0),
+        "sharpen": sharpen,
+        "sobel_x": sobel_x,
+        "sobel_y": sobel_y,
+        "laplacian": laplacian,
+        "emboss": emboss,
+    }
+)

@@ -15,9 +15,15 @@ per epoch.  It works with any training loop::
 from __future__ import annotations
 
 import io
+import math
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
+
+#: recorded values beyond this size, and inf and NaN, are drawn as marks at the edge of the
+#: plot rather than as points: matplotlib cannot scale an axis to 1e308
+OFF_CHART = 1e30
 
 
 def in_notebook() -> bool:
@@ -45,6 +51,12 @@ class LiveLoss:
         steps: ``{name: [(step, value), ...]}`` from :meth:`update`.
         epochs: ``{name: [(epoch, value), ...]}`` from :meth:`epoch_end`.
         redraws: how many times the figure was drawn.
+
+    Every value is recorded as given, inf and NaN included (a diverging run is worth
+    seeing); in the figure, values that are not finite or beyond ``±OFF_CHART`` are marked
+    with an ``x`` at the top (or, when negative, bottom) edge.  Drawing never raises into
+    the training loop: if the figure cannot be drawn, a warning says why, once, and
+    recording goes on.
     """
 
     def __init__(
@@ -73,6 +85,7 @@ class LiveLoss:
         self._handle: Any = None
         self._last_draw = -float("inf")
         self._dirty = False
+        self._warned = False
 
     def update(self, step: float, **metrics: float) -> None:
         """Record ``metrics`` (e.g. ``loss=0.7, acc=0.6``) at ``step``.
@@ -80,15 +93,17 @@ class LiveLoss:
         ``step`` is any increasing number; use fractional epochs (``epoch + i / n_batches``)
         to share the x axis with :meth:`epoch_end`'s points.
         """
+        point = _number(step, "step")
         for name, value in metrics.items():
-            self.steps.setdefault(name, []).append((float(step), float(value)))
+            self.steps.setdefault(name, []).append((point, _number(value, name)))
         self._dirty = True
         self._maybe_draw()
 
     def epoch_end(self, epoch: int, **metrics: float) -> None:
         """Record per-epoch metrics (e.g. ``test_acc=0.8``); prints a line in text mode."""
+        point = _number(epoch, "epoch")
         for name, value in metrics.items():
-            self.epochs.setdefault(name, []).append((float(epoch), float(value)))
+            self.epochs.setdefault(name, []).append((point, _number(value, name)))
         if self.mode == "text":
             parts = [f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                      for k, v in metrics.items()]
@@ -111,7 +126,18 @@ class LiveLoss:
             return
         self._last_draw = now
         self._dirty = False
-        png = self._render()
+        try:
+            png = self._render()
+        except Exception as error:  # a live plot must never stop the training it shows
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"LiveLoss could not draw the figure ({type(error).__name__}: {error}); "
+                    "it keeps recording",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            return
         self.redraws += 1
         from IPython.display import Image
 
@@ -131,12 +157,15 @@ class LiveLoss:
         fig = Figure(figsize=(9, 3.2), dpi=80)
         ax_loss, ax_acc = fig.subplots(1, 2)
         for ax, kind in ((ax_loss, "loss"), (ax_acc, "acc")):
+            off_chart = False
             for source, marker in ((self.steps, ""), (self.epochs, "o")):
                 for name, points in source.items():
                     if kind in name and points:
-                        xs, ys = zip(*points)
-                        ax.plot(xs, ys, marker=marker, label=name)
-            ax.set_title(kind.replace("acc", "accuracy"))
+                        off_chart |= _plot(ax, points, marker, name)
+            title = kind.replace("acc", "accuracy")
+            if off_chart:
+                title += f" (x: inf, NaN or beyond ±{OFF_CHART:.0e})"
+            ax.set_title(title)
             ax.set_xlabel("epoch")
             if ax.lines:
                 ax.legend(loc="best", fontsize=8)
@@ -152,3 +181,27 @@ class LiveLoss:
     def __repr__(self) -> str:
         return (f"LiveLoss(mode={self.mode!r}, steps={sum(map(len, self.steps.values()))}, "
                 f"epochs={max(map(len, self.epochs.values()), default=0)})")
+
+
+def _number(value: object, name: str) -> float:
+    """``value`` as a float (inf and NaN allowed), else a TypeError naming ``name``."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+
+
+def _plot(ax: Any, points: list[tuple[float, float]], marker: str, name: str) -> bool:
+    """Draw one recorded curve on ``ax``; values off the chart become ``x`` marks on the
+    top (bottom when negative) edge.  Returns whether there were any."""
+    xs = [x for x, _ in points]
+    off = [not (math.isfinite(y) and abs(y) <= OFF_CHART) for _, y in points]
+    ys = [math.nan if o else y for o, (_, y) in zip(off, points)]  # NaN: a gap in the line
+    (line,) = ax.plot(xs, ys, marker=marker, label=name)
+    marks = [(x, 0.0 if y < 0 else 1.0) for o, (x, y) in zip(off, points) if o]
+    if marks:
+        mx, my = zip(*marks)
+        # x in data coordinates, y in axes coordinates (0 bottom, 1 top): not autoscaled
+        ax.scatter(mx, my, marker="x", color=line.get_color(), clip_on=False, zorder=3,
+                   transform=ax.get_xaxis_transform())
+    return bool(marks)

@@ -13,12 +13,12 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jupytext
 import pytest
-import tomllib
 from jupyter_core.paths import jupyter_path
 
 from tools import launch_links

@@ -181,3 +181,31 @@ def test_no_broken_internal_links(book):
 def test_links_to_chapters_are_rewritten(text, expected):
     stems = {"01_cross_correlation", "02_padding_and_stride", "04_pooling"}
     assert build_book.rewrite_links(text, stems) == (text if expected is None else expected)
+
+
+def test_source_listings_are_highlighted_on_the_page(tmp_path):
+    # a chapter with one show_source output, as IPython writes it into the notebook
+    import nbformat
+    from IPython.core.formatters import DisplayFormatter
+
+    from convbook.shapes import effective_kernel_size
+    from convbook.source import show_source
+
+    data, _ = DisplayFormatter().format(show_source(effective_kernel_size))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 1. Listing"),
+        nbformat.v4.new_code_cell(
+            "show_source(effective_kernel_size)",
+            outputs=[nbformat.v4.new_output("execute_result", data=data, execution_count=1)],
+        ),
+    ]
+    (tmp_path / "chapters").mkdir()
+    nbformat.write(nb, tmp_path / "chapters" / "01_listing.ipynb")
+    build_book.build(tmp_path / "html", folder=tmp_path / "chapters")
+    text = (tmp_path / "html" / "01_listing.html").read_text(encoding="utf-8")
+    output = text[text.index('data-mime-type="text/markdown" tabindex') :]
+    # pygments' markup: the keyword and the function's name as tokens, in the output area
+    assert output.lstrip().split(">", 1)[1].lstrip().startswith('<div class="highlight">')
+    assert '<span class="k">def</span>' in output
+    assert '<span class="nf">effective_kernel_size</span>' in output

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import sys
+import tomllib
 from pathlib import Path
 
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +32,26 @@ def test_environment_yml_matches_pyproject():
         _split(dep) for dep in env["dependencies"] if isinstance(dep, str) and dep != "pip"
     )
     assert conda == expected
+
+
+def _minimum_python() -> tuple[int, int]:
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    match = re.fullmatch(r">=(\d+)\.(\d+)", spec)
+    assert match, f"requires-python should be a plain lower bound, got {spec!r}"
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_the_declared_python_is_the_one_everywhere_and_the_one_tested():
+    major, minor = _minimum_python()
+    # the package and its tests use tomllib (3.11+): nothing older may be declared
+    assert (major, minor) >= (3, 11)
+    # the tests run on a declared version, so the declared minimum is a tested one
+    assert sys.version_info[:2] >= (major, minor)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert config["tool"]["ruff"]["target-version"] == f"py{major}{minor}"
+    readme = (ROOT / "README.md").read_text()
+    assert f"You need Python {major}.{minor} or newer" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"Python {major}.{minor}+ installed" in makefile
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert f"python >={major}.{minor}" in env["dependencies"]

@@ -17,12 +17,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from convbook.widgets import ConvExplorer
-from convbook.widgets.explorer import _COLOURS, _READ, INPUT, PADDING, ZERO
-
-
-@pytest.fixture(scope="module")
-def explorer() -> ConvExplorer:
-    return ConvExplorer()
+from convbook.widgets.explorer_drawing import COLOURS, READ
+from convbook.widgets.explorer_geometry import INPUT, PADDING, ZERO
 
 
 def _torch_conv_shape(n, k, s, p, d):
@@ -69,9 +65,20 @@ def conv_args(draw):
     )
 
 
+def _legal_output_padding(args: dict, op: tuple[int, int]) -> tuple[int, int]:
+    """``op`` lowered to torch's rule: output_padding < stride or < dilation, per axis."""
+    return tuple(min(o, max(s, d) - 1) for o, s, d in zip(op, args["stride"], args["dilation"]))
+
+
+def _transposed_args(args: dict, op: tuple[int, int]) -> tuple:
+    """``(n, k, s, p, d, op)`` pairs, in the order of :func:`_torch_transposed_shape`."""
+    names = ("input_size", "kernel_size", "stride", "padding", "dilation")
+    return (*(args[name] for name in names), op)
+
+
 # ---------------------------------------------------------------- output size
-def test_square_grid_matches_nn_conv2d(explorer):
-    explorer.set(mode="conv", per_axis=False)
+def test_square_grid_matches_nn_conv2d():
+    explorer = ConvExplorer()
     checked = impossible = 0
     # every small square case (hypothesis below covers per-axis ones up to the slider limits)
     for n, k, p, s, d in itertools.product(
@@ -91,7 +98,8 @@ def test_square_grid_matches_nn_conv2d(explorer):
 
 @settings(max_examples=100)
 @given(conv_args())
-def test_per_axis_matches_nn_conv2d(explorer, args):
+def test_per_axis_matches_nn_conv2d(args):
+    explorer = ConvExplorer()  # each example builds its own
     explorer.set(mode="conv", **args)
     expected = _torch_conv_shape(
         args["input_size"], args["kernel_size"], args["stride"], args["padding"], args["dilation"]
@@ -105,18 +113,11 @@ def test_per_axis_matches_nn_conv2d(explorer, args):
 
 @settings(max_examples=100)
 @given(conv_args(), pairs(st.integers(0, 3), st.integers(0, 3)))
-def test_transposed_matches_nn_convtranspose2d(explorer, args, op):
-    # torch's rule: output_padding < stride or < dilation, on each axis
-    op = tuple(min(o, max(s, d) - 1) for o, s, d in zip(op, args["stride"], args["dilation"]))
+def test_transposed_matches_nn_convtranspose2d(args, op):
+    explorer = ConvExplorer()  # each example builds its own
+    op = _legal_output_padding(args, op)
     explorer.set(mode="transposed", output_padding=op, **args)
-    expected = _torch_transposed_shape(
-        args["input_size"],
-        args["kernel_size"],
-        args["stride"],
-        args["padding"],
-        args["dilation"],
-        op,
-    )
+    expected = _torch_transposed_shape(*_transposed_args(args, op))
     assert explorer.output_padding == op
     assert explorer.output_size == expected
     assert (explorer.error is None) == (expected is not None)
@@ -207,7 +208,8 @@ def _all_windows(ex: ConvExplorer) -> list[list[tuple[int, int]]]:
 
 @settings(max_examples=50)
 @given(conv_args())
-def test_conv_windows_match_torch(explorer, args):
+def test_conv_windows_match_torch(args):
+    explorer = ConvExplorer()  # each example builds its own
     explorer.set(mode="conv", step=0, **args)
     if explorer.error is not None:
         assert explorer.window == []
@@ -226,8 +228,9 @@ def test_conv_windows_match_torch(explorer, args):
 
 @settings(max_examples=50)
 @given(conv_args(), pairs(st.integers(0, 3), st.integers(0, 3)))
-def test_transposed_windows_match_torch(explorer, args, op):
-    op = tuple(min(o, max(s, d) - 1) for o, s, d in zip(op, args["stride"], args["dilation"]))
+def test_transposed_windows_match_torch(args, op):
+    explorer = ConvExplorer()  # each example builds its own
+    op = _legal_output_padding(args, op)
     explorer.set(mode="transposed", output_padding=op, step=0, **args)
     if explorer.error is not None:
         assert explorer.window == []
@@ -240,14 +243,7 @@ def test_transposed_windows_match_torch(explorer, args, op):
     # zero insertion, then d(k - 1) - p on each side, plus output_padding after
     assert explorer.padded_size == tuple(
         (n - 1) * s + 1 + 2 * (d * (k - 1) - p) + o
-        for n, k, s, p, d, o in zip(
-            args["input_size"],
-            args["kernel_size"],
-            args["stride"],
-            args["padding"],
-            args["dilation"],
-            op,
-        )
+        for n, k, s, p, d, o in zip(*_transposed_args(args, op))
     )
     kinds = explorer.cell_kinds()
     assert kinds.shape == (rows, cols)
@@ -304,7 +300,7 @@ def test_step_is_clamped_when_output_shrinks():
     ex = ConvExplorer(input_size=6, kernel_size=3)
     ex.step_slider.value = 15
     redraws = []
-    ex.image.observe(redraws.append, names="value")
+    ex.drawing_view.observe(redraws.append, names="value")
     ex.stride_slider.value = 2  # output 2x2: 4 positions
     assert ex.step_slider.max == 3 and ex.step == 3 and ex.output_position == (1, 1)
     assert len(redraws) == 1  # both axes, the step range and the step: one picture
@@ -324,12 +320,12 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def test_sliders_update_everything_and_the_png_changes():
     ex = ConvExplorer(input_size=5, kernel_size=3, padding=1)
-    assert bytes(ex.image.value) == ex.png
+    assert bytes(ex.drawing_view.value) == ex.png
     _png_size(ex.png)
     before, repr_before = ex.png, repr(ex)
     ex.stride_slider.value = 2
     assert ex.stride == (2, 2) and ex.output_size == (3, 3)
-    assert ex.png != before and bytes(ex.image.value) == ex.png
+    assert ex.png != before and bytes(ex.drawing_view.value) == ex.png
     assert repr(ex) != repr_before
     for name, value in [("padding", 0), ("dilation", 2), ("kernel_size", 2), ("input_size", 9)]:
         before = ex.png
@@ -366,7 +362,7 @@ def test_png_highlights_the_cells_torch_reads(args):
             for c in range(cols):
                 inside = p_h <= r < p_h + n_h and p_w <= c < p_w + n_w
                 kind = INPUT if inside else PADDING
-                expected = _READ[kind] if (r, c) in read else _COLOURS[kind]
+                expected = READ[kind] if (r, c) in read else COLOURS[kind]
                 # 2 pixels in from the cell's top-left corner: clear of grid lines, the
                 # window's frame and the (centred) numbers
                 y, x = 14 + r * ex.cell_px + 2, c * ex.cell_px + 2
@@ -401,7 +397,7 @@ def test_transposed_png_shows_zero_insertion(args):
                     kind = ZERO
                 else:
                     kind = PADDING
-                expected = _READ[kind] if (r, c) in read else _COLOURS[kind]
+                expected = READ[kind] if (r, c) in read else COLOURS[kind]
                 y = 14 + (r + crop[0]) * ex.cell_px + 2
                 x = (c + crop[1]) * ex.cell_px + 2
                 assert tuple(pixels[y, x]) == expected, (step, r, c)
@@ -508,7 +504,7 @@ def test_repr():
     assert ex._repr_mimebundle_()["text/plain"] == repr(ex)
 
 
-def test_property_setters_and_docstring_examples():
+def test_property_setters():
     ex = ConvExplorer()
     ex.stride = 2
     ex.padding = (1, 0)
@@ -523,13 +519,65 @@ def test_property_setters_and_docstring_examples():
     )
     ex.per_axis = False  # back to square, from the height values
     assert ex.padding == (1, 1)
+    with pytest.raises(ValueError, match=r"kernel_size must be <= 7 in the explorer, got 8"):
+        ex.kernel_size = 8
+    assert ex.kernel_size == (3, 3)
+    # the settings are documented on the class, as properties would be
+    assert "stride" in ConvExplorer.stride.__doc__ and "step" in ConvExplorer.step.__doc__
 
-    import doctest
 
-    import convbook.widgets.explorer as module
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (dict(input_size=7, step=999), ValueError, r"step must be in 0\.\.8, got 999"),
+        (dict(stride=2, kernel_size=1, step=1.5), TypeError, r"step must be an int"),
+        (dict(input_size=3, mode="x"), ValueError, r"mode must be 'conv' or 'transposed'"),
+        (dict(padding=2, per_axis="yes"), TypeError, r"per_axis must be True or False"),
+        (dict(stride=1, output_padding=1, mode="transposed"), ValueError, r"output_padding must"),
+        (dict(dilation=2, input_size=13), ValueError, r"input_size must be <= 12"),
+    ],
+)
+def test_set_checks_every_value_before_changing_any(bad, error, message):
+    ex = ConvExplorer(input_size=5, kernel_size=3, stride=2, step=2)
+    before, png = repr(ex), ex.png
+    with pytest.raises(error, match=message):
+        ex.set(**bad)
+    assert repr(ex) == before and ex.png == png
+    assert (ex.step, ex.per_axis) == (2, False)
 
-    result = doctest.testmod(module)
-    assert result.attempted > 5 and result.failed == 0
+
+def test_set_step_counts_the_new_sizes_and_lowered_output_padding():
+    ex = ConvExplorer(mode="transposed", input_size=2, stride=3, output_padding=2)
+    # stride 1 lowers output_padding to 0: output 2 + 2 = 4 per axis, 16 steps
+    ex.set(stride=1, step=15)
+    assert ex.output_padding == (0, 0) and ex.output_size == (4, 4) and ex.step == 15
+    with pytest.raises(ValueError, match=r"step must be in 0\.\.15, got 16"):
+        ex.set(input_size=2, step=16)
+
+
+def test_a_failing_callback_shows_an_error_and_never_raises(monkeypatch):
+    ex = ConvExplorer(input_size=5, kernel_size=3)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the drawing broke")
+
+    monkeypatch.setattr(ex._painter, "draw", broken)
+    ex.stride_slider.value = 2  # a reader drags a slider: no exception reaches the kernel
+    assert ex.error == "could not update: RuntimeError: the drawing broke"
+    assert "convbook-error" in ex.message.value and "the drawing broke" in ex.message.value
+    monkeypatch.undo()
+    ex.stride_slider.value = 1  # the next good update clears the error
+    assert ex.error is None and "convbook-error" not in ex.message.value
+    assert ex.output_size == (3, 3)
+
+
+def test_css_classes_name_the_parts():
+    ex = ConvExplorer()
+    assert "convbook-conv-explorer" in ex._dom_classes
+    assert "convbook-drawing" in ex.drawing_view._dom_classes
+    assert "convbook-step" in ex.step_slider._dom_classes
+    assert "convbook-message" in ex.message._dom_classes
+    assert ex.children[-1] is ex.message
 
 
 _SLIDERS = [
@@ -584,7 +632,7 @@ def test_mimebundle_has_a_still_of_the_current_picture():
             return np.asarray(image.convert("RGB"))
 
     def shown() -> np.ndarray:  # what the widget's Image view displays
-        with Image.open(io.BytesIO(ex.image.value)) as image:
+        with Image.open(io.BytesIO(ex.drawing_view.value)) as image:
             return np.asarray(image.convert("RGB"))
 
     first = still()

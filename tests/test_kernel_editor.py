@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 
+import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
@@ -22,27 +22,21 @@ def _same(image: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     return F.conv2d(batch, K[None, None].double(), padding="same").reshape(image.shape).float()
 
 
-@pytest.fixture(scope="module")
-def camera_editor():
-    return KernelEditor()
-
-
 @pytest.fixture
 def small():
     torch.manual_seed(1)
     return KernelEditor(image=torch.rand(12, 17), kernel="sobel_x")
 
 
-def test_default_is_identity_on_the_camera_photo(camera_editor):
-    e = camera_editor
+def test_default_is_identity_on_the_camera_photo():
+    e = KernelEditor()
     assert repr(e) == "KernelEditor(kernel=3x3 'identity', image='camera' 512x512)"
     assert e.image.shape == (512, 512)
     torch.testing.assert_close(e.output, e.image)
 
 
-def test_editing_a_cell_updates_output_and_switches_to_custom(camera_editor):
-    e = camera_editor
-    e.set_kernel("sobel_x")
+def test_editing_a_cell_updates_output_and_switches_to_custom():
+    e = KernelEditor(kernel="sobel_x")
     before = e.output.clone()
     e.set_cell(0, 0, -3.0)
     K = kernels.sobel_x()
@@ -51,7 +45,7 @@ def test_editing_a_cell_updates_output_and_switches_to_custom(camera_editor):
     assert torch.equal(e.kernel, K)
     assert not torch.allclose(e.output, before)
     torch.testing.assert_close(e.output, _same(e.image, K), atol=1e-5, rtol=1e-5)
-    assert e.message == ""
+    assert e.error is None
 
 
 def test_typing_text_into_a_cell_is_parsed(small):
@@ -68,11 +62,11 @@ def test_bad_cell_keeps_last_good_output_and_shows_message(small, bad):
     small.set_cell(1, 2, bad)
     assert torch.equal(small.output, good_output)
     assert torch.equal(small.kernel, good_kernel)
-    assert "cell (1, 2) must be a finite number" in small.message
-    assert "cell (1, 2)" in small._msg_view.value
+    assert "cell (1, 2) must be a finite number" in small.error
+    assert "cell (1, 2)" in small.message.value
     # Fixing the cell clears the message and applies the whole grid.
     small.set_cell(1, 2, "1")
-    assert small.message == "" and small._msg_view.value == ""
+    assert small.error is None and small.message.value == ""
     assert float(small.kernel[1, 2]) == 1.0
 
 
@@ -86,16 +80,17 @@ def test_every_preset(small, name):
 
 
 def test_preset_dropdown_drives_the_kernel(small):
-    small._preset.value = "laplacian"
+    small.preset_dropdown.value = "laplacian"
     torch.testing.assert_close(small.kernel, kernels.laplacian())
-    assert [float(c.value) for c in small._cells[1]] == [1.0, -4.0, 1.0]
+    assert [float(c.value) for c in small.cells[1]] == [1.0, -4.0, 1.0]
 
 
 @pytest.mark.parametrize("size", range(1, 8))
 def test_sizes_rebuild_resizable_presets(small, size):
     small.set_kernel("box_blur")
     small.set_size(size)
-    assert small.preset == "box_blur" and len(small._cells) == size
+    assert small.preset == "box_blur" and len(small.cells) == size == small.size
+    assert all(len(row) == size for row in small.cells) and len(small.grid.children) == size**2
     torch.testing.assert_close(small.kernel, torch.full((size, size), 1 / size**2))
     torch.testing.assert_close(small.output, _same(small.image, small.kernel), atol=1e-5, rtol=1e-5)
 
@@ -120,25 +115,106 @@ def test_even_size_kernel_matches_torch_same_padding(small):
 
 
 @pytest.mark.parametrize(
-    "kernel, message",
+    "kernel, error, message",
     [
-        ("blurry", "unknown kernel 'blurry'"),
-        (torch.ones(2, 3), r"kernel must be square, 1x1 to 7x7, got shape \(2, 3\)"),
-        (torch.ones(8, 8), r"got shape \(8, 8\)"),
-        (torch.tensor([[float("inf")]]), "no NaN or inf"),
-        ([["a"]], "kernel must be numbers"),
+        ("blurry", ValueError, "kernel must be one of identity, box_blur, .*, got 'blurry'"),
+        (torch.ones(2, 3), ValueError, r"kernel must be square, 1x1 to 7x7, got shape \(2, 3\)"),
+        (torch.ones(8, 8), ValueError, r"got shape \(8, 8\)"),
+        (torch.tensor([[float("inf")]]), ValueError, "no NaN or inf"),
+        (torch.tensor([[1e308]], dtype=torch.float64), ValueError, "fit float32"),
+        ([["a"]], TypeError, "kernel must be a preset name or a square tensor or array"),
+        (torch.ones(3, 3, dtype=torch.complex64), TypeError, "kernel must hold real numbers"),
     ],
 )
-def test_bad_kernels_are_reported_not_raised(small, kernel, message):
+def test_bad_kernels_raise_and_change_nothing(small, kernel, error, message):
+    good, good_kernel = small.output.clone(), small.kernel.clone()
+    with pytest.raises(error, match=message):
+        small.set_kernel(kernel)
+    assert torch.equal(small.output, good) and torch.equal(small.kernel, good_kernel)
+    assert small.preset == "sobel_x" and small.error is None
+    with pytest.raises(error, match=message):
+        KernelEditor(image=torch.rand(4, 5), kernel=kernel)
+
+
+def test_a_learned_kernel_can_be_shown(small):
+    layer = torch.nn.Conv2d(1, 1, 3, bias=False)
+    small.set_kernel(layer.weight[0, 0])  # requires grad
+    small.set_kernel(torch.nn.Parameter(torch.tensor([[0.0, 1.0], [-1.0, 0.5]])))
+    assert small.preset == "custom" and not small.kernel.requires_grad
+    K = torch.tensor([[0.0, 1.0], [-1.0, 0.5]])
+    torch.testing.assert_close(small.output, _same(small.image, K), atol=1e-5, rtol=1e-5)
+
+
+def test_a_kernel_whose_output_overflows_is_refused(small):
     good = small.output.clone()
-    small.set_kernel(kernel)
+    with pytest.raises(ValueError, match="kernel makes the output overflow float32"):
+        small.set_kernel(torch.full((3, 3), 3e38))
     assert torch.equal(small.output, good)
-    assert re.search(message, small.message)
+    small.set_cell(0, 0, 3e38)  # fits float32 on its own ...
+    small.set_cell(0, 1, 3e38)  # ... but the sum of the two does not
+    assert "the output overflows float32" in small.error
+    assert torch.isfinite(small.output).all() and float(small.kernel[0, 1]) == 0.0
 
 
-def test_cell_outside_grid_is_reported(small):
-    small.set_cell(3, 0, 1.0)
-    assert small.message == "cell (3, 0) is outside the 3x3 kernel"
+def test_a_cell_beyond_float32_is_not_accepted(small):
+    good_output, good_kernel = small.output.clone(), small.kernel.clone()
+    small.set_cell(0, 0, "1e308")  # a finite float64, infinite in float32
+    assert small.error.startswith("cell (0, 0) must be a finite number, at most 3.4e+38")
+    assert "showing the last good output" in small.message.value
+    assert torch.equal(small.kernel, good_kernel) and torch.equal(small.output, good_output)
+    small.set_cell(0, 0, 10**400)  # an int too large for a float, typed as text
+    assert small.error.startswith("cell (0, 0) must be a finite number")
+    assert torch.isfinite(small.kernel).all()
+
+
+@pytest.mark.parametrize(
+    "i, j, error, message",
+    [
+        ("a", 0, TypeError, "i must be an int, got 'a'"),
+        (0, 1.0, TypeError, r"j must be an int, got 1\.0"),
+        (True, 0, TypeError, "i must be an int, got True"),
+        (3, 0, ValueError, r"i must be in 0\.\.2 for the 3x3 kernel, got 3"),
+        (0, -1, ValueError, r"j must be in 0\.\.2 for the 3x3 kernel, got -1"),
+    ],
+)
+def test_cell_indices_are_checked(small, i, j, error, message):
+    with pytest.raises(error, match=message):
+        small.set_cell(i, j, 1.0)
+    assert small.error is None and small.preset == "sobel_x"
+    small.set_cell(np.int64(2), np.int64(2), 7.0)  # numpy ints are ints
+    assert float(small.kernel[2, 2]) == 7.0
+
+
+@pytest.mark.parametrize(
+    "size, error, message",
+    [
+        (3.0, TypeError, r"size must be an int, got 3\.0"),
+        (True, TypeError, "size must be an int, got True"),
+        ("3", TypeError, "size must be an int, got '3'"),
+        (0, ValueError, r"size must be in 1\.\.7, got 0"),
+        (8, ValueError, r"size must be in 1\.\.7, got 8"),
+    ],
+)
+def test_sizes_are_checked(small, size, error, message):
+    with pytest.raises(error, match=message):
+        small.set_size(size)
+    assert small.size == 3 and small.size_dropdown.value == 3
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        (dict(absolute="no"), TypeError, "absolute must be True or False, got 'no'"),
+        (dict(absolute=1), TypeError, "absolute must be True or False, got 1"),
+        (dict(absolute=True, mode="stretch"), ValueError, "mode must be 'clip' or 'normalize'"),
+    ],
+)
+def test_options_are_checked_before_any_is_applied(small, options, error, message):
+    shown = small.shown.clone()
+    with pytest.raises(error, match=message):
+        small.set_options(**options)
+    assert small.absolute_checkbox.value is False and small.range_toggle.value == "clip"
+    assert torch.equal(small.shown, shown)
 
 
 def test_display_options(small):
@@ -154,8 +230,6 @@ def test_display_options(small):
     small.set_options(absolute=False)
     torch.testing.assert_close(small.shown, (raw - raw.min()) / (raw.max() - raw.min()))
     assert torch.equal(small.output, raw)  # options change the display only
-    small.set_options(mode="stretch")
-    assert small.message == "mode must be 'clip' or 'normalize', got 'stretch'"
 
 
 def test_normalize_of_a_constant_output_is_black():
@@ -171,24 +245,27 @@ def test_switching_images(small):
     torch.testing.assert_close(small.output, _same(small.image, small.kernel), atol=1e-5, rtol=1e-5)
     small.set_image("custom")
     assert small.image.shape == (12, 17)
-    small.set_image("nope")
-    assert "image must be one of custom, camera" in small.message
+    with pytest.raises(ValueError, match=r"image must be one of custom, camera, .*, got 'nope'"):
+        small.set_image("nope")
+    assert small.image.shape == (12, 17)
 
 
 def test_png_views_are_updated(small):
-    before = small._out_view.value
+    before = small.output_view.value
     small.set_cell(1, 1, 4.0)
-    assert small._out_view.value != before
-    assert small._out_view.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert small._in_view.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert small.output_view.value != before
+    for view in (small.input_view, small.kernel_view, small.output_view):
+        assert view.value[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize(
     "image, shape",
     [
-        (np.random.default_rng(0).random((10, 11, 3)), (3, 10, 11)),  # (H, W, C) array
+        (np.random.default_rng(0).random((10, 11, 3)), (3, 10, 11)),  # numpy: (H, W, C)
+        (np.random.default_rng(0).random((3, 20, 3)), (3, 3, 20)),  # H = 3 is not C
+        (np.random.default_rng(0).random((4, 6, 1)), (4, 6)),  # H = 4, one channel
         (np.random.default_rng(0).integers(0, 256, (9, 8), dtype=np.uint8), (9, 8)),
-        (torch.rand(3, 7, 6), (3, 7, 6)),
+        (torch.rand(3, 7, 6), (3, 7, 6)),  # torch: (C, H, W)
         (torch.rand(1, 7, 6), (7, 6)),
         (torch.rand(4, 5, 6), (3, 5, 6)),  # RGBA: alpha dropped
     ],
@@ -200,10 +277,18 @@ def test_images_given_in_various_layouts(image, shape):
     torch.testing.assert_close(e.output, _same(e.image, kernels.emboss()), atol=1e-5, rtol=1e-5)
 
 
-def test_uint8_images_are_scaled():
-    array = np.array([[0, 255], [51, 102]], dtype=np.uint8)
+@pytest.mark.parametrize(
+    "array, expected",
+    [
+        (np.array([[0, 255], [51, 102]], dtype=np.uint8), [[0.0, 1.0], [0.2, 0.4]]),
+        (np.array([[0, 255], [51, 102]]), [[0.0, 1.0], [0.2, 0.4]]),  # int64, 8-bit values
+        (np.array([[0, 65535], [13107, 26214]], dtype=np.uint16), [[0.0, 1.0], [0.2, 0.4]]),
+        (torch.tensor([[0, 255], [51, 102]], dtype=torch.int64), [[0.0, 1.0], [0.2, 0.4]]),
+    ],
+)
+def test_integer_images_are_scaled(array, expected):
     e = KernelEditor(image=array)
-    torch.testing.assert_close(e.image, torch.tensor([[0.0, 1.0], [0.2, 0.4]]))
+    torch.testing.assert_close(e.image, torch.tensor(expected))
 
 
 @pytest.mark.parametrize(
@@ -211,7 +296,9 @@ def test_uint8_images_are_scaled():
     [
         ([[1, 2]], TypeError, "image must be a torch.Tensor or numpy array, got list"),
         (torch.rand(5), ValueError, r"image must be 2D \(H, W\) or 3D"),
-        (torch.rand(5, 6, 7), ValueError, "image must have 1, 3 or 4 channels"),
+        (torch.rand(5, 6, 7), ValueError, r"image \(C, H, W\) must have 1, 3 or 4 channels"),
+        (np.random.rand(3, 6, 7), ValueError, r"image \(H, W, C\) must have 1, 3 or 4 channels"),
+        (np.array([[0, 1000]]), ValueError, "image of dtype int64 must hold 8-bit values 0..255"),
     ],
 )
 def test_bad_image_argument_raises_at_construction(image, error, message):
@@ -229,18 +316,16 @@ def test_large_images_call_conv2d_directly(monkeypatch):
     import convbook.widgets.kernel_editor as module
 
     monkeypatch.setattr(module, "_MAX_STACK", 100)  # so a 3x3 kernel on 6x7 is "large"
+
+    def no_stack(self, k):
+        raise AssertionError("a large image must not build the stack of basis responses")
+
+    monkeypatch.setattr(module.KernelEditor, "_shifted", no_stack)
     torch.manual_seed(2)
     e = KernelEditor(image=torch.rand(3, 6, 7), kernel="sharpen")
-    assert e._stack_key is None  # no cached stack was built
+    assert e.error is None
     e.set_cell(0, 2, 0.5)
     torch.testing.assert_close(e.output, _same(e.image, e.kernel), atol=1e-5, rtol=1e-5)
-
-
-def test_a_bad_kernel_argument_starts_from_the_identity_with_a_message():
-    e = KernelEditor(image=torch.rand(4, 5), kernel=torch.ones(2, 3))
-    assert e.preset == "identity"
-    torch.testing.assert_close(e.output, e.image)
-    assert "kernel must be square" in e.message and "kernel must be square" in e._msg_view.value
 
 
 def test_numeric_cell_values_of_any_type(small):
@@ -250,16 +335,72 @@ def test_numeric_cell_values_of_any_type(small):
     assert small.kernel[0].tolist() == [2.5, -1.5, 3.0]
 
 
-def test_updates_leave_torch_thread_setting_alone(small):
+def test_updates_never_touch_torch_thread_setting(small, monkeypatch):
     previous = torch.get_num_threads()
+    calls = []
     try:
         torch.set_num_threads(2)
+        monkeypatch.setattr(torch, "set_num_threads", calls.append)
         small.set_cell(0, 0, 1.5)
         small.set_cell(0, 0, "oops")
         small.set_kernel("laplacian")
-        assert torch.get_num_threads() == 2
+        small.set_options(absolute=True)
+        small.set_size(5)
     finally:
+        monkeypatch.undo()
         torch.set_num_threads(previous)
+    assert calls == []  # process-wide: a callback has no business changing it
+
+
+def _open_text_widgets() -> int:
+    # ipywidgets' registry of open widgets (model id -> widget): what the kernel holds
+    # and what a notebook saves
+    from ipywidgets.widgets.widget import _instances
+
+    return sum(isinstance(w, widgets.Text) for w in list(_instances.values()))
+
+
+def test_preset_and_size_changes_leave_no_widgets_behind():
+    from ipywidgets.widgets.widget import _instances
+
+    before_texts, before_all = _open_text_widgets(), len(_instances)
+    e = KernelEditor(image=torch.rand(6, 7))
+    e.set_kernel(torch.eye(3))
+    assert _open_text_widgets() == before_texts + 9  # one text box per cell, no more
+    after_start = len(_instances)
+    for name in kernels.PRESETS:
+        e.set_kernel(name)
+    for size in (7, 2, 5, 3):
+        e.set_size(size)
+    e.preset_dropdown.value = "sharpen"
+    e.set_kernel(torch.ones(3, 3))
+    assert _open_text_widgets() == before_texts + 9
+    assert len(_instances) == after_start  # nor layouts, styles or anything else
+    assert before_all < after_start
+
+
+def test_a_failing_callback_shows_an_error_and_never_raises(small, monkeypatch):
+    def broken(output):
+        raise RuntimeError("display broke")
+
+    monkeypatch.setattr(small, "_display", broken)
+    small.absolute_checkbox.value = True  # a reader ticks the box: no exception
+    assert small.error == "could not update: RuntimeError: display broke"
+    assert "display broke" in small.message.value
+    monkeypatch.undo()
+    small.set_cell(0, 0, 2.0)  # the next good update clears it
+    assert small.error is None and small.message.value == ""
+
+
+def test_public_parts_and_css_classes(small):
+    assert small.children[-1] is small.message
+    assert "convbook-kernel-editor" in small._dom_classes
+    assert "convbook-kernel-grid" in small.grid._dom_classes
+    assert "convbook-input" in small.input_view._dom_classes
+    assert "convbook-output" in small.output_view._dom_classes
+    assert "convbook-message" in small.message._dom_classes
+    assert list(small.grid.children) == [cell for row in small.cells for cell in row]
+    assert small.preset_dropdown.value == "sobel_x" and small.image_dropdown.value == "custom"
 
 
 def _decode(data: str) -> np.ndarray:

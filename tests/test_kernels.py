@@ -101,3 +101,24 @@ def test_bad_arguments(call, message):
 def test_size_must_be_int():
     with pytest.raises(TypeError, match=r"size must be an int, got 2\.5"):
         kernels.identity(2.5)
+
+
+def test_presets_hand_out_fresh_tensors():
+    first = kernels.PRESETS["sobel_x"]
+    first[0, 0] = 100.0  # a caller changes its copy ...
+    assert float(kernels.PRESETS["sobel_x"][0, 0]) == -1.0  # ... and nobody else sees it
+    assert kernels.PRESETS["identity"] is not kernels.PRESETS["identity"]
+    for name, K in kernels.PRESETS.items():
+        K.zero_()
+        assert float(kernels.PRESETS[name].abs().sum()) > 0, name
+
+
+def test_presets_mapping_and_unknown_name():
+    assert list(kernels.PRESETS) == [
+        "identity", "box_blur", "gaussian_blur", "sharpen", "sobel_x", "sobel_y", "laplacian",
+        "emboss",
+    ]
+    assert len(kernels.PRESETS) == 8 and "emboss" in kernels.PRESETS
+    assert "blurry" not in kernels.PRESETS
+    with pytest.raises(KeyError, match="unknown kernel 'blurry'; choose one of identity"):
+        kernels.PRESETS["blurry"]

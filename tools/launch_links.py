@@ -22,10 +22,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER_GLOB = "chapters/[0-9][0-9]_*.md"

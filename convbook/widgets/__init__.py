@@ -1,6 +1,9 @@
 """Interactive widgets (ipywidgets) used in the chapters; each also works headless.
 
-Sub-modules are imported on first use, so ``import convbook.widgets`` stays cheap.
+Every widget follows the pattern of :mod:`convbook.widgets.base` (``BookWidget``): public
+sub-widgets, one way to show an error, callbacks that never raise, a headless API, a still
+image and CSS classes.  Sub-modules are imported on first use, so ``import
+convbook.widgets`` stays cheap.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from typing import Any
 
 # public name -> module that defines it
 _EXPORTS = {
+    "BookWidget": "base",
     "KernelEditor": "kernel_editor",
     "ConvExplorer": "explorer",
 }

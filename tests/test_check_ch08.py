@@ -23,3 +23,26 @@ def test_conv_parameters():
     assert ch08.conv_parameters(right)
     for wrong in (None, 864, 32 * 9):
         assert not ch08.conv_parameters(wrong)
+
+
+def test_optimizer_steps():
+    from convbook import loader
+
+    images = torch.zeros(50_000, 1, 1, 1, dtype=torch.uint8)
+    labels = torch.zeros(50_000, dtype=torch.long)
+    tl = loader.TrainLoader(images, labels, 1000, torch.zeros(1), torch.ones(1))
+    assert ch08.optimizer_steps(4 * len(tl))  # the loader counts the batches itself
+    for wrong in (None, 50, 4, 200_000, 0.2):
+        result = ch08.optimizer_steps(wrong)
+        assert not result and "batch size" in result.message
+
+
+def test_fastnet_final_size():
+    from convbook.models import FastNet
+
+    net = FastNet(widths=(4, 4, 4))
+    x = net.blocks(net.act(net.whiten(torch.zeros(1, 3, 32, 32))))
+    assert ch08.fastnet_final_size(x.shape[-1])
+    for wrong in (None, 4, 2, 1, 32):
+        result = ch08.fastnet_final_size(wrong)
+        assert not result and "rounding down" in result.message

@@ -65,6 +65,19 @@ def check_tensor(value: object, name: str, dims: Sequence[int], layout: Sequence
         )
 
 
+def check_same_dtype(**tensors: torch.Tensor | None) -> None:
+    """Raise a ``TypeError`` naming both unless every tensor given (None skipped) has the
+    dtype of the first: ``check_same_dtype(input=x, weight=w, bias=b)``."""
+    given = [(name, t) for name, t in tensors.items() if t is not None]
+    for name, t in given[1:]:
+        if isinstance(t, torch.Tensor) and t.dtype != given[0][1].dtype:
+            first, dtype = given[0][0], given[0][1].dtype
+            raise TypeError(
+                f"{first} ({dtype}) and {name} ({t.dtype}) must have the same dtype; "
+                f"convert one with .to({dtype})"
+            )
+
+
 def check_positive_int(value: object, name: str) -> int:
     """Return ``value`` if it is an int >= 1, else raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -4,10 +4,13 @@ convolution and pooling.
 * :func:`batched` checks an ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` input and
   returns it batched; :func:`unbatched` undoes that on the output.
 * :func:`channels_last` tells whether torch's convolution would return a channels-last
-  tensor for these input and weight strides, the rule of ``Tensor.suggest_memory_format``.
+  tensor for these input and weight strides, the rule of ``Tensor.suggest_memory_format``;
+* :func:`grouped_product` multiplies im2col matrices by kernels straight into that layout.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -62,3 +65,35 @@ def channels_last(t: torch.Tensor) -> bool:
             return False
         least = strides[d] * (sizes[d] if sizes[d] > 1 else 1)
     return True
+
+
+def grouped_product(
+    cols: torch.Tensor, kernels: torch.Tensor, n: int, size: tuple[int, ...], nchw: bool
+) -> torch.Tensor:
+    """The im2col matrix product of every group, laid out as the output should be.
+
+    Args:
+        cols: ``(G, M, K)``: one row per output pixel, ``M = N * prod(size)`` in
+            ``(N, *size)`` order, one column per (kernel tap, input channel of the group).
+        kernels: ``(G, K, O_g)``.
+        n: batch size ``N``; size: the output's spatial size.
+        nchw: contiguous ``(N, C, *size)`` output, else channels last.
+
+    Returns:
+        ``(N, G * O_g, *size)``: a fresh tensor (a later in-place bias add is safe).
+    """
+    g, _, k = cols.shape
+    c_out = g * kernels.shape[2]
+    if g == 1 and nchw:
+        # (C_out, K) @ (N, K, prod(size)): the product lands in NCHW order, no copy.
+        per_image = cols[0].view(n, math.prod(size), k).transpose(1, 2)
+        return torch.matmul(kernels[0].t(), per_image).view(n, c_out, *size)
+    if g == 1:
+        return (cols[0] @ kernels[0]).view(n, *size, c_out).movedim(-1, 1)
+    out = torch.bmm(cols, kernels).view(g, n, *size, kernels.shape[2])  # (G, N, *size, O_g)
+    last = out.dim() - 1
+    spatial = range(2, last)
+    if nchw:  # one copy either way
+        return out.permute(1, 0, last, *spatial).contiguous().view(n, c_out, *size)
+    out = out.permute(1, *spatial, 0, last).contiguous().view(n, *size, c_out)
+    return out.movedim(-1, 1)

@@ -523,7 +523,8 @@ def _sliding(
     try:
         out = _slide(geo, k, s, p, d, ceil_mode, same)
     except ValueError as error:
-        raise _cannot(node, kind, str(error)) from error
+        why = f"{error}; the input image (input_size) is too small for this model"
+        raise _cannot(node, kind, why) from error
     return replace(out, layout=geo.layout), (kind, k, s, p, d)
 
 
@@ -608,12 +609,15 @@ def plot_receptive_field(
     Returns:
         The axes.
     """
+    import matplotlib.axes
     import matplotlib.patches as patches
     import matplotlib.pyplot as plt
 
-    if not isinstance(image, torch.Tensor) or image.dim() != 3:
-        shape = getattr(image, "shape", image)
-        raise ValueError(f"image must be a (C, H, W) tensor, got {shape!r}")
+    check_tensor(image, "image", [3], ["(C, H, W)"])
+    if unit is not None:
+        unit = pair(unit, "unit", minimum=0)  # type: ignore[assignment]
+    if ax is not None and not isinstance(ax, matplotlib.axes.Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     result = receptive_field(model, tuple(image.shape))  # type: ignore[arg-type]
     oh, ow = result.output_size
     i, j = unit if unit is not None else (oh // 2, ow // 2)

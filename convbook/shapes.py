@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import overload
 
-from convbook._args import IntPair, pair
+from convbook._args import IntPair, check_positive_int, is_int, pair
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -18,13 +18,15 @@ def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     >>> effective_kernel_size(3, dilation=2)
     5
     """
+    kernel_size = check_positive_int(kernel_size, "kernel_size")
+    dilation = check_positive_int(dilation, "dilation")
     return dilation * (kernel_size - 1) + 1
 
 
 def _conv_out_1d(n: int, k: int, s: int, p: int, d: int, axis: str) -> int:
     k_eff = effective_kernel_size(k, d)
     if k_eff > n + 2 * p:
-        dil = f" (dilated to {k_eff})" if d > 1 else ""
+        dil = f" (dilated to {k_eff} by dilation {d})" if d > 1 else ""
         raise ValueError(
             f"kernel_size{axis} {k}{dil} is larger than the padded input "
             f"{n + 2 * p} (input {n} + 2 * padding {p})"
@@ -64,8 +66,8 @@ def conv_out_size(n, kernel_size, stride=1, padding=0, dilation=1):
     >>> conv_out_size((8, 8), (3, 5), stride=(3, 4), padding=(0, 1))
     (2, 2)
     """
-    scalar = all(isinstance(a, int) for a in (n, kernel_size, stride, dilation)) and (
-        isinstance(padding, (int, str))
+    scalar = all(is_int(a) for a in (n, kernel_size, stride, dilation)) and (
+        is_int(padding) or isinstance(padding, str)
     )
     ns = pair(n, "n", minimum=1)
     ks = pair(kernel_size, "kernel_size", minimum=1)
@@ -100,7 +102,7 @@ def _pool_out_1d(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, axis: 
     else:
         out = span // s + 1
     if out < 1:
-        dil = f" (dilated to {k_eff})" if d > 1 else ""
+        dil = f" (dilated to {k_eff} by dilation {d})" if d > 1 else ""
         raise ValueError(
             f"kernel_size{axis} {k}{dil} is larger than padded input {n + 2 * p} "
             f"(input {n} + 2 * padding {p})"
@@ -139,7 +141,7 @@ def pool_out_size(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=
     """
     if stride is None:
         stride = kernel_size
-    scalar = all(isinstance(a, int) for a in (n, kernel_size, stride, padding, dilation))
+    scalar = all(is_int(a) for a in (n, kernel_size, stride, padding, dilation))
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     ns = pair(n, "n", minimum=1)
@@ -205,7 +207,7 @@ def conv_transpose_out_size(n, kernel_size, stride=1, padding=0, output_padding=
     8
     """
     args = (n, kernel_size, stride, padding, output_padding, dilation)
-    scalar = all(isinstance(a, int) for a in args)
+    scalar = all(is_int(a) for a in args)
     ns = pair(n, "n", minimum=1)
     ks = pair(kernel_size, "kernel_size", minimum=1)
     ss = pair(stride, "stride", minimum=1)

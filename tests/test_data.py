@@ -388,8 +388,8 @@ def test_augment_identity_and_errors():
     assert torch.equal(D.augment(x, pad=0, flip=False), x)
     with pytest.raises(ValueError, match="pad must be >= 0, got -1"):
         D.augment(x, pad=-1)
-    with pytest.raises(ValueError, match="padding_mode must be 'reflect' or 'constant'"):
-        D.augment(x, padding_mode="circular")
+    with pytest.raises(ValueError, match="padding_mode must be one of 'reflect', 'constant'"):
+        D.augment(x, pad=1, padding_mode="circular")
     with pytest.raises(ValueError, match=r"x must be a 4D \(N, C, H, W\) tensor"):
         D.augment(torch.rand(3, 4, 4))
 

@@ -37,6 +37,9 @@ def batched(
         raise TypeError(f"{name} must be a floating-point tensor, got {input.dtype}")
     if input.dtype == torch.bool:
         raise TypeError(f"{name} must be a numeric tensor, got {input.dtype}")
+    if 0 in input.shape[-spatial:]:
+        raise ValueError(f"{name} must have at least one pixel along each spatial axis, got "
+                         f"shape {tuple(input.shape)}")
     unbatched = input.dim() == spatial + 1
     return (input.unsqueeze(0) if unbatched else input), unbatched
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import IntPair, check_tensor, pair
+from convbook._args import IntPair, check_bool, check_tensor, is_int, pair
 from convbook.ops._layout import batched, unbatched
 from convbook.shapes import effective_kernel_size, pool_out_size
 
@@ -63,7 +63,7 @@ def _windows(
     past the bottom/right padding, the extra cells hold ``overflow_value``.
     """
     h, w = x.shape[-2:]
-    if all(isinstance(a, int) for a in (kernel_size, stride or 1, padding, dilation)):
+    if all(is_int(a) for a in (kernel_size, stride or 1, padding, dilation)):
         # Int arguments: errors read "kernel_size 5 ..." without an axis index.
         h_out = pool_out_size(h, kernel_size, stride, padding, dilation, ceil_mode)
         w_out = pool_out_size(w, kernel_size, stride, padding, dilation, ceil_mode)
@@ -109,6 +109,7 @@ def max_pool2d(
         :func:`convbook.shapes.pool_out_size`. Differentiable in ``input``.
     """
     x, was_unbatched = batched(input, 2, floating=True)
+    check_bool(ceil_mode, "ceil_mode")
     inf = float("-inf")
     win = _windows(x, kernel_size, stride, padding, dilation, ceil_mode, inf, inf).flatten(-2)
     # Which cell of each window is the maximum, chosen as torch does, since the gradient
@@ -149,6 +150,8 @@ def avg_pool2d(
         ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``). Differentiable in ``input``.
     """
     x, was_unbatched = batched(input, 2, floating=True)
+    check_bool(ceil_mode, "ceil_mode")
+    check_bool(count_include_pad, "count_include_pad")
     sums = _windows(x, kernel_size, stride, padding, 1, ceil_mode, 0.0, 0.0).sum((-2, -1))
     # The divisor: the same windows over a map of ones marking the cells that count.
     ones = torch.ones((1, 1, *x.shape[-2:]), dtype=x.dtype, device=x.device)

@@ -74,8 +74,6 @@ def conv_transpose2d(
     og = weight.shape[1]
     c_out = og * groups
     check_bias(bias, c_out)
-    if 0 in (h, w):
-        raise ValueError(f"input must have at least one row and column, got {(h, w)}")
     h_out, w_out = conv_transpose_out_size((h, w), (kh, kw), s, p, op, d)
 
     g, cg = groups, c_in // groups

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import overload
 
-from convbook._args import IntPair, check_positive_int, is_int, pair
+from convbook._args import IntPair, check_positive_int, pair
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -66,8 +66,8 @@ def conv_out_size(n, kernel_size, stride=1, padding=0, dilation=1):
     >>> conv_out_size((8, 8), (3, 5), stride=(3, 4), padding=(0, 1))
     (2, 2)
     """
-    scalar = all(is_int(a) for a in (n, kernel_size, stride, dilation)) and (
-        is_int(padding) or isinstance(padding, str)
+    scalar = all(isinstance(a, int) for a in (n, kernel_size, stride, dilation)) and (
+        isinstance(padding, (int, str))
     )
     ns = pair(n, "n", minimum=1)
     ks = pair(kernel_size, "kernel_size", minimum=1)
@@ -141,7 +141,7 @@ def pool_out_size(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=
     """
     if stride is None:
         stride = kernel_size
-    scalar = all(is_int(a) for a in (n, kernel_size, stride, padding, dilation))
+    scalar = all(isinstance(a, int) for a in (n, kernel_size, stride, padding, dilation))
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     ns = pair(n, "n", minimum=1)
@@ -207,7 +207,7 @@ def conv_transpose_out_size(n, kernel_size, stride=1, padding=0, output_padding=
     8
     """
     args = (n, kernel_size, stride, padding, output_padding, dilation)
-    scalar = all(is_int(a) for a in args)
+    scalar = all(isinstance(a, int) for a in args)
     ns = pair(n, "n", minimum=1)
     ks = pair(kernel_size, "kernel_size", minimum=1)
     ss = pair(stride, "stride", minimum=1)

@@ -349,7 +349,7 @@ def test_the_sweep_is_large_and_covers_every_argument():
 def test_ints_are_python_or_numpy_ints_never_bools():
     x, w = torch.rand(1, 1, 6, 6), torch.rand(1, 1, 3, 3)
     torch.testing.assert_close(ops.conv2d(x, w, stride=np.int64(2)), ops.conv2d(x, w, stride=2))
-    assert shapes.conv_out_size(np.int32(8), 3) == 6
+    assert shapes.conv_out_size(np.int32(8), 3) == (6, 6)  # numpy ints: answered per axis
     assert counting.conv_params(np.int64(4), 8, np.int64(3)) == counting.conv_params(4, 8, 3)
     with pytest.raises(TypeError, match=r"stride must be an int or a tuple of 2 ints, got True"):
         ops.conv2d(x, w, stride=True)

@@ -374,8 +374,11 @@ def _read_tar(source: Path) -> dict[str, list[_File]]:
         with open(source, "rb") as raw:
             gzipped = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
+            # gzip through Python's gzip module, so that a cut stream raises EOFError;
+            # anything else through tarfile's own detection (plain, bz2, xz)
             stream = gzip.GzipFile(fileobj=raw) if gzipped else raw
-            with tarfile.open(fileobj=stream, mode="r|") as tf:  # type: ignore[call-overload]
+            mode = "r|" if gzipped else "r|*"
+            with tarfile.open(fileobj=stream, mode=mode) as tf:  # type: ignore[call-overload]
                 for m in tf:
                     parts = Path(m.name).parts
                     parts = parts[parts.index("train"):] if "train" in parts else (
@@ -392,8 +395,8 @@ def _read_tar(source: Path) -> dict[str, list[_File]]:
                     files.setdefault(parts[0], []).append(
                         (parts[1], rel, _nonempty(f.read(), source, rel)))
             # tarfile stops at the archive's end marker, or quietly at a cut-off header:
-            # the compressed stream must end cleanly too, else the file is truncated.
-            while stream.read(1 << 20):
+            # the gzip stream must end cleanly too, else the file is truncated.
+            while gzipped and stream.read(1 << 20):
                 pass
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         n = sum(len(v) for v in files.values())

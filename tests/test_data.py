@@ -433,3 +433,12 @@ def test_grey_and_rgba_pngs_decode_as_rgb(tmp_path):
     d = D.cifar10(tmp_path, expected_sizes=None)
     assert torch.equal(d.train_images[0], torch.from_numpy(grey).expand(3, 4, 4))
     assert torch.equal(d.train_images[1], torch.from_numpy(rgba[..., :3]).permute(2, 0, 1))
+
+
+def test_a_bzip2_archive_still_reads(tmp_path):
+    make_tree(tmp_path / "ds")
+    with tarfile.open(tmp_path / "ds.tar", "w:bz2") as tf:  # named .tar, compressed anyway
+        tf.add(tmp_path / "ds", arcname="ds")
+    a = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    b = D.cifar10(tmp_path / "ds.tar", expected_sizes=None)
+    assert torch.equal(a.train_images, b.train_images) and a.classes == b.classes

@@ -1,13 +1,22 @@
-"""Argument checking shared by the ops and shape functions.
+"""Argument checking shared by every public function.
 
 Every public function validates its arguments here, so that bad input gets one clear
-``ValueError`` naming the argument and the rule, never a shape error from deep inside torch.
+``ValueError`` (a bad value) or ``TypeError`` (a bad type) naming the argument and the rule,
+never an error from deep inside torch.
+
+Conventions: sizes, strides and counts are ints; ``True`` and ``False`` are not accepted as
+ints there (``bool`` is a subclass of ``int`` in Python, but ``kernel_size=True`` is always a
+mistake), while numpy's integer scalars are.  Flags are real bools, not ``0``/``1``.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 IntPair = int | tuple[int, int]
@@ -26,18 +35,19 @@ def pair(value: object, name: str, *, minimum: int) -> tuple[int, int]:
     return ntuple(value, name, 2, minimum=minimum)  # type: ignore[return-value]
 
 
+def is_int(value: object) -> bool:
+    """Whether ``value`` is an integer (numpy's too) and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def ntuple(value: object, name: str, n: int, *, minimum: int) -> tuple[int, ...]:
     """Return ``value`` as a tuple of ``n`` ints, each at least ``minimum``."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-    if isinstance(value, int):
-        values: tuple[int, ...] = (value,) * n
+    if is_int(value):
+        values: tuple[int, ...] = (int(value),) * n  # type: ignore[call-overload]
     elif isinstance(value, Sequence) and not isinstance(value, str):
-        if len(value) != n or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
+        if len(value) != n or not all(is_int(v) for v in value):
             raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-        values = tuple(value)
+        values = tuple(int(v) for v in value)
     else:
         raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
     for v in values:
@@ -65,13 +75,66 @@ def check_tensor(value: object, name: str, dims: Sequence[int], layout: Sequence
         )
 
 
+def check_same_dtype(**tensors: torch.Tensor | None) -> None:
+    """Raise a ``TypeError`` naming both unless every tensor given (None skipped) has the
+    dtype of the first: ``check_same_dtype(input=x, weight=w, bias=b)``."""
+    given = [(name, t) for name, t in tensors.items() if t is not None]
+    for name, t in given[1:]:
+        if isinstance(t, torch.Tensor) and t.dtype != given[0][1].dtype:
+            first, dtype = given[0][0], given[0][1].dtype
+            raise TypeError(
+                f"{first} ({dtype}) and {name} ({t.dtype}) must have the same dtype; "
+                f"convert one with .to({dtype})"
+            )
+
+
+def check_int(
+    value: object, name: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Return ``value`` as an int within ``[minimum, maximum]``, else raise naming ``name``."""
+    if not is_int(value):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    value = int(value)  # type: ignore[call-overload]
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
 def check_positive_int(value: object, name: str) -> int:
     """Return ``value`` if it is an int >= 1, else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
+    return check_int(value, name, minimum=1)
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (numpy's too), else raise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise naming ``name``."""
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def check_positive_float(value: object, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_path(value: object, name: str) -> None:
+    """Raise unless ``value`` is a ``str`` or ``os.PathLike`` path."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or pathlib.Path), got {value!r}")
 
 
 def check_conv_weight(

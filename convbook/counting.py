@@ -17,11 +17,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from convbook._args import check_positive_int
+from convbook._args import check_bool, check_positive_int, is_int
 
 
 def _sizes(value: int | Sequence[int], name: str) -> tuple[int, ...]:
-    values = (value,) if isinstance(value, int) else tuple(value)
+    if is_int(value):
+        values: tuple = (value,)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        values = tuple(value)
+    else:
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}")
     if not values:
         raise ValueError(f"{name} must have at least one axis, got {value!r}")
     return tuple(check_positive_int(v, name) for v in values)
@@ -54,6 +59,7 @@ def conv_params(
     576
     """
     per_group = _channels(in_channels, out_channels, groups)
+    check_bool(bias, "bias")
     weights = out_channels * per_group * math.prod(_sizes(kernel_size, "kernel_size"))
     return weights + (out_channels if bias else 0)
 

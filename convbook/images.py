@@ -8,10 +8,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from convbook._args import check_bool, check_int, check_tensor
+
 #: Bundled photos a chapter or widget can ask for by name.
 PHOTOS: tuple[str, ...] = (
     "camera", "astronaut", "chelsea", "coffee", "coins", "rocket", "moon", "brick", "text",
 )
+#: The largest side a photo is resized to.
+MAX_SIZE = 4096
 
 
 def photo(name: str = "camera", *, gray: bool = False, size: int | None = None) -> torch.Tensor:
@@ -25,8 +29,11 @@ def photo(name: str = "camera", *, gray: bool = False, size: int | None = None) 
     Returns:
         ``(H, W)`` for grayscale photos or ``gray=True``, else ``(3, H, W)``.
     """
-    if name not in PHOTOS:
+    if not isinstance(name, str) or name not in PHOTOS:
         raise ValueError(f"name must be one of {', '.join(PHOTOS)}; got {name!r}")
+    check_bool(gray, "gray")
+    if size is not None:
+        check_int(size, "size", minimum=1, maximum=MAX_SIZE)
     import skimage.data  # deferred: importing skimage takes a moment
 
     array = np.asarray(getattr(skimage.data, name)())
@@ -42,9 +49,16 @@ def photo(name: str = "camera", *, gray: bool = False, size: int | None = None) 
 
 
 def resize_shorter_side(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize ``(H, W)`` or ``(C, H, W)`` so the shorter side is ``size`` (antialiased)."""
-    if size < 1:
-        raise ValueError(f"size must be >= 1, got {size}")
+    """Resize ``(H, W)`` or ``(C, H, W)`` so the shorter side is ``size`` (antialiased).
+
+    ``size`` is at most :data:`MAX_SIZE`; the longer side follows the aspect ratio.
+    """
+    check_tensor(image, "image", [2, 3], ["(H, W)", "(C, H, W)"])
+    if 0 in image.shape:
+        raise ValueError(f"image must not be empty, got shape {tuple(image.shape)}")
+    if not image.is_floating_point():
+        raise TypeError(f"image must be a floating-point tensor, got {image.dtype}")
+    size = check_int(size, "size", minimum=1, maximum=MAX_SIZE)
     h, w = image.shape[-2:]
     scale = size / min(h, w)
     new = (max(1, round(h * scale)), max(1, round(w * scale)))

@@ -19,17 +19,23 @@ kernel             what it does                                sums to
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Mapping
 
 import torch
 
-from convbook._args import check_positive_int
+from convbook._args import check_int, check_positive_float
+
+#: The largest kernel side the builders make (a kernel larger than any image in the book).
+MAX_SIZE = 1024
+
+
+def _size(size: object) -> int:
+    return check_int(size, "size", minimum=1, maximum=MAX_SIZE)
 
 
 def identity(size: int = 3) -> torch.Tensor:
     """``(size, size)`` kernel with a single 1 at the centre (top-left of centre if even)."""
-    size = check_positive_int(size, "size")
+    size = _size(size)
     K = torch.zeros(size, size)
     K[(size - 1) // 2, (size - 1) // 2] = 1.0
     return K
@@ -37,7 +43,7 @@ def identity(size: int = 3) -> torch.Tensor:
 
 def box_blur(size: int = 3) -> torch.Tensor:
     """``(size, size)`` kernel of equal weights ``1 / size**2``: the mean of each window."""
-    size = check_positive_int(size, "size")
+    size = _size(size)
     return torch.full((size, size), 1.0 / size**2)
 
 
@@ -46,9 +52,8 @@ def gaussian_1d(size: int = 3, sigma: float = 1.0) -> torch.Tensor:
 
     Normalized to sum to 1.
     """
-    size = check_positive_int(size, "size")
-    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
+    size = _size(size)
+    sigma = check_positive_float(sigma, "sigma")
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(x**2) / (2 * sigma**2))
     return (g / g.sum()).float()

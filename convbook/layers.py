@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from convbook._args import IntPair, pair
+from convbook.kernels import MAX_SIZE
 from convbook.ops import corr2d
 
 
@@ -22,7 +23,10 @@ class Conv2D(nn.Module):
 
     def __init__(self, kernel_size: IntPair) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.rand(pair(kernel_size, "kernel_size", minimum=1)))
+        size = pair(kernel_size, "kernel_size", minimum=1)
+        if max(size) > MAX_SIZE:
+            raise ValueError(f"kernel_size must be <= {MAX_SIZE}, got {kernel_size}")
+        self.weight = nn.Parameter(torch.rand(size))
         self.bias = nn.Parameter(torch.zeros(1))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:

@@ -16,29 +16,44 @@ so output unit ``i`` of layer ``l`` sees input pixels ``i j_l - P_l`` to
 The model is traced with :mod:`torch.fx`, so branches work: a residual addition or a
 channel concatenation sees the *union* of its inputs' fields (the largest one when the
 branches are centred alike).  Layers that do not move pixels (activations, normalisation,
-dropout, element-wise arithmetic) pass the field through.  The walk stops at the last
-spatial feature map, before global pooling (``AdaptiveAvgPool2d``), ``flatten`` or a
-``Linear`` layer.
+dropout, element-wise arithmetic) pass the field through, and so do operations on the
+channel axis only: a channel mean or maximum (spatial attention), a channel shuffle's
+``view``/``transpose``, ``chunk`` and ``cat`` along the channels, a ``permute`` to channels
+last and back.  The walk ends at the last spatial feature map, before a reduction over the
+spatial axes (global pooling, ``mean([2, 3])``), ``flatten`` or a ``Linear`` layer; where
+it has to stop at something it cannot follow (a ``view`` that merges the spatial axes,
+say), it warns that the field may be larger than reported.  A model that returns several
+outputs, like ``(main, aux)``, is measured along its first output.
 
-Limits: the model is traced, not run, so a ``view``/``reshape`` counts as the end of the
-spatial part (a channel shuffle would end it early: check ``stopped_at``), and a value
-that comes back from global pooling into the spatial path (squeeze-and-excitation) is
-treated as a constant, although strictly it lets every unit see the whole image.
+Limits: the model is traced, not run, so sizes are known only where they can be read
+from the graph, and a value that comes back from global pooling into the spatial path
+(squeeze-and-excitation) is treated as a constant, although strictly it lets every unit
+see the whole image.
 """
 
 from __future__ import annotations
 
 import html
 import operator
+import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from convbook._args import ntuple, pair
+from convbook._args import check_tensor, ntuple, pair
+from convbook._spatial_axes import (
+    ELEMENTWISE,
+    END,
+    GIVE_UP,
+    NOT_A_MAP,
+    Layout,
+    follow,
+)
+from convbook.shapes import conv_out_size, pool_out_size
 
 Pair = tuple[int, int]
 
@@ -69,14 +84,8 @@ _PASS_METHODS = {
     "sigmoid", "sigmoid_", "tanh", "tanh_", "clamp", "clamp_", "clamp_min", "clamp_min_",
     "contiguous", "clone", "float", "double", "half", "to",
 }
-# Where the spatial feature map ends: global pooling, flattening, fully connected layers.
-_STOP_MODULES: tuple[type[nn.Module], ...] = (
-    nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear,
-)
-_STOP_FUNCTIONS = {
-    torch.flatten, F.adaptive_avg_pool2d, F.adaptive_max_pool2d, torch.mean, torch.amax,
-    torch.sum, F.linear,
-}
+# Functions of other libraries that leave every pixel where it is, by module and name.
+_PASS_NAMED = {("torchvision.ops.stochastic_depth", "stochastic_depth")}
 # Functional pooling: parameter names after the input, and their defaults.
 _POOL_FUNCTIONS: dict[Any, tuple[tuple[str, Any], ...]] = {
     F.max_pool2d: (("kernel_size", None), ("stride", None), ("padding", 0), ("dilation", 1),
@@ -84,9 +93,7 @@ _POOL_FUNCTIONS: dict[Any, tuple[tuple[str, Any], ...]] = {
     F.avg_pool2d: (("kernel_size", None), ("stride", None), ("padding", 0),
                    ("ceil_mode", False)),
 }
-_STOP_METHODS = {"flatten", "view", "reshape", "mean", "amax", "sum", "max", "squeeze"}
-# Methods that return sizes, not tensors.
-_SIZE_METHODS = {"size", "dim"}
+_ENDS_AT = {F.adaptive_avg_pool2d, F.adaptive_max_pool2d}  # global pooling
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class _Geometry:
     r: Pair  # receptive field
     j: Pair  # effective stride
     P: Pair  # effective padding
+    layout: Layout = field(default_factory=Layout)  # where height and width are
 
 
 @dataclass(frozen=True)
@@ -228,14 +236,10 @@ def _name(node: fx.Node) -> str:
 
 
 def _pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """Output size of a pooling window along one axis (``ceil_mode`` as in torch)."""
-    span = n + 2 * p - d * (k - 1) - 1
-    if span < 0:
-        raise ValueError(f"window {d * (k - 1) + 1} is larger than the padded input {n + 2 * p}")
-    out = (-(-span // s) if ceil_mode else span // s) + 1
-    if ceil_mode and (out - 1) * s >= n + p:  # the last window must start inside the input
-        out -= 1
-    return out
+    """Output size of a sliding window along one axis, by :mod:`convbook.shapes`."""
+    if ceil_mode:
+        return pool_out_size(n, k, s, p, d, ceil_mode=True)
+    return conv_out_size(n, k, s, p, d)
 
 
 def _slide(
@@ -277,6 +281,8 @@ def _merge(node: fx.Node, geos: list[_Geometry], kind: str) -> _Geometry:
     """Union of the fields of branches that meet in an addition or concatenation."""
     first = geos[0]
     for g in geos[1:]:
+        if g.layout != first.layout:
+            raise _cannot(node, kind, "its inputs have their spatial axes in different places")
         if g.j != first.j or g.size != first.size:
             raise _cannot(
                 node, kind, f"its inputs disagree (effective strides {_show(first.j)} and "
@@ -285,7 +291,8 @@ def _merge(node: fx.Node, geos: list[_Geometry], kind: str) -> _Geometry:
     start = [min(-g.P[a] for g in geos) for a in range(2)]
     end = [max(-g.P[a] + g.r[a] - 1 for g in geos) for a in range(2)]
     r = tuple(e - s + 1 for s, e in zip(start, end))
-    return _Geometry(first.size, r, first.j, tuple(-s for s in start))  # type: ignore[arg-type]
+    P = tuple(-s for s in start)
+    return _Geometry(first.size, r, first.j, P, first.layout)  # type: ignore[arg-type]
 
 
 def _node_args(node: fx.Node) -> Iterable[fx.Node]:
@@ -294,10 +301,10 @@ def _node_args(node: fx.Node) -> Iterable[fx.Node]:
     return flat
 
 
-def _cat_dim(node: fx.Node) -> int:
+def _cat_dim(node: fx.Node) -> Any:
     if "dim" in node.kwargs:
-        return int(node.kwargs["dim"])  # type: ignore[arg-type]
-    return int(node.args[1]) if len(node.args) > 1 else 0  # type: ignore[arg-type]
+        return node.kwargs["dim"]
+    return node.args[1] if len(node.args) > 1 else 0
 
 
 def _is_leaf(model: nn.Module) -> bool:
@@ -347,33 +354,70 @@ def receptive_field(model: nn.Module, input_size: tuple[int, int, int]) -> Recep
         model = nn.Sequential(model)
     gm = _trace(model)
     geos: dict[fx.Node, _Geometry] = {}
+    # For a node that is no longer a spatial map: the last map it comes from, the node
+    # that ended the spatial part, and whether the walk had to give up there.
+    ends: dict[fx.Node, tuple[fx.Node, fx.Node, bool]] = {}
     rows = [Layer("input", "-", None, None, None, None, (h, w), (1, 1), (1, 1), (0, 0))]
-    last: fx.Node | None = None
+    image: fx.Node | None = None
+    order = {node: i for i, node in enumerate(gm.graph.nodes)}
     for node in gm.graph.nodes:
         if node.op == "placeholder":
-            if last is None:
+            if image is None:
                 geos[node] = _Geometry((h, w), (1, 1), (1, 1), (0, 0))
-                last = node
+                image = node
             continue
-        inputs = [geos[a] for a in _node_args(node) if isinstance(a, fx.Node) and a in geos]
-        if node.op in ("output", "get_attr") or not inputs:
+        if node.op == "output":
+            break
+        args = [a for a in _node_args(node) if isinstance(a, fx.Node)]
+        maps = [a for a in args if a in geos]
+        if not maps or node.op == "get_attr":
+            ended = [ends[a] for a in args if a in ends]
+            if ended:  # downstream of the end: remember where the spatial part ended
+                ends[node] = max(ended, key=lambda e: order[e[0]])
             continue
-        geo, row = _step(gm, node, inputs)
-        if geo is None:
-            continue
-        geos[node] = geo
-        last = node
-        if row is not None:
-            rows.append(Layer(_name(node), row[0], *row[1:], geo.size, geo.r, geo.j, geo.P))
-    assert last is not None
+        geo, row = _step(gm, node, geos)
+        if isinstance(geo, _Geometry):
+            geos[node] = geo
+            if row is not None:
+                rows.append(Layer(_name(node), row[0], *row[1:], geo.size, geo.r, geo.j,
+                                  geo.P))
+        elif geo in (END, GIVE_UP):
+            ends[node] = (max(maps, key=order.__getitem__), node, geo == GIVE_UP)
+    assert image is not None
+    last, stop, gave_up = _main_output(gm, geos, ends, image)
     final = geos[last]
-    stop = next((u for u in last.users if _is_stop(gm, u)), None)
     stopped_at = None if stop is None else f"{_name(stop)} ({_kind(gm, stop)})"
+    if gave_up:
+        warnings.warn(
+            f"receptive_field: the spatial walk stops at layer '{_name(stop)}' "  # type: ignore[arg-type]
+            f"({_kind(gm, stop)}), which it cannot "  # type: ignore[arg-type]
+            f"follow; the field reported is that of '{_name(last)}' before it, and may be "
+            "smaller than the model's",
+            stacklevel=2,
+        )
     return ReceptiveField(
         rows=rows, input_size=(c, h, w), size=final.r, stride=final.j, padding=final.P,
         output_size=final.size, layer=_name(last), stopped_at=stopped_at,
         _features=_truncate(gm, last),
     )
+
+
+def _main_output(
+    gm: fx.GraphModule,
+    geos: dict[fx.Node, _Geometry],
+    ends: dict[fx.Node, tuple[fx.Node, fx.Node, bool]],
+    image: fx.Node,
+) -> tuple[fx.Node, fx.Node | None, bool]:
+    """The last spatial map on the way to the model's first output (``main`` of a
+    ``(main, aux)`` pair), the node that ended the spatial part there, and whether the walk
+    gave up at it."""
+    output = next(n for n in gm.graph.nodes if n.op == "output")
+    first = next(iter(_node_args(output)), None)
+    if first in geos:
+        return first, None, False  # type: ignore[return-value]
+    if first in ends:
+        return ends[first]  # type: ignore[index]
+    return image, None, False
 
 
 def _kind(gm: fx.GraphModule, node: fx.Node) -> str:
@@ -384,24 +428,15 @@ def _kind(gm: fx.GraphModule, node: fx.Node) -> str:
     return getattr(node.target, "__name__", str(node.target))
 
 
-def _is_stop(gm: fx.GraphModule, node: fx.Node) -> bool:
-    if node.op == "call_module":
-        return isinstance(gm.get_submodule(node.target), _STOP_MODULES)
-    if node.op == "call_function":
-        return node.target in _STOP_FUNCTIONS
-    return node.op == "call_method" and node.target in _STOP_METHODS
-
-
 def _step(
-    gm: fx.GraphModule, node: fx.Node, inputs: list[_Geometry]
-) -> tuple[_Geometry | None, tuple | None]:
-    """Geometry of ``node``'s output (None when it is not a spatial map) and its table row
-    ``(type, kernel, stride, padding, dilation)`` (None for a pass-through layer)."""
+    gm: fx.GraphModule, node: fx.Node, geos: dict[fx.Node, _Geometry]
+) -> tuple[_Geometry | str, tuple | None]:
+    """Geometry of ``node``'s output and its table row ``(type, kernel, stride, padding,
+    dilation)`` (None for a layer that moves no pixels); or, instead of the geometry,
+    ``END`` (the spatial part ends here), ``GIVE_UP`` (the walk cannot follow) or
+    ``NOT_A_MAP`` (a size, a dtype)."""
     kind = _kind(gm, node)
-    if _is_stop(gm, node) or (node.op == "call_method" and node.target in _SIZE_METHODS):
-        return None, None
-    if node.op == "call_function" and node.target is getattr:
-        return None, None  # x.shape and friends
+    inputs = [geos[a] for a in _node_args(node) if a in geos]
     if node.op == "call_module":
         module = gm.get_submodule(node.target)
         if isinstance(module, _PASS_MODULES):
@@ -409,18 +444,14 @@ def _step(
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             k, s, p, d, ceil_mode = _window(module)
             same = getattr(module, "padding", None) == "same"  # may pad one more after
-            try:
-                geo = _slide(inputs[0], k, s, p, d, ceil_mode, same)
-            except ValueError as error:
-                raise _cannot(node, kind, str(error)) from error
-            return geo, (kind, k, s, p, d)
+            return _sliding(node, kind, inputs[0], k, s, p, d, ceil_mode, same)
         if isinstance(module, (nn.ZeroPad2d, nn.ConstantPad2d)):
             left, right, top, bottom = module.padding
-            g = inputs[0]
+            g = _spatial_last(node, kind, inputs[0])
             size = (g.size[0] + top + bottom, g.size[1] + left + right)
             P = (g.P[0] + top * g.j[0], g.P[1] + left * g.j[1])
-            return _Geometry(size, g.r, g.j, P), (kind, None, None, (top, left), None)  # type: ignore[arg-type]
-        raise _cannot(node, kind)
+            geo = _Geometry(size, g.r, g.j, P, g.layout)  # type: ignore[arg-type]
+            return geo, (kind, None, None, (top, left), None)
     if node.op == "call_function" and node.target in _POOL_FUNCTIONS:
         names = _POOL_FUNCTIONS[node.target]
         bound = dict(names)
@@ -430,22 +461,71 @@ def _step(
         s = k if bound["stride"] in (None, []) else pair(bound["stride"], "stride", minimum=1)
         p = pair(bound["padding"], "padding", minimum=0)
         d = pair(bound.get("dilation", 1), "dilation", minimum=1)
-        try:
-            geo = _slide(inputs[0], k, s, p, d, bool(bound["ceil_mode"]))
-        except ValueError as error:
-            raise _cannot(node, kind, str(error)) from error
-        return geo, (kind, k, s, p, d)
-    is_cat = node.op == "call_function" and node.target is torch.cat
-    passes = (node.op == "call_function" and node.target in _PASS_FUNCTIONS) or (
-        node.op == "call_method" and node.target in _PASS_METHODS
-    )
-    if is_cat and _cat_dim(node) not in (1, -3):
-        raise _cannot(node, kind, f"concatenation along dim {_cat_dim(node)}, not channels")
-    if not (is_cat or passes):
-        raise _cannot(node, kind)
+        return _sliding(node, kind, inputs[0], k, s, p, d, bool(bound["ceil_mode"]))
+    if node.op == "call_function" and node.target in _ENDS_AT:
+        return END, None
+    if node.op == "call_function" and node.target is torch.cat:
+        dim = _cat_dim(node)
+        lay = inputs[0].layout
+        neg = dim - lay.rank if isinstance(dim, int) and dim >= 0 and lay.rank else dim
+        if not isinstance(neg, int) or neg in lay.hw:
+            raise _cannot(node, kind, f"concatenation along dim {dim}, not channels")
+        return _passes(node, kind, inputs)
+    if _passes_pixels(node):
+        return _passes(node, kind, inputs)
+    outcome = follow(gm, node, lambda n: geos[n].layout if n in geos else None,
+                     lambda n: geos[n].size)
+    if isinstance(outcome, Layout):
+        return replace(inputs[0], layout=outcome), None
+    if outcome == ELEMENTWISE:
+        return _passes(node, kind, inputs)
+    if outcome in (END, GIVE_UP, NOT_A_MAP):
+        return outcome, None
+    raise _cannot(node, kind)
+
+
+def _passes_pixels(node: fx.Node) -> bool:
+    """Whether ``node`` is element-wise: every output pixel comes from the same pixel."""
+    if node.op == "call_method":
+        return node.target in _PASS_METHODS
+    if node.op != "call_function":
+        return False
+    target = node.target
+    named = (getattr(target, "__module__", None), getattr(target, "__name__", None))
+    try:
+        return target in _PASS_FUNCTIONS or named in _PASS_NAMED
+    except TypeError:  # an unhashable target
+        return False
+
+
+def _passes(
+    node: fx.Node, kind: str, inputs: list[_Geometry]
+) -> tuple[_Geometry, tuple | None]:
+    """An element-wise layer: one input passes through, several merge."""
     if len(inputs) == 1:
         return inputs[0], None
     return _merge(node, inputs, kind), (kind, None, None, None, None)
+
+
+def _spatial_last(node: fx.Node, kind: str, geo: _Geometry) -> _Geometry:
+    """``geo``, checked to be an image-like map: height and width are its last two axes."""
+    if geo.layout.hw != (-2, -1) or geo.layout.parts:
+        raise _cannot(node, kind, "its input's height and width are not its last two axes")
+    return geo
+
+
+def _sliding(
+    node: fx.Node, kind: str, geo: _Geometry, k: Pair, s: Pair, p: Pair, d: Pair,
+    ceil_mode: bool, same: bool = False,
+) -> tuple[_Geometry, tuple]:
+    """A convolution or pooling layer: :func:`_slide`, and the layer's table row."""
+    geo = _spatial_last(node, kind, geo)
+    try:
+        out = _slide(geo, k, s, p, d, ceil_mode, same)
+    except ValueError as error:
+        why = f"{error}; the input image (input_size) is too small for this model"
+        raise _cannot(node, kind, why) from error
+    return replace(out, layout=geo.layout), (kind, k, s, p, d)
 
 
 def _truncate(gm: fx.GraphModule, last: fx.Node) -> fx.GraphModule:
@@ -477,18 +557,38 @@ def unit_gradient(
         unit: ``(i, j)`` in the last feature map; default the centre unit.
 
     Returns:
-        ``(C, H, W)``: nonzero only inside the unit's receptive field.
+        ``(C, H, W)``: nonzero only inside the unit's receptive field.  The model runs in
+        eval mode (its modes are restored afterwards); nothing is written into its
+        parameters' ``.grad`` or its batch-norm statistics.
     """
-    if not isinstance(x, torch.Tensor) or x.dim() != 3:
-        raise ValueError(f"x must be a (C, H, W) tensor, got {getattr(x, 'shape', x)!r}")
-    x = x.detach().clone().unsqueeze(0).requires_grad_(True)
-    fmap = result.feature_map(x)
-    i, j = unit if unit is not None else (fmap.shape[-2] // 2, fmap.shape[-1] // 2)
-    if not (0 <= i < fmap.shape[-2] and 0 <= j < fmap.shape[-1]):
-        raise ValueError(f"unit must lie inside the {tuple(fmap.shape[-2:])} feature map, "
-                         f"got {(i, j)}")
-    fmap[0, :, i, j].sum().backward()
-    return x.grad[0]
+    if not isinstance(result, ReceptiveField):
+        raise TypeError(f"result must be a ReceptiveField, got {type(result).__name__}")
+    check_tensor(x, "x", [3], ["(C, H, W)"])
+    if tuple(x.shape) != result.input_size:
+        raise ValueError(f"x must have the shape {result.input_size} the receptive field was "
+                         f"computed for, got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
+    if unit is not None:
+        unit = pair(unit, "unit", minimum=0)  # type: ignore[assignment]
+    features = result._features
+    assert features is not None  # always set by receptive_field
+    # Eval mode (BatchNorm keeps its running statistics, dropout is off), then every
+    # module's own mode back; autograd.grad leaves the parameters' .grad alone.
+    modes = [(m, m.training) for m in features.modules()]
+    features.eval()
+    try:
+        x = x.detach().clone().unsqueeze(0).requires_grad_(True)
+        fmap = features(x)
+        i, j = unit if unit is not None else (fmap.shape[-2] // 2, fmap.shape[-1] // 2)
+        if not (i < fmap.shape[-2] and j < fmap.shape[-1]):
+            raise ValueError(f"unit must lie inside the {tuple(fmap.shape[-2:])} feature map, "
+                             f"got {(i, j)}")
+        (grad,) = torch.autograd.grad(fmap[0, :, i, j].sum(), x)
+    finally:
+        for module, mode in modes:
+            module.training = mode
+    return grad[0]
 
 
 def plot_receptive_field(
@@ -509,12 +609,15 @@ def plot_receptive_field(
     Returns:
         The axes.
     """
+    import matplotlib.axes
     import matplotlib.patches as patches
     import matplotlib.pyplot as plt
 
-    if not isinstance(image, torch.Tensor) or image.dim() != 3:
-        shape = getattr(image, "shape", image)
-        raise ValueError(f"image must be a (C, H, W) tensor, got {shape!r}")
+    check_tensor(image, "image", [3], ["(C, H, W)"])
+    if unit is not None:
+        unit = pair(unit, "unit", minimum=0)  # type: ignore[assignment]
+    if ax is not None and not isinstance(ax, matplotlib.axes.Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     result = receptive_field(model, tuple(image.shape))  # type: ignore[arg-type]
     oh, ow = result.output_size
     i, j = unit if unit is not None else (oh // 2, ow // 2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import overload
 
-from convbook._args import IntPair, pair
+from convbook._args import IntPair, check_positive_int, pair
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -18,13 +18,15 @@ def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     >>> effective_kernel_size(3, dilation=2)
     5
     """
+    kernel_size = check_positive_int(kernel_size, "kernel_size")
+    dilation = check_positive_int(dilation, "dilation")
     return dilation * (kernel_size - 1) + 1
 
 
 def _conv_out_1d(n: int, k: int, s: int, p: int, d: int, axis: str) -> int:
     k_eff = effective_kernel_size(k, d)
     if k_eff > n + 2 * p:
-        dil = f" (dilated to {k_eff})" if d > 1 else ""
+        dil = f" (dilated to {k_eff} by dilation {d})" if d > 1 else ""
         raise ValueError(
             f"kernel_size{axis} {k}{dil} is larger than the padded input "
             f"{n + 2 * p} (input {n} + 2 * padding {p})"
@@ -100,7 +102,7 @@ def _pool_out_1d(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, axis: 
     else:
         out = span // s + 1
     if out < 1:
-        dil = f" (dilated to {k_eff})" if d > 1 else ""
+        dil = f" (dilated to {k_eff} by dilation {d})" if d > 1 else ""
         raise ValueError(
             f"kernel_size{axis} {k}{dil} is larger than padded input {n + 2 * p} "
             f"(input {n} + 2 * padding {p})"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +113,69 @@ def test_cache_is_rebuilt_when_source_changes(tmp_path):
     assert len(d.train_labels) == 7
 
 
+def test_cache_notices_an_image_edited_in_place(tmp_path):
+    make_tree(tmp_path / "ds")
+    first = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    path = tmp_path / "ds" / "train" / "ant" / "0001.png"
+    before = path.stat()
+    Image.fromarray(np.full((8, 8, 3), 7, dtype=np.uint8)).save(path)  # same name, new pixels
+    # an edit moves the modification time on (set here: the clock may not have ticked yet)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+    d = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    assert torch.equal(d.train_images[1], torch.full((3, 8, 8), 7, dtype=torch.uint8))
+    assert not torch.equal(first.train_images[1], d.train_images[1])
+
+
+def test_superseded_caches_and_stale_temporary_files_are_removed(tmp_path):
+    make_tree(tmp_path / "ds")
+    make_tree(tmp_path / "other" / "ds")  # another source with the same name
+    cache = tmp_path / "cache"
+    D.cifar10(tmp_path / "other" / "ds", expected_sizes=None)
+    D.cifar10(tmp_path / "ds", expected_sizes=None)
+    first = {p.name for p in cache.glob("*.pt")}
+    assert len(first) == 2
+    # a write that was killed long ago, and one that may still be running
+    stale = cache / f".{sorted(first)[0]}.abc123.tmp"
+    stale.write_bytes(b"half a cache")
+    hour_ago = time.time_ns() - 3600 * 10**9
+    os.utime(stale, ns=(hour_ago, hour_ago))
+    running = cache / f".{sorted(first)[1]}.def456.tmp"
+    running.write_bytes(b"being written")
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(
+        tmp_path / "ds" / "train" / "ant" / "9999.png")
+    D.cifar10(tmp_path / "ds", expected_sizes=None)
+    now = {p.name for p in cache.glob("*.pt")}
+    assert len(now) == 2 and len(now - first) == 1  # ds's old cache replaced, other's kept
+    assert not stale.exists() and running.exists()
+
+
+@pytest.mark.parametrize("bad", ["empty", "directory"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_an_empty_file_or_a_directory_named_like_an_image_is_named(tmp_path, bad, packed):
+    make_tree(tmp_path / "ds")
+    target = tmp_path / "ds" / "train" / "cat" / "0005.jpg"
+    if bad == "empty":
+        target.write_bytes(b"")
+    else:
+        target.mkdir()
+        (target / "inside.txt").write_text("not an image")
+    source = tmp_path / "ds"
+    if packed:
+        with tarfile.open(tmp_path / "ds.tar.gz", "w:gz") as tf:
+            tf.add(tmp_path / "ds", arcname="ds")
+        source = tmp_path / "ds.tar.gz"
+    rule = r"is empty \(0 bytes\)" if bad == "empty" else r"is a directory, not an image"
+    with pytest.raises(D.DatasetError, match=r"train/cat/0005\.jpg.*" + rule):
+        D.cifar10(source, expected_sizes=None)
+
+
+def test_an_undecodable_image_is_named(tmp_path):
+    make_tree(tmp_path / "ds")
+    (tmp_path / "ds" / "test" / "ant" / "0001.png").write_bytes(b"\x89PNG junk")
+    with pytest.raises(D.DatasetError, match=r"test/ant/0001\.png could not be decoded"):
+        D.cifar10(tmp_path / "ds", expected_sizes=None)
+
+
 def test_damaged_cache_is_ignored(tmp_path):
     make_tree(tmp_path / "ds")
     D.cifar10(tmp_path / "ds", expected_sizes=None)
@@ -210,15 +273,28 @@ def test_cache_dir_precedence(monkeypatch, tmp_path):
     assert D.cache_dir() == Path.home() / ".cache" / "convbook"
 
 
-def test_real_cifar10_archive(monkeypatch):
+def _offline_copy() -> Path:
+    """``$CONVBOOK_DATA`` if set (it must exist then), else the shared offline copy; skip
+    only when neither is configured and the shared copy is truly absent."""
+    if os.environ.get("CONVBOOK_DATA"):
+        path = Path(os.environ["CONVBOOK_DATA"])
+        assert path.exists(), f"CONVBOOK_DATA points at {path}, which does not exist"
+        return path
+    if not SHARED.exists():
+        pytest.skip(f"no offline CIFAR-10 copy: {SHARED} is absent and CONVBOOK_DATA is unset "
+                    "(CI always has it)")
+    return SHARED
+
+
+@pytest.fixture(scope="module")
+def real_cache(tmp_path_factory):
+    """One temporary cache for the tests on the real data: decoded once, never in ~/.cache."""
+    return tmp_path_factory.mktemp("real-cache")
+
+
+def test_real_cifar10_archive(real_cache):
     """The shared offline copy: 50,000 + 10,000 images, 10 balanced classes."""
-    path = os.environ.get("CONVBOOK_DATA") or str(SHARED)
-    assert Path(path).exists(), (
-        f"the CIFAR-10 copy {path} is missing: set CONVBOOK_DATA to a CIFAR-10 ImageFolder "
-        "directory or .tar.gz (CI uses ../shared/data/cifar10-jpg.tar.gz)"
-    )
-    monkeypatch.delenv("CONVBOOK_CACHE")  # the user cache: decoded once, then fast
-    d = D.cifar10(path)
+    d = D.cifar10(_offline_copy(), cache=real_cache)
     assert d.classes == ("airplane", "automobile", "bird", "cat", "deer",
                          "dog", "frog", "horse", "ship", "truck")
     assert d.train_images.shape == (50_000, 3, 32, 32)
@@ -229,17 +305,50 @@ def test_real_cifar10_archive(monkeypatch):
     mean, std = d.mean_std()
     torch.testing.assert_close(mean, torch.tensor([0.4914, 0.4822, 0.4465]), atol=5e-3, rtol=0)
     torch.testing.assert_close(std, torch.tensor([0.2470, 0.2435, 0.2616]), atol=5e-3, rtol=0)
+    # The chunked statistics agree with a float64 computation over the whole set at once.
+    x = d.train_images.double().div_(255)
+    torch.testing.assert_close(mean, x.mean(dim=(0, 2, 3)).float(), atol=1e-7, rtol=0)
+    torch.testing.assert_close(std, x.std(dim=(0, 2, 3)).float(), atol=1e-7, rtol=0)
+    del x
+    assert d.mean_std() is d.mean_std()  # computed once, kept on the data set
+    assert [p.suffix for p in real_cache.iterdir()] == [".pt"]  # the cache went there
+
+
+def test_real_archive_cut_in_half_is_reported_as_truncated(tmp_path):
+    whole = _offline_copy()
+    if whole.is_dir():
+        pytest.skip(f"CONVBOOK_DATA is a directory ({whole}); this test needs the .tar.gz")
+    with open(whole, "rb") as f:
+        (tmp_path / "cut.tar.gz").write_bytes(f.read(whole.stat().st_size // 2))
+    with pytest.raises(D.DatasetError, match=r"could not be read to the end after [\d,]+ images"
+                                             r".*looks truncated"):
+        D.cifar10(tmp_path / "cut.tar.gz", cache=tmp_path / "cache")
 
 
 # --------------------------------------------------------------------------- batches
 
 
-def test_channel_stats_match_numpy():
-    x = torch.randint(0, 256, (5, 3, 4, 6), dtype=torch.uint8)
+@pytest.mark.parametrize("n, chunk", [(5, 1), (5, 2), (37, 8), (1, 4)])
+def test_channel_stats_match_numpy(n, chunk, monkeypatch):
+    monkeypatch.setattr(D, "_STATS_CHUNK", chunk)  # several chunks, a partial last one
+    x = torch.randint(0, 256, (n, 3, 4, 6), dtype=torch.uint8)
     a = x.numpy().astype(np.float64) / 255
     mean, std = D.channel_stats(x)
     np.testing.assert_allclose(mean.numpy(), a.mean(axis=(0, 2, 3)), rtol=1e-6)
     np.testing.assert_allclose(std.numpy(), a.std(axis=(0, 2, 3), ddof=1), rtol=1e-5)
+
+
+def test_mean_std_is_computed_once(monkeypatch):
+    d = D.ImageData(torch.randint(0, 256, (6, 3, 2, 2), dtype=torch.uint8),
+                    torch.arange(6) % 2, torch.zeros(2, 3, 2, 2, dtype=torch.uint8),
+                    torch.arange(2), ("a", "b"))
+    calls = []
+    real = D.channel_stats
+    monkeypatch.setattr(D, "channel_stats", lambda x: calls.append(1) or real(x))
+    first = d.mean_std()
+    assert d.mean_std() is first and len(calls) == 1
+    assert d == D.ImageData(d.train_images, d.train_labels, d.test_images, d.test_labels,
+                            d.classes)  # the kept statistics take no part in equality
 
 
 def test_normalize():
@@ -279,8 +388,8 @@ def test_augment_identity_and_errors():
     assert torch.equal(D.augment(x, pad=0, flip=False), x)
     with pytest.raises(ValueError, match="pad must be >= 0, got -1"):
         D.augment(x, pad=-1)
-    with pytest.raises(ValueError, match="padding_mode must be 'reflect' or 'constant'"):
-        D.augment(x, padding_mode="circular")
+    with pytest.raises(ValueError, match="padding_mode must be one of 'reflect', 'constant'"):
+        D.augment(x, pad=1, padding_mode="circular")
     with pytest.raises(ValueError, match=r"x must be a 4D \(N, C, H, W\) tensor"):
         D.augment(torch.rand(3, 4, 4))
 
@@ -312,8 +421,24 @@ def test_subset_and_repr():
     assert repr(d) == "ImageData(train=20, test=8, image shape=(3, 2, 2), classes=2)"
 
 
-def test_png_fixture_is_lossless():
-    buf = io.BytesIO()
-    a = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
-    Image.fromarray(a).save(buf, format="png")
-    assert np.array_equal(np.asarray(Image.open(buf)), a)
+def test_grey_and_rgba_pngs_decode_as_rgb(tmp_path):
+    """convbook reads every image as RGB: grey replicated into three channels, alpha dropped."""
+    rng = np.random.default_rng(5)
+    grey = rng.integers(0, 256, (4, 4), dtype=np.uint8)
+    rgba = rng.integers(0, 256, (4, 4, 4), dtype=np.uint8)
+    for split in ("train", "test"):
+        (tmp_path / split / "a").mkdir(parents=True)
+        Image.fromarray(grey).save(tmp_path / split / "a" / "0.png")
+        Image.fromarray(rgba, mode="RGBA").save(tmp_path / split / "a" / "1.png")
+    d = D.cifar10(tmp_path, expected_sizes=None)
+    assert torch.equal(d.train_images[0], torch.from_numpy(grey).expand(3, 4, 4))
+    assert torch.equal(d.train_images[1], torch.from_numpy(rgba[..., :3]).permute(2, 0, 1))
+
+
+def test_a_bzip2_archive_still_reads(tmp_path):
+    make_tree(tmp_path / "ds")
+    with tarfile.open(tmp_path / "ds.tar", "w:bz2") as tf:  # named .tar, compressed anyway
+        tf.add(tmp_path / "ds", arcname="ds")
+    a = D.cifar10(tmp_path / "ds", expected_sizes=None)
+    b = D.cifar10(tmp_path / "ds.tar", expected_sizes=None)
+    assert torch.equal(a.train_images, b.train_images) and a.classes == b.classes

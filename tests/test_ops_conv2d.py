@@ -218,3 +218,98 @@ def test_corr2d_rejects_a_kernel_larger_than_the_input():
         corr2d(torch.ones(2, 2), torch.ones(3, 1))
     with pytest.raises(ValueError, match="X must be a 2D"):
         corr2d(torch.ones(1, 2, 2), torch.ones(1, 1))
+
+
+# --------------------------------------------------------------------------- layout, dtype, empty
+
+
+def _dense_strides(t):
+    """The strides that matter: those of axes longer than 1 (others are never stepped)."""
+    return tuple(s for s, n in zip(t.stride(), t.shape) if n > 1)
+
+
+_LAYOUTS = {
+    "contiguous": lambda t: t.contiguous(),
+    "channels_last": lambda t: t.contiguous(memory_format=torch.channels_last)
+    if t.dim() == 4 else t.permute(1, 2, 0).contiguous().permute(2, 0, 1),
+    "transposed": lambda t: t.transpose(-1, -2).contiguous().transpose(-1, -2),
+    "sliced": lambda t: torch.cat([t, t], -1)[..., : t.shape[-1]],
+}
+
+
+@given(conv_cases(), st.sampled_from(sorted(_LAYOUTS)), st.sampled_from(["contiguous",
+                                                                         "channels_last"]))
+def test_conv2d_returns_the_memory_layout_torch_returns(case, x_layout, w_layout):
+    assume(_fits(case))
+    x, weight, bias, args = _make(case)
+    x, weight = _LAYOUTS[x_layout](x), _LAYOUTS[w_layout](weight)
+    expected = F.conv2d(x, weight, bias, **args)
+    got = conv2d(x, weight, bias, **args)
+    torch.testing.assert_close(got, expected, **_tol(case["dtype"]))
+    assert _dense_strides(got) == _dense_strides(expected)
+    assert got.is_contiguous() == expected.is_contiguous()
+
+
+@given(conv_cases())
+def test_conv2d_gradients_match_torch_for_channels_last_input(case):
+    assume(_fits(case))
+    case = {**case, "dtype": torch.float64, "unbatched": False}
+    x, weight, bias, args = _make(case)
+    x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    weight.requires_grad_(True)
+    if bias is not None:
+        bias.requires_grad_(True)
+    assert_same_gradients(conv2d, F.conv2d, (x, weight, bias), args, rtol=1e-9, atol=1e-9)
+
+
+def test_conv2d_output_of_contiguous_input_views_flat():
+    x, weight = torch.randn(2, 3, 8, 8), torch.randn(5, 3, 3, 3)
+    out = conv2d(x, weight, torch.randn(5), padding=1)
+    assert out.is_contiguous()
+    assert out.view(2, -1).shape == (2, 5 * 64)
+    cl = conv2d(x.contiguous(memory_format=torch.channels_last), weight, padding=1)
+    assert cl.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("c_in, c_out, groups, stride, k", [
+    (6, 4, 2, 1, 3),  # grouped by taps
+    (6, 6, 6, 1, 3),  # depthwise
+    (6, 4, 1, 1, 3),  # one matrix product
+    (6, 4, 2, 2, 3),  # grouped, strided
+    (6, 4, 1, 1, 1),  # 1x1
+])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_conv2d_empty_batch_like_torch(c_in, c_out, groups, stride, k, channels_last):
+    x = torch.randn(0, c_in, 7, 7, requires_grad=True)
+    weight = torch.randn(c_out, c_in // groups, k, k, requires_grad=True)
+    bias = torch.randn(c_out, requires_grad=True)
+    if channels_last:
+        x = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    args = dict(stride=stride, padding=1, groups=groups)
+    expected = F.conv2d(x, weight, bias, **args)
+    got = conv2d(x, weight, bias, **args)
+    # Strides are not compared: torch returns ``input * weight[0]`` viewed to the output
+    # shape for an empty batch, so its strides depend on whether the two shapes coincide.
+    assert got.shape == expected.shape
+    got.sum().backward()
+    assert x.grad.shape == x.shape
+    assert torch.equal(weight.grad, torch.zeros_like(weight))
+    assert torch.equal(bias.grad, torch.zeros_like(bias))
+
+
+@pytest.mark.parametrize("groups", [1, 2, 6])
+def test_conv2d_dtype_mismatch_names_both(groups):
+    x = torch.randn(1, 6, 5, 5)
+    weight = torch.randn(6, 6 // groups, 3, 3, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"input \(torch\.float32\) and weight \(torch\.float64\)"
+                                        r" must have the same dtype"):
+        conv2d(x, weight, groups=groups)
+    with pytest.raises(TypeError, match=r"input \(torch\.float32\) and bias \(torch\.float16\)"):
+        conv2d(x, weight.float(), torch.zeros(6, dtype=torch.float16), groups=groups)
+
+
+def test_corr2d_rejects_an_empty_kernel():
+    for shape in [(0, 0), (0, 2), (2, 0)]:
+        with pytest.raises(ValueError, match=r"K must have at least one row and one column, "
+                                             rf"got shape \({shape[0]}, {shape[1]}\)"):
+            corr2d(torch.ones(3, 3), torch.ones(shape))

@@ -120,3 +120,57 @@ def test_errors_for_shapes():
         conv3d(torch.randn(1, 4, 4, 4), torch.randn(1, 1, 3, 3))
     with pytest.raises(ValueError, match=r"bias must have shape \(1,\)"):
         conv3d(torch.randn(1, 4, 4, 4), torch.randn(1, 1, 3, 3, 3), torch.randn(3))
+
+
+def _dense_strides(t):
+    return tuple(s for s, n in zip(t.stride(), t.shape) if n > 1)
+
+
+@given(cases(), st.sampled_from(["contiguous", "channels_last_3d", "transposed"]),
+       st.booleans())
+def test_conv3d_returns_the_memory_layout_torch_returns(case, x_layout, weight_cl):
+    assume(_fits(case))
+    cl = x_layout == "channels_last_3d" or weight_cl
+    if cl:
+        # torch keeps channels-last-3d only on its oneDNN path (float32 and, for small
+        # kernels, a batch of more than one); its fallback returns NCDHW whatever the input.
+        # And torch 2.14's oneDNN kernel crashes on grouped channels-last-3d: groups == 1.
+        case = {**case, "groups": 1, "c_in": case["c_in"] // case["groups"],
+                "c_out": case["c_out"] // case["groups"], "n": 2, "unbatched": False}
+    x, weight, bias, args = _make(case)
+    if cl:
+        x, weight = x.float(), weight.float()
+        bias = None if bias is None else bias.float()
+    if x_layout == "channels_last_3d":
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    elif x_layout == "transposed":
+        x = x.transpose(-1, -3).contiguous().transpose(-1, -3)
+    if weight_cl:
+        weight = weight.contiguous(memory_format=torch.channels_last_3d)
+    expected = F.conv3d(x, weight, bias, **args)
+    got = conv3d(x, weight, bias, **args)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    assert _dense_strides(got) == _dense_strides(expected)
+    assert got.is_contiguous() == expected.is_contiguous()
+
+
+def test_conv3d_output_of_contiguous_input_views_flat():
+    out = conv3d(torch.randn(2, 3, 4, 5, 6), torch.randn(4, 3, 2, 2, 2), torch.randn(4))
+    assert out.view(2, -1).shape == (2, 4 * 3 * 4 * 5)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv3d_empty_batch_like_torch(groups):
+    x = torch.randn(0, 4, 3, 5, 5, requires_grad=True)
+    weight = torch.randn(6, 4 // groups, 2, 3, 3, requires_grad=True)
+    expected = F.conv3d(x, weight, groups=groups, padding=1)
+    got = conv3d(x, weight, groups=groups, padding=1)
+    assert got.shape == expected.shape
+    got.sum().backward()
+    assert torch.equal(weight.grad, torch.zeros_like(weight))
+
+
+def test_conv3d_dtype_mismatch_names_both():
+    with pytest.raises(TypeError, match=r"input \(torch\.float64\) and weight \(torch\.float32\) "
+                                        "must have the same dtype"):
+        conv3d(torch.randn(1, 2, 3, 3, 3, dtype=torch.float64), torch.randn(1, 2, 1, 1, 1))

@@ -173,3 +173,55 @@ def test_pooling_errors():
         max_pool2d(torch.randn(4, 4), 2)
     with pytest.raises(TypeError, match="input must be a floating-point tensor"):
         avg_pool2d(torch.ones(1, 4, 4, dtype=torch.long), 2)
+
+
+@given(case=pool_cases(), seed=st.integers(0, 2**16))
+def test_max_pool_gradient_goes_where_torch_sends_it_with_ties(case, seed):
+    """After a ReLU many cells of a window tie at 0 (and small integers tie too): torch gives
+    the whole gradient to the first maximal cell in row-major order, never splits it."""
+    assume(not _window_only_in_padding(case, avg=False))
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(-3, 3, case["shape"], generator=g).double().relu().requires_grad_(True)
+    expected = _torch_or_none(F.max_pool2d, x, case, avg=False)
+    assume(expected is not None)
+    got = _call(max_pool2d, x, case, avg=False)
+    torch.testing.assert_close(got, expected)
+    upstream = torch.randn(expected.shape, generator=g, dtype=torch.float64)
+    (g_exp,) = torch.autograd.grad(expected, x, upstream)
+    (g_got,) = torch.autograd.grad(got, x, upstream)
+    # A cell that wins several windows sums their gradients: only the order may differ.
+    torch.testing.assert_close(g_got, g_exp, rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool_gradient_of_a_tie_by_hand():
+    x = torch.zeros(1, 1, 2, 2, requires_grad=True)  # four cells tie: the first one wins
+    max_pool2d(x, 2).sum().backward()
+    assert x.grad.flatten().tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("nan_at", [[(0, 1)], [(1, 0)], [(0, 0), (1, 1)], [(0, 2), (2, 0)]])
+def test_max_pool_nan_takes_the_whole_gradient_like_torch(nan_at):
+    x = torch.arange(9.0, dtype=torch.float64).view(1, 1, 3, 3)
+    for i, j in nan_at:
+        x[0, 0, i, j] = float("nan")
+    x.requires_grad_(True)
+    for args in [dict(kernel_size=2, stride=1), dict(kernel_size=3, padding=1, stride=2)]:
+        expected = F.max_pool2d(x, **args)
+        got = max_pool2d(x, **args)
+        torch.testing.assert_close(got, expected, equal_nan=True)
+        upstream = torch.arange(1.0, expected.numel() + 1, dtype=torch.float64)
+        upstream = upstream.view(expected.shape)
+        (g_exp,) = torch.autograd.grad(expected, x, upstream)
+        (g_got,) = torch.autograd.grad(got, x, upstream)
+        torch.testing.assert_close(g_got, g_exp, rtol=0, atol=0)
+
+
+def test_max_pool_all_minus_inf_window_routes_to_its_first_input_cell():
+    # Padding comes first in the window; torch starts at the first cell inside the input.
+    x = torch.full((1, 1, 3, 3), float("-inf"), dtype=torch.float64, requires_grad=True)
+    expected = F.max_pool2d(x, 2, stride=2, padding=1)
+    got = max_pool2d(x, 2, stride=2, padding=1)
+    torch.testing.assert_close(got, expected)
+    (g_exp,) = torch.autograd.grad(expected.sum(), x)
+    (g_got,) = torch.autograd.grad(got.sum(), x)
+    torch.testing.assert_close(g_got, g_exp, rtol=0, atol=0)

@@ -203,3 +203,27 @@ def test_is_the_adjoint_of_conv2d(stride, padding, dilation, groups):
     back = conv_transpose2d(y, w, stride=stride, padding=padding, output_padding=op,
                             dilation=dilation, groups=groups)
     torch.testing.assert_close((conv2d(x, w, **args) * y).sum(), (x * back).sum())
+
+
+def test_dtype_mismatch_names_both():
+    with pytest.raises(TypeError, match=r"input \(torch\.float32\) and weight \(torch\.float64\) "
+                                        "must have the same dtype"):
+        conv_transpose2d(torch.randn(1, 2, 3, 3), torch.randn(2, 1, 2, 2, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"input \(torch\.float32\) and bias \(torch\.int64\)"):
+        conv_transpose2d(torch.randn(1, 2, 3, 3), torch.randn(2, 1, 2, 2), torch.zeros(1).long())
+
+
+@pytest.mark.parametrize("x_cl, weight_cl", [(False, False), (True, False), (False, True)])
+def test_memory_layout_and_empty_batch_like_torch(x_cl, weight_cl):
+    for n in (2, 0):
+        x, weight = torch.randn(n, 4, 3, 5), torch.randn(4, 3, 3, 2)
+        if x_cl:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if weight_cl:
+            weight = weight.contiguous(memory_format=torch.channels_last)
+        expected = F.conv_transpose2d(x, weight, stride=2, groups=2)
+        got = conv_transpose2d(x, weight, stride=2, groups=2)
+        assert got.shape == expected.shape
+        if n:
+            torch.testing.assert_close(got, expected)
+            assert got.stride() == expected.stride()

@@ -413,7 +413,7 @@ def test_errors():
         receptive_field(_Misaligned(), (1, 8, 8))
     with pytest.raises(ValueError, match=r"torch\.fx cannot trace _Untraceable"):
         receptive_field(_Untraceable(), (1, 8, 8))
-    with pytest.raises(ValueError, match=r"layer '1' \(MaxPool2d\): window 5 is larger"):
+    with pytest.raises(ValueError, match=r"layer '1' \(MaxPool2d\): kernel_size 5 is larger"):
         receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(5)), (1, 6, 6))
     with pytest.raises(ValueError, match=r"input_size must be >= 1, got \(1, 0, 8\)"):
         receptive_field(nn.Conv2d(1, 1, 3), (1, 0, 8))
@@ -423,3 +423,188 @@ def test_errors():
         receptive_field(nn.Conv2d(1, 1, 3), 8)
     with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module, got function"):
         receptive_field(lambda x: x, (1, 8, 8))
+
+
+# ------------------------------------------- channel-only operations, early stops, outputs
+
+
+class _SpatialAttention(nn.Module):
+    """CBAM's spatial attention: channel mean and max -> 7x7 conv -> sigmoid gate."""
+
+    def __init__(self, style: str):
+        super().__init__()
+        self.style = style
+        self.conv = nn.Conv2d(2, 1, 7, padding=3)
+
+    def forward(self, x):
+        if self.style == "method":
+            avg, top = x.mean(dim=1, keepdim=True), x.amax(1, keepdim=True)
+        elif self.style == "torch":
+            avg, top = torch.mean(x, 1, True), torch.max(x, dim=1, keepdim=True)[0]
+        else:  # reduce without keepdim, then put the channel axis back
+            avg, top = x.sum(1).unsqueeze(1), x.max(dim=1).values.unsqueeze(1)
+        return x * torch.sigmoid(self.conv(torch.cat([avg, top], dim=1)))
+
+
+@pytest.mark.parametrize("style", ["method", "torch", "squeezed"])
+def test_spatial_attention_keeps_walking_through_a_channel_reduction(style):
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Conv2d(3, 3, 3),
+                        _SpatialAttention(style))
+    rf = _check(net, net, (2, 40, 40))
+    assert rf.size == (1 + 2 + 2 + 6,) * 2 == (11, 11)
+    assert rf.stopped_at is None
+
+
+class _ChannelShuffle(nn.Module):
+    def __init__(self, style: str):
+        super().__init__()
+        self.style = style
+        self.a = nn.Conv2d(4, 4, 3, padding=1, groups=2)
+        self.b = nn.Conv2d(4, 4, 3, padding=1, groups=2)
+
+    def forward(self, x):
+        x = self.a(x)
+        if self.style == "size":  # torchvision's channel_shuffle
+            n, c, h, w = x.size()
+            x = x.view(n, 2, c // 2, h, w)
+            x = torch.transpose(x, 1, 2).contiguous().view(n, c, h, w)
+        elif self.style == "literal":
+            x = x.reshape(-1, 2, 2, 20, 20).permute(0, 2, 1, 3, 4).reshape(-1, 4, 20, 20)
+        else:  # split the channels and shuffle the halves
+            left, right = x.chunk(2, dim=1)
+            x = torch.cat([right, left], dim=-3).flatten(0, 0)
+        return self.b(x)
+
+
+@pytest.mark.parametrize("style", ["size", "literal", "chunk"])
+def test_channel_shuffle_reshapes_are_followed(style):
+    rf = _check(_ChannelShuffle(style), _ChannelShuffle(style), (4, 20, 20))
+    assert rf.size == (5, 5) and rf.stopped_at is None and rf.layer == "b"
+
+
+def test_shufflenet_is_walked_to_the_end():
+    model = _meta("shufflenet_v2_x0_5")
+    features = nn.Sequential(model.conv1, model.maxpool, model.stage2, model.stage3,
+                             model.stage4, model.conv5)
+    rf = _check(model, features, (3, 1120, 32), axes=(0,))
+    assert rf.stride == (32, 32) and rf.layer == "conv5.2"
+    assert rf.stopped_at == "mean (mean)"
+
+
+class _Flattens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.mix = nn.Linear(36, 36)
+
+    def forward(self, x):
+        y = self.conv(x)
+        n, c, h, w = y.shape
+        return self.mix(y.view(n, c, -1)).view(n, c, h, w)  # every unit sees everything
+
+
+def test_a_walk_that_stops_before_the_output_warns():
+    with pytest.warns(UserWarning, match=r"stops at layer 'view' \(view\).*'conv'.*may be "
+                                         r"smaller than the model's"):
+        rf = receptive_field(_Flattens(), (1, 8, 8))
+    assert rf.layer == "conv" and rf.stopped_at == "view (view)"
+
+
+def test_global_ends_do_not_warn(recwarn):
+    class MeanHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+
+        def forward(self, x):
+            return self.conv(x).mean([2, 3]) + self.conv(x).view(x.shape[0], -1).sum(1, True)
+
+    rf = receptive_field(MeanHead(), (1, 8, 8))
+    assert rf.size == (3, 3) and not recwarn.list
+    for name in ["resnet18", "mnasnet0_5", "densenet121"]:
+        assert receptive_field(_meta(name), (3, 64, 64)).stride == (32, 32)
+    assert not recwarn.list
+
+
+class _MainAndAux(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 2, 3)
+        self.main = nn.Conv2d(2, 2, 5)
+        self.aux = nn.Sequential(nn.Conv2d(2, 2, 3), nn.Conv2d(2, 2, 3), nn.Conv2d(2, 2, 3))
+        self.head = nn.Linear(2, 3)
+
+    def forward(self, x):
+        x = self.stem(x)
+        main = self.head(self.main(x).mean((2, 3)))
+        aux = self.head(self.aux(x).mean((2, 3)))  # traced after the main head
+        return main, aux
+
+
+def test_a_model_returning_main_and_aux_reports_the_main_head():
+    rf = receptive_field(_MainAndAux(), (1, 20, 20))
+    assert rf.layer == "main" and rf.size == (7, 7) and rf.output_size == (14, 14)
+    assert rf.stopped_at == "mean (mean)"
+
+
+def test_unit_gradient_leaves_the_model_alone():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Dropout(0.5),
+                        nn.Conv2d(2, 2, 3))
+    net.train()
+    net[2].eval()  # a mixed mode must come back as it was, too
+    rf = receptive_field(net, (1, 12, 12))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x = torch.randn(1, 12, 12)
+    g = unit_gradient(rf, x, (2, 3))
+    assert all(p.grad is None for p in net.parameters())
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]), k  # running statistics included
+    assert net.training and net[0].training and net[1].training and not net[2].training
+    # the gradient of the model in eval mode (BatchNorm uses its running statistics)
+    probe = x[None].clone().requires_grad_(True)
+    net.eval()
+    (expected,) = torch.autograd.grad(net(probe)[0, :, 2, 3].sum(), probe)
+    torch.testing.assert_close(g, expected[0])
+
+
+class _ChannelsLastMLP(nn.Module):
+    """ConvNeXt's pattern: permute to channels last, a per-pixel MLP, and back."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3)
+        self.mlp = nn.Sequential(nn.LayerNorm(4), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 4))
+        self.out = nn.Conv2d(4, 2, 5, stride=2)
+
+    def forward(self, x):
+        x = self.conv(x)
+        y = self.mlp(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.out(torch.transpose(y, -1, -2).transpose(2, 3) + x)
+
+
+def test_channels_last_mlp_is_followed():
+    net = _ChannelsLastMLP()
+    rf = receptive_field(net, (2, 30, 30))
+    assert rf.size == (3 + 4, 3 + 4) and rf.stride == (2, 2) and rf.stopped_at is None
+    # The measurement, without the layer norm (it would cancel a constant image's gradient):
+    net.mlp[0] = nn.Identity()
+    with torch.no_grad():
+        for linear in (net.mlp[1], net.mlp[3]):
+            linear.weight.fill_(0.1)
+            linear.bias.zero_()
+    _check(net, net, (2, 30, 30))
+
+
+def test_a_linear_layer_across_the_width_is_not_followed():
+    class Across(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+            self.mix = nn.Linear(6, 6)
+
+        def forward(self, x):
+            return self.mix(self.conv(x))  # mixes the whole width
+
+    with pytest.warns(UserWarning, match=r"stops at layer 'mix' \(Linear\)"):
+        assert receptive_field(Across(), (1, 8, 8)).size == (3, 3)

@@ -68,7 +68,8 @@ def test_effective_kernel_size():
     "args, message",
     [
         ((4, 5), r"kernel_size 5 is larger than the padded input 4 \(input 4 \+ 2 \* padding 0\)"),
-        ((4, 3, 1, 0, 2), r"kernel_size 3 \(dilated to 5\) is larger than the padded input 4"),
+        ((4, 3, 1, 0, 2),
+         r"kernel_size 3 \(dilated to 5 by dilation 2\) is larger than the padded input 4"),
         ((8, 3, 0), "stride must be >= 1, got 0"),
         ((8, 3, 1, -1), "padding must be >= 0, got -1"),
         ((0, 1), "n must be >= 1, got 0"),

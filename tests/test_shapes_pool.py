@@ -82,7 +82,8 @@ def test_ceil_mode_never_starts_a_window_in_the_right_padding():
     "args, kwargs, message",
     [
         ((4, 5), {}, r"kernel_size 5 is larger than padded input 4 \(input 4 \+ 2 \* padding 0\)"),
-        ((4, 3), dict(dilation=2), r"kernel_size 3 \(dilated to 5\) is larger than padded input 4"),
+        ((4, 3), dict(dilation=2),
+         r"kernel_size 3 \(dilated to 5 by dilation 2\) is larger than padded input 4"),
         ((8, 3), dict(padding=2), r"padding 2 is more than half of kernel_size 3"),
         (
             ((8, 8), (3, 4)), dict(padding=(1, 3)),

@@ -10,7 +10,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import IntPair, check_conv_weight, check_positive_int, check_tensor, pair
+from convbook._args import (
+    IntPair,
+    check_conv_weight,
+    check_positive_int,
+    check_same_dtype,
+    check_tensor,
+    pair,
+)
+from convbook.ops._layout import batched, channels_last, grouped_product, unbatched
 from convbook.shapes import effective_kernel_size
 
 Padding = IntPair | str
@@ -60,16 +68,15 @@ def conv2d(
         ``H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1``; see
         :func:`convbook.shapes.conv_out_size`. Differentiable in input, weight and bias.
     """
-    check_tensor(input, "input", [3, 4], ["(C, H, W)", "(N, C, H, W)"])
+    x, was_unbatched = batched(input, 2)
     check_tensor(weight, "weight", [4], ["(C_out, C_in/groups, k_h, k_w)"])
+    check_same_dtype(input=input, weight=weight, bias=bias)
     groups = check_positive_int(groups, "groups")
     s = pair(stride, "stride", minimum=1)
     d = pair(dilation, "dilation", minimum=1)
     k = (weight.shape[2], weight.shape[3])
     top, bottom, left, right = _padding_per_side(padding, k, s, d)
 
-    unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input
     n, c_in, h, w = x.shape
     c_out = weight.shape[0]
     check_conv_weight(c_in, weight, bias, groups)
@@ -79,46 +86,54 @@ def conv2d(
         raise ValueError(
             f"kernel of size {k} (dilated: {ek}) is larger than the padded input ({hp}, {wp})"
         )
+    h_out, w_out = (hp - ek[0]) // s[0] + 1, (wp - ek[1]) // s[1] + 1
+    # torch's rule: channels-last output if the input or the weight is channels-last.
+    nchw = not (channels_last(x) or channels_last(weight))
+    g, cg, og = groups, c_in // groups, c_out // groups
 
     if any((top, bottom, left, right)):
         x = F.pad(x, (left, right, top, bottom))
+    if cg == 1 and nchw:
+        out = _depthwise_nchw(x, weight, s, d, (h_out, w_out))
+        return _finish(out, bias, was_unbatched)
     # Channels last (one copy), so that the C_in values of a pixel are contiguous and
     # every window row below is one contiguous run of k_w * C_in values.
     x = x.permute(0, 2, 3, 1).contiguous()  # (N, Hp, Wp, C_in)
-    if groups > 1 and c_in > groups and s == (1, 1):
-        h_out, w_out = hp - ek[0] + 1, wp - ek[1] + 1
-        out = _grouped_by_taps(x, weight, groups, d, (h_out, w_out))
-        return _finish(out, bias, unbatched)
+    if g > 1 and cg > 1 and s == (1, 1) and n > 0:
+        out = _grouped_by_taps(x, weight, groups, d, (h_out, w_out), nchw)
+        return _finish(out, bias, was_unbatched)
     # Windows of the dilated extent, then keep every d-th row/column of each window.
     x = x.unfold(1, ek[0], s[0])[..., :: d[0]]  # (N, H_out, Wp, C_in, k_h)
     x = x.unfold(2, ek[1], s[1])[..., :: d[1]]  # (N, H_out, W_out, C_in, k_h, k_w)
     windows = x.permute(0, 1, 2, 4, 5, 3)  # (N, H_out, W_out, k_h, k_w, C_in), a view
-    h_out, w_out = windows.shape[1], windows.shape[2]
-    g, cg, og = groups, c_in // groups, c_out // groups
     # Kernels laid out like the windows: (G, k_h, k_w, C_in/G, C_out/G).
     kernels = weight.reshape(g, og, cg, k[0], k[1]).permute(0, 3, 4, 2, 1)
-    if cg == 1:
-        out = _depthwise(windows, kernels)
-    else:
-        m = n * h_out * w_out
-        # The im2col matrix of each group, (G, M, k_h * k_w * C_in/G): this reshape copies.
-        cols = windows.reshape(m, k[0] * k[1], g, cg).permute(2, 0, 1, 3)
-        cols = cols.reshape(g, m, k[0] * k[1] * cg)
-        kernels = kernels.reshape(g, k[0] * k[1] * cg, og)
-        out = cols[0] @ kernels[0] if g == 1 else torch.bmm(cols, kernels).transpose(0, 1)
-    return _finish(out.reshape(n, h_out, w_out, c_out), bias, unbatched)
+    if cg == 1:  # depthwise, channels last
+        out = _depthwise(windows, kernels).reshape(n, h_out, w_out, c_out)
+        return _finish(out.permute(0, 3, 1, 2), bias, was_unbatched)
+    m = n * h_out * w_out
+    # The im2col matrix of each group, (G, M, k_h * k_w * C_in/G): this reshape copies.
+    cols = windows.reshape(m, k[0] * k[1], g, cg).permute(2, 0, 1, 3)
+    cols = cols.reshape(g, m, k[0] * k[1] * cg)
+    kernels = kernels.reshape(g, k[0] * k[1] * cg, og)
+    out = grouped_product(cols, kernels, n, (h_out, w_out), nchw)
+    return _finish(out, bias, was_unbatched)
 
 
-def _finish(out: torch.Tensor, bias: torch.Tensor | None, unbatched: bool) -> torch.Tensor:
-    """Add the bias to ``(N, H_out, W_out, C_out)`` and return it as (N, C_out, H_out, W_out)."""
+def _finish(out: torch.Tensor, bias: torch.Tensor | None, was_unbatched: bool) -> torch.Tensor:
+    """Add the bias to ``(N, C_out, H_out, W_out)`` (a fresh tensor, in place) and unbatch."""
     if bias is not None:
-        out = out + bias
-    out = out.permute(0, 3, 1, 2)  # (N, C_out, H_out, W_out), channels-last in memory
-    return out.squeeze(0) if unbatched else out
+        out += bias.view(-1, 1, 1)
+    return unbatched(out, was_unbatched)
 
 
 def _grouped_by_taps(
-    x: torch.Tensor, weight: torch.Tensor, groups: int, d: tuple[int, int], size: tuple[int, int]
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    groups: int,
+    d: tuple[int, int],
+    size: tuple[int, int],
+    nchw: bool,
 ) -> torch.Tensor:
     """Stride-1 grouped convolution as one batched matrix product per kernel tap.
 
@@ -133,9 +148,10 @@ def _grouped_by_taps(
         x: padded input, channels last, contiguous ``(N, Hp, Wp, C_in)``.
         weight: ``(C_out, C_in / G, k_h, k_w)``.
         size: ``(H_out, W_out)``.
+        nchw: lay the output out as NCHW, else channels last.
 
     Returns:
-        ``(N, H_out, W_out, C_out)``.
+        ``(N, C_out, H_out, W_out)``.
     """
     n, hp, wp, _ = x.shape
     c_out, cg, kh, kw = weight.shape
@@ -159,7 +175,9 @@ def _grouped_by_taps(
     out = torch.cat(blocks, dim=1)  # (G, length, og)
     out = F.pad(out, (0, 0, 0, last))  # (G, N*Hp*Wp, og): back to one row per pixel
     out = out.reshape(g, n, hp, wp, og)[:, :, : size[0], : size[1]]
-    return out.permute(1, 2, 3, 0, 4).reshape(n, size[0], size[1], c_out)
+    if nchw:  # one copy into the output's layout
+        return out.permute(1, 0, 4, 2, 3).contiguous().view(n, c_out, *size)
+    return out.permute(1, 2, 3, 0, 4).contiguous().view(n, *size, c_out).permute(0, 3, 1, 2)
 
 
 def _depthwise(windows: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
@@ -182,3 +200,35 @@ def _depthwise(windows: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
             if i or j:
                 out.addcmul_(windows[:, :, :, i, j, :, None], taps[:, i, j, :])
     return out
+
+
+def _depthwise_nchw(
+    x: torch.Tensor, weight: torch.Tensor, s: tuple[int, int], d: tuple[int, int],
+    size: tuple[int, int],
+) -> torch.Tensor:
+    """:func:`_depthwise` on an NCHW input, giving an NCHW output without any copy.
+
+    Args:
+        x: padded input ``(N, G, Hp, Wp)``.
+        weight: ``(G * O_g, 1, k_h, k_w)``.
+        s, d: stride and dilation.
+        size: ``(H_out, W_out)``.
+
+    Returns:
+        ``(N, G * O_g, H_out, W_out)``.
+    """
+    n, g = x.shape[:2]
+    c_out, _, kh, kw = weight.shape
+    taps = weight.reshape(g, c_out // g, kh, kw, 1, 1)  # (G, O_g, k_h, k_w, 1, 1)
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * d[0], i * d[0] + (size[0] - 1) * s[0] + 1, s[0])
+            cols = slice(j * d[1], j * d[1] + (size[1] - 1) * s[1] + 1, s[1])
+            tap = x[:, :, None, rows, cols]  # (N, G, 1, H_out, W_out): a view
+            if out is None:  # (N, G, O_g, H_out, W_out); a copy only for odd input strides
+                out = (tap * taps[:, :, i, j]).contiguous()
+            else:
+                out.addcmul_(tap, taps[:, :, i, j])
+    assert out is not None
+    return out.view(n, c_out, *size)

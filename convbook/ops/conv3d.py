@@ -11,7 +11,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import check_conv_weight, check_positive_int, check_tensor, ntuple
+from convbook._args import (
+    check_conv_weight,
+    check_positive_int,
+    check_same_dtype,
+    check_tensor,
+    ntuple,
+)
+from convbook.ops._layout import batched, channels_last, grouped_product, unbatched
 from convbook.shapes import effective_kernel_size
 
 IntTriple = int | tuple[int, int, int]
@@ -40,16 +47,15 @@ def conv3d(
         ``(N, C_out, D_out, H_out, W_out)`` (or unbatched), each axis
         ``floor((n + 2p - d(k - 1) - 1) / s) + 1``. Differentiable in every tensor.
     """
-    check_tensor(input, "input", [4, 5], ["(C, D, H, W)", "(N, C, D, H, W)"])
+    x, was_unbatched = batched(input, 3)
     check_tensor(weight, "weight", [5], ["(C_out, C_in/groups, k_d, k_h, k_w)"])
+    check_same_dtype(input=input, weight=weight, bias=bias)
     groups = check_positive_int(groups, "groups")
     s = ntuple(stride, "stride", 3, minimum=1)
     p = ntuple(padding, "padding", 3, minimum=0)
     dil = ntuple(dilation, "dilation", 3, minimum=1)
     k = tuple(weight.shape[2:])
 
-    unbatched = input.dim() == 4
-    x = input.unsqueeze(0) if unbatched else input
     n, c_in = x.shape[:2]
     c_out = weight.shape[0]
     check_conv_weight(c_in, weight, bias, groups)
@@ -59,6 +65,8 @@ def conv3d(
         raise ValueError(
             f"kernel of size {k} (dilated: {ek}) is larger than the padded input {padded}"
         )
+    # torch's rule: channels-last output if the input or the weight is channels-last.
+    ncdhw = not (channels_last(x) or channels_last(weight))
 
     if any(p):
         x = F.pad(x, (p[2], p[2], p[1], p[1], p[0], p[0]))
@@ -72,9 +80,7 @@ def conv3d(
     size = cg * k[0] * k[1] * k[2]
     cols = x.reshape(m, g, size).transpose(0, 1)  # (G, M, Cg*kd*kh*kw)
     kernels = weight.reshape(g, og, size).transpose(1, 2)  # (G, Cg*kd*kh*kw, Og)
-    out = torch.bmm(cols, kernels)  # (G, M, Og)
-    out = out.transpose(0, 1).reshape(n, d_out, h_out, w_out, c_out)
-    if bias is not None:
-        out = out + bias
-    out = out.permute(0, 4, 1, 2, 3)  # (N, C_out, D_out, H_out, W_out)
-    return out.squeeze(0) if unbatched else out
+    out = grouped_product(cols, kernels, n, (d_out, h_out, w_out), ncdhw)
+    if bias is not None:  # out is fresh: add in place
+        out += bias.view(-1, 1, 1, 1)
+    return unbatched(out, was_unbatched)  # (N, C_out, D_out, H_out, W_out)

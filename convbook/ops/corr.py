@@ -29,6 +29,10 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     check_tensor(X, "X", [2], ["(n_h, n_w)"])
     check_tensor(K, "K", [2], ["(k_h, k_w)"])
     h, w = K.shape
+    if 0 in (h, w):
+        raise ValueError(
+            f"K must have at least one row and one column, got shape {tuple(K.shape)}"
+        )
     if h > X.shape[0] or w > X.shape[1]:
         raise ValueError(
             f"kernel K of shape {tuple(K.shape)} is larger than input X of shape "

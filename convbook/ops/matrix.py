@@ -34,6 +34,10 @@ def kernel2matrix(K: torch.Tensor, input_shape: tuple[int, int]) -> torch.Tensor
     check_tensor(K, "K", [2], ["(k_h, k_w)"])
     n_h, n_w = pair(input_shape, "input_shape", minimum=1)
     k_h, k_w = K.shape
+    if 0 in (k_h, k_w):
+        raise ValueError(
+            f"K must have at least one row and one column, got shape {tuple(K.shape)}"
+        )
     if k_h > n_h or k_w > n_w:
         raise ValueError(
             f"kernel K of shape {tuple(K.shape)} is larger than input_shape {(n_h, n_w)}"

@@ -1,8 +1,9 @@
 """Max and average pooling from scratch: a readable loop and vectorized ``F`` look-alikes.
 
 The vectorized versions pad the input (with ``-inf`` for max, so padding never wins), cut
-out every window with ``Tensor.unfold`` and reduce over it.  No torch pooling function is
-called.
+out every window with ``Tensor.unfold`` and reduce over it; max pooling picks each window's
+maximal cell the way torch does, so that gradients flow to the same cells.  No torch pooling
+function is called.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import IntPair, check_tensor, pair
+from convbook._args import IntPair, check_bool, check_tensor, is_int, pair
+from convbook.ops._layout import batched, unbatched
 from convbook.shapes import effective_kernel_size, pool_out_size
 
 
@@ -61,7 +63,7 @@ def _windows(
     past the bottom/right padding, the extra cells hold ``overflow_value``.
     """
     h, w = x.shape[-2:]
-    if all(isinstance(a, int) for a in (kernel_size, stride or 1, padding, dilation)):
+    if all(is_int(a) for a in (kernel_size, stride or 1, padding, dilation)):
         # Int arguments: errors read "kernel_size 5 ..." without an axis index.
         h_out = pool_out_size(h, kernel_size, stride, padding, dilation, ceil_mode)
         w_out = pool_out_size(w, kernel_size, stride, padding, dilation, ceil_mode)
@@ -82,14 +84,6 @@ def _windows(
     x = x.unfold(2, ek[0], s[0])[..., :: d[0]]  # (N, C, H_out, Wp, k_h)
     x = x.unfold(3, ek[1], s[1])[..., :: d[1]]  # (N, C, H_out, W_out, k_h, k_w)
     return x[:, :, :h_out, :w_out]
-
-
-def _batched(input: torch.Tensor) -> tuple[torch.Tensor, bool]:
-    check_tensor(input, "input", [3, 4], ["(C, H, W)", "(N, C, H, W)"])
-    if not input.is_floating_point():
-        raise TypeError(f"input must be a floating-point tensor, got {input.dtype}")
-    unbatched = input.dim() == 3
-    return (input.unsqueeze(0) if unbatched else input), unbatched
 
 
 def max_pool2d(
@@ -114,11 +108,23 @@ def max_pool2d(
         ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``), sizes as
         :func:`convbook.shapes.pool_out_size`. Differentiable in ``input``.
     """
-    x, unbatched = _batched(input)
+    x, was_unbatched = batched(input, 2, floating=True)
+    check_bool(ceil_mode, "ceil_mode")
     inf = float("-inf")
-    win = _windows(x, kernel_size, stride, padding, dilation, ceil_mode, inf, inf)
-    out = win.flatten(-2).amax(-1)
-    return out.squeeze(0) if unbatched else out
+    win = _windows(x, kernel_size, stride, padding, dilation, ceil_mode, inf, inf).flatten(-2)
+    # Which cell of each window is the maximum, chosen as torch does, since the gradient
+    # goes to that one cell only: the first maximal cell in row-major order (ties are
+    # common after a ReLU), never a padding cell; the last NaN if the window holds NaNs.
+    with torch.no_grad():
+        ones = torch.ones((1, 1, *x.shape[-2:]), dtype=torch.uint8, device=x.device)
+        inside = _windows(ones, kernel_size, stride, padding, dilation, ceil_mode, 0, 0)
+        inside = inside.flatten(-2).bool()  # (1, 1, H_out, W_out, K): cells in the input
+        is_max = (win == win.amax(-1, keepdim=True)) & inside
+        is_nan = win.isnan()
+        last_nan = win.shape[-1] - 1 - is_nan.flip(-1).byte().argmax(-1)
+        index = torch.where(is_nan.any(-1), last_nan, is_max.byte().argmax(-1))
+    out = win.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+    return unbatched(out, was_unbatched)
 
 
 def avg_pool2d(
@@ -143,11 +149,13 @@ def avg_pool2d(
     Returns:
         ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``). Differentiable in ``input``.
     """
-    x, unbatched = _batched(input)
+    x, was_unbatched = batched(input, 2, floating=True)
+    check_bool(ceil_mode, "ceil_mode")
+    check_bool(count_include_pad, "count_include_pad")
     sums = _windows(x, kernel_size, stride, padding, 1, ceil_mode, 0.0, 0.0).sum((-2, -1))
     # The divisor: the same windows over a map of ones marking the cells that count.
     ones = torch.ones((1, 1, *x.shape[-2:]), dtype=x.dtype, device=x.device)
     pad_value = 1.0 if count_include_pad else 0.0
     counts = _windows(ones, kernel_size, stride, padding, 1, ceil_mode, pad_value, 0.0)
     out = sums / counts.sum((-2, -1))
-    return out.squeeze(0) if unbatched else out
+    return unbatched(out, was_unbatched)

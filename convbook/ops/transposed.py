@@ -13,7 +13,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import IntPair, check_bias, check_positive_int, check_tensor, pair
+from convbook._args import (
+    IntPair,
+    check_bias,
+    check_positive_int,
+    check_same_dtype,
+    check_tensor,
+    pair,
+)
+from convbook.ops._layout import batched, channels_last, unbatched
 from convbook.shapes import conv_transpose_out_size
 
 
@@ -44,16 +52,15 @@ def conv_transpose2d(
         ``H_out = (H - 1)s - 2p + d(k_h - 1) + output_padding + 1``; see
         :func:`convbook.shapes.conv_transpose_out_size`. Differentiable in every tensor.
     """
-    check_tensor(input, "input", [3, 4], ["(C, H, W)", "(N, C, H, W)"])
+    x, was_unbatched = batched(input, 2)
     check_tensor(weight, "weight", [4], ["(C_in, C_out/groups, k_h, k_w)"])
+    check_same_dtype(input=input, weight=weight, bias=bias)
     groups = check_positive_int(groups, "groups")
     s = pair(stride, "stride", minimum=1)
     p = pair(padding, "padding", minimum=0)
     op = pair(output_padding, "output_padding", minimum=0)
     d = pair(dilation, "dilation", minimum=1)
 
-    unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input
     n, c_in, h, w = x.shape
     kh, kw = weight.shape[2], weight.shape[3]
     if weight.shape[0] != c_in:
@@ -67,8 +74,6 @@ def conv_transpose2d(
     og = weight.shape[1]
     c_out = og * groups
     check_bias(bias, c_out)
-    if 0 in (h, w):
-        raise ValueError(f"input must have at least one row and column, got {(h, w)}")
     h_out, w_out = conv_transpose_out_size((h, w), (kh, kw), s, p, op, d)
 
     g, cg = groups, c_in // groups
@@ -88,4 +93,6 @@ def conv_transpose2d(
         out = F.pad(out, (0, extra[0], 0, extra[1]))
     if bias is not None:
         out = out + bias.view(1, -1, 1, 1)
-    return out.squeeze(0) if unbatched else out
+    if channels_last(x) or channels_last(weight):  # the layout torch returns
+        out = out.contiguous(memory_format=torch.channels_last)
+    return unbatched(out, was_unbatched)

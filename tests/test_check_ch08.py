@@ -13,13 +13,16 @@ def test_tutorial_flatten_size():
     net = TutorialNet()
     x = net.pool(net.conv2(net.pool(net.conv1(torch.zeros(1, 3, 28, 28)))))
     assert ch08.tutorial_flatten_size(x.numel())
-    for wrong in (None, 400, 576, 16 * 5 * 5):
+    assert ch08.tutorial_flatten_size(16 * 4 * 4)  # 28 -> 24 -> 12 -> 8 -> 4, by hand
+    for wrong in (400, 576, 16 * 5 * 5, 16 * 8 * 8):
         result = ch08.tutorial_flatten_size(wrong)
         assert not result and "H_out" in result.message
+    assert "replace None" in ch08.tutorial_flatten_size(None).message
 
 
 def test_conv_parameters():
     right = sum(p.numel() for p in torch.nn.Conv2d(3, 32, 3).parameters())
     assert ch08.conv_parameters(right)
-    for wrong in (None, 864, 32 * 9):
+    assert ch08.conv_parameters(32 * 27 + 32)  # by hand
+    for wrong in (None, 864, 32 * 9, True):
         assert not ch08.conv_parameters(wrong)

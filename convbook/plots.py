@@ -378,3 +378,49 @@ def rate_distortion_figure(
     ax.grid(True, alpha=0.3)
     ax.legend()
     return ax.figure
+
+
+def padding_rows_figure(
+    n: int, kernel_size: int, stride: int, paddings: dict[str, tuple[int, int]]
+) -> Figure:
+    """One row per padding scheme: an input of ``n`` cells along one axis, with
+    ``(before, after)`` padding cells (grey, blank) around it, its cells numbered from 0,
+    and above it a bracket for every
+    window of ``kernel_size`` cells, ``stride`` apart, that fits in the padded row.
+
+    Compares, for example, TensorFlow's ``'same'`` padding, which puts the odd extra cell
+    after the input, with PyTorch's symmetric integer padding.  The rows are aligned on the
+    input's first cell, so that windows of different schemes can be compared by eye.  One
+    axis per scheme; its title names the scheme and the number of windows.
+    """
+    if n < 1 or kernel_size < 1 or stride < 1:
+        raise ValueError(f"n, kernel_size and stride must be >= 1, got {n}, {kernel_size}, "
+                         f"{stride}")
+    most_before = max(before for before, _ in paddings.values())
+    widest = most_before + n + max(after for _, after in paddings.values())
+    fig, axes = plt.subplots(len(paddings), 1, figsize=(0.55 * widest + 1, 1.6 * len(paddings)),
+                             squeeze=False)
+    for ax, (label, (before, after)) in zip(axes[:, 0], paddings.items()):
+        if before < 0 or after < 0:
+            raise ValueError(f"{label}: padding must be >= 0, got ({before}, {after})")
+        total, shift = before + n + after, most_before - before  # x of padded cell 0
+        for cell in range(total):
+            inside = before <= cell < before + n
+            ax.add_patch(Rectangle((shift + cell, 0), 1, 1,
+                                   facecolor="white" if inside else "#d9d9d9",
+                                   edgecolor="black", linewidth=0.8))
+            if inside:  # the input cells carry their index; padding cells stay blank
+                ax.text(shift + cell + 0.5, 0.5, str(cell - before), ha="center",
+                        va="center", fontsize=8)
+        windows = (total - kernel_size) // stride + 1 if total >= kernel_size else 0
+        for w in range(windows):
+            start, level = shift + w * stride, 1.25 + 0.3 * (w % 3)
+            ax.plot([start + 0.1, start + kernel_size - 0.1], [level, level],
+                    color=_GROUP_COLOURS[w % len(_GROUP_COLOURS)], linewidth=2.5)
+        ax.set_xlim(-0.2, widest + 0.2)
+        ax.set_ylim(-0.2, 2.3)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"{label}: padding ({before}, {after}), {windows} windows", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -88,6 +88,7 @@ RIGHT_INTS = {
     "ch07.grouped_params": 128 * 8 * 9,
     "ch08.tutorial_flatten_size": 16 * 4 * 4,
     "ch08.conv_parameters": 32 * 27 + 32,
+    "ch90.transpose_size": 16 * 2 + (3 - 2),
 }
 
 

@@ -15,6 +15,7 @@ from convbook.plots import (
     im2col_figure,
     multi_channel_figure,
     one_by_one_figure,
+    padding_rows_figure,
     pooling_figure,
     rate_distortion_figure,
     show_images,
@@ -215,3 +216,26 @@ def test_rate_distortion_figure():
     plt.close(fig)
     with pytest.raises(ValueError, match="same number"):
         rate_distortion_figure({"bad": ([0.1, 0.2], [30.0])})
+
+
+def test_padding_rows_figure_draws_cells_and_windows():
+    fig = padding_rows_figure(10, 5, 2, {"TensorFlow 'same'": (1, 2), "PyTorch padding=2": (2, 2)})
+    tf_ax, torch_ax = fig.axes
+    assert len(tf_ax.patches) == 13 and len(torch_ax.patches) == 14
+    grey = [p for p in tf_ax.patches if p.get_facecolor()[:3] != (1.0, 1.0, 1.0)]
+    # rows aligned on input cell 0 (x = 2): one padding cell before it, two after the input
+    assert [p.get_x() for p in grey] == [1, 12, 13]
+    # windows: as many as torch's convolution gives on the padded row, 2 cells apart,
+    # starting at the first padding cell
+    for ax, pads in ((tf_ax, (1, 2)), (torch_ax, (2, 2))):
+        expected = F.conv1d(F.pad(torch.ones(1, 1, 10), pads), torch.ones(1, 1, 5), stride=2)
+        starts = [line.get_xdata()[0] - 0.1 for line in ax.lines]
+        assert len(starts) == expected.shape[-1] == 5
+        assert starts == pytest.approx([2 - pads[0] + 2 * w for w in range(5)])
+    assert tf_ax.get_title() == "TensorFlow 'same': padding (1, 2), 5 windows"
+    assert [t.get_text() for t in tf_ax.texts] == [str(i) for i in range(10)]
+    assert [t.get_position()[0] for t in tf_ax.texts][:2] == [2.5, 3.5]
+    assert [t.get_position()[0] for t in torch_ax.texts][:2] == [2.5, 3.5]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="padding must be >= 0"):
+        padding_rows_figure(4, 3, 1, {"bad": (-1, 0)})

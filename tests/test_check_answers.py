@@ -11,7 +11,14 @@ import pytest
 import torch
 
 import convbook.check
-from convbook.check._answers import as_int, as_int_list, as_number, as_tensor, wrong_kind
+from convbook.check._answers import (
+    as_int,
+    as_int_list,
+    as_number,
+    as_tensor,
+    judge_int,
+    wrong_kind,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +97,18 @@ RIGHT_INTS = {
     "ch08.conv_parameters": 32 * 27 + 32,
     "ch90.transpose_size": 16 * 2 + (3 - 2),
 }
+
+
+def test_judge_int():
+    def judge(answer):
+        return judge_int(answer, 10, what="a size", success="right", hint="try again",
+                         typical={12: "forgot the padding", 10: "never shown"})
+
+    assert judge(10) and judge(10.0) and judge(10).message == "right"
+    assert not judge(12) and judge(12).message == "forgot the padding"
+    assert not judge(11) and judge(11).message == "try again"
+    assert judge(True).message == "answer with an int: a size; got True"
+    assert judge(None).message == "replace None with your answer: an int: a size"
 
 
 def _integer_checks():

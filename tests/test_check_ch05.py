@@ -7,7 +7,8 @@ from convbook.check import ch05
 
 def test_output_size():
     assert ch05.output_size(10)  # (5 - 1)·2 - 2 + 4 = 10, worked by hand
-    for wrong, hint in [(12, "each"), (9, "(n - 1)s"), (None, "int"), (True, "int")]:
+    for wrong, hint in [(12, "forgot the padding"), (11, "subtract 2p"), (9, "(n - 1)s"),
+                        (None, "int"), (True, "int")]:
         result = ch05.output_size(wrong)
         assert not result and hint in result.message
 

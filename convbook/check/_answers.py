@@ -119,3 +119,27 @@ def wrong_kind(answer: object, expected: str) -> CheckResult:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return verdict(False, "", f"answer with {expected}; got {shown}")
+
+
+def judge_int(
+    answer: object,
+    expected: int,
+    *,
+    what: str,
+    success: str,
+    hint: str,
+    typical: dict[int, str] | None = None,
+) -> CheckResult:
+    """The verdict on an answer that should be the integer ``expected``.
+
+    ``wrong_kind`` unless the answer reads as an int (:func:`as_int`); then ✅ with
+    ``success`` if it is ``expected``; ❌ with the hint for a typical wrong answer
+    (``typical`` maps such answers to hints); else ❌ with ``hint``.  ``what`` says what the
+    number counts, e.g. ``"the output width"``.
+    """
+    got = as_int(answer)
+    if got is None:
+        return wrong_kind(answer, f"an int: {what}")
+    if got != expected and typical and got in typical:
+        return verdict(False, "", typical[got])
+    return verdict(got == expected, success, hint)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_int, as_int_list, as_tensor, wrong_kind
+from convbook.check._answers import as_int_list, as_tensor, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: Exercise 1: input and kernel sizes.
@@ -60,15 +60,15 @@ def fc_parameters(answer: object) -> CheckResult:
     inputs = FC_IMAGE[0] * FC_IMAGE[1] * FC_IMAGE[2]
     layer = nn.Linear(inputs, FC_HIDDEN, device="meta")  # no memory is allocated
     expected = sum(p.numel() for p in layer.parameters())
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the number of parameters")
-    hint = "every input value connects to every hidden unit, and each unit has a bias"
-    if got == expected - FC_HIDDEN:
-        hint = "almost: you counted the weights; add one bias per hidden unit"
-    elif got in ((expected - FC_HIDDEN) // 3 + FC_HIDDEN, (expected - FC_HIDDEN) // 3):
-        hint = "the image has 3 colour channels: each pixel gives 3 inputs"
-    return verdict(got == expected, f"{expected:,} parameters, about 0.92 billion", hint)
+    weights = expected - FC_HIDDEN
+    grey = "the image has 3 colour channels: each pixel gives 3 inputs"
+    return judge_int(
+        answer, expected, what="the number of parameters",
+        success=f"{expected:,} parameters, about 0.92 billion",
+        hint="every input value connects to every hidden unit, and each unit has a bias",
+        typical={weights: "almost: you counted the weights; add one bias per hidden unit",
+                 weights // 3 + FC_HIDDEN: grey, weights // 3: grey},
+    )
 
 
 def _diagonal_steps(n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:

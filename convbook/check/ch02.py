@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_int, as_int_list, wrong_kind
+from convbook.check._answers import as_int_list, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: Exercise 4: the input sizes to consider.
@@ -29,16 +29,12 @@ def output_size(answer: object) -> CheckResult:
     Answer: an int, the output width.
     """
     expected = _conv_shape(224, 7, 2, 3)
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the output width")
-    # The usual slip: treating padding=3 as the *total* padding.
-    if got == (224 - 7 + 3 + 2) // 2 != expected:
-        return verdict(False, "", "padding=3 is per side: the total padding is 6.")
-    return verdict(
-        got == expected,
-        f"{expected}: floor((224 + 2*3 - 7) / 2) + 1.",
-        "use floor((n + 2p - k) / s) + 1 with p the padding on each side.",
+    return judge_int(
+        answer, expected, what="the output width",
+        success=f"{expected}: floor((224 + 2*3 - 7) / 2) + 1.",
+        hint="use floor((n + 2p - k) / s) + 1 with p the padding on each side.",
+        # the usual slip: padding=3 read as the *total* padding
+        typical={(224 - 7 + 3 + 2) // 2: "padding=3 is per side: the total padding is 6."},
     )
 
 
@@ -47,20 +43,18 @@ def same_padding(answer: object) -> CheckResult:
 
     Answer: an int, the padding on each side.
     """
-    fits = [p for p in range(10) if _conv_shape(16, 5, 1, p, dilation=2) == 16]
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the padding on each side")
-    hint = ("work out the effective kernel size k + (k - 1)(d - 1) first, then split k_eff - 1 "
-            "over the two sides.")
-    if got == (5 - 1) // 2:
-        hint = "that keeps an undilated 5x5 kernel 'same'; the dilated kernel spans more pixels"
-    elif got == 2 * fits[0]:
-        hint = "that is the total padding; PyTorch's padding is per side"
-    return verdict(
-        got in fits,
-        f"padding {fits[0]}: the dilated kernel spans 5 + 4 * 1 = 9 pixels, so 8 in total.",
-        hint,
+    (expected,) = [p for p in range(10) if _conv_shape(16, 5, 1, p, dilation=2) == 16]
+    return judge_int(
+        answer, expected, what="the padding on each side",
+        success=f"padding {expected}: the dilated kernel spans 5 + 4 * 1 = 9 pixels, "
+        "so 8 in total.",
+        hint="work out the effective kernel size k + (k - 1)(d - 1) first, then split "
+        "k_eff - 1 over the two sides.",
+        typical={
+            (5 - 1) // 2: "that keeps an undilated 5x5 kernel 'same'; the dilated kernel "
+            "spans more pixels",
+            2 * expected: "that is the total padding; PyTorch's padding is per side",
+        },
     )
 
 
@@ -76,19 +70,16 @@ def corner_windows(answer: object) -> CheckResult:
     one_hot[..., 0, 0] = 1
     kernel = torch.ones(1, 1, 5, 5, dtype=torch.float64)
     expected = int(F.conv2d(one_hot, kernel, padding=2).sum())
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: a number of windows")
-    hint = "count the window positions along one axis that include row 0, then square"
-    if got == 25:
-        hint = ("25 would need windows starting 4 rows above the image; with padding 2 the "
-                "first window starts only 2 rows above it")
-    elif got == 1:
-        hint = "that is without padding; padding 2 adds windows that hang over the border"
-    return verdict(
-        got == expected,
-        f"{expected}: 3 window positions per axis (starting 2, 1 or 0 rows before the corner)",
-        hint,
+    return judge_int(
+        answer, expected, what="a number of windows",
+        success=f"{expected}: 3 window positions per axis (starting 2, 1 or 0 rows before "
+        "the corner)",
+        hint="count the window positions along one axis that include row 0, then square",
+        typical={
+            25: "25 would need windows starting 4 rows above the image; with padding 2 the "
+            "first window starts only 2 rows above it",
+            1: "that is without padding; padding 2 adds windows that hang over the border",
+        },
     )
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_int, as_int_list, as_tensor, wrong_kind
+from convbook.check._answers import as_int_list, as_tensor, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: Exercise 5: a 3-channel 224x224 image, a 7x7 kernel, stride 2, padding 3 (ResNet's stem).
@@ -31,15 +31,11 @@ def param_count(answer: object) -> CheckResult:
     Answer: an int, the number of parameters.
     """
     expected = _params(nn.Conv2d(64, 128, 3))
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the number of parameters")
-    if got == expected - 128:
-        return verdict(False, "", "almost: don't forget one bias per output channel.")
-    return verdict(
-        got == expected,
-        f"{expected} = (64 * 3 * 3 + 1) * 128.",
-        "each output channel has one kernel slice per input channel, plus a bias.",
+    return judge_int(
+        answer, expected, what="the number of parameters",
+        success=f"{expected} = (64 * 3 * 3 + 1) * 128.",
+        hint="each output channel has one kernel slice per input channel, plus a bias.",
+        typical={expected - 128: "almost: don't forget one bias per output channel."},
     )
 
 
@@ -53,14 +49,13 @@ def mac_count(answer: object) -> CheckResult:
     """
     ones = torch.ones(1, 256, 56, 56, dtype=torch.float64)
     expected = int(F.conv2d(ones, torch.ones(64, 256, 1, 1, dtype=torch.float64)).sum())
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the number of multiply-accumulates")
-    hint = "each of the 56 * 56 * 64 output values is a sum of c_in * k_h * k_w products."
-    if got == 64 * 256:
-        hint = "that is the number of weights; each weight is used at every one of 56 * 56 pixels"
-    return verdict(got == expected, f"{expected:,} = 56 * 56 pixels * 64 outputs * 256 inputs.",
-                   hint)
+    return judge_int(
+        answer, expected, what="the number of multiply-accumulates",
+        success=f"{expected:,} = 56 * 56 pixels * 64 outputs * 256 inputs.",
+        hint="each of the 56 * 56 * 64 output values is a sum of c_in * k_h * k_w products.",
+        typical={64 * 256: "that is the number of weights; each weight is used at every one "
+                 "of 56 * 56 pixels"},
+    )
 
 
 def bottleneck_params(answer: object) -> CheckResult:
@@ -142,19 +137,18 @@ def im2col_entries(answer: object) -> CheckResult:
     """
     columns = F.unfold(torch.zeros(1, *IM2COL_INPUT), **IM2COL_LAYER)  # (1, C k k, windows)
     expected = columns.numel()
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: a number of matrix entries")
     c, n, _ = IM2COL_INPUT
-    hint = "one row per window (112 x 112 of them), one column per input value it reads (3 x 7 x 7)"
-    if got == c * 49 * (n - 7 + 1) ** 2:
-        hint = "that counts windows at stride 1 without padding; the stride is 2, the padding 3"
-    elif got == 49 * 112 * 112:
-        hint = "each window reads 7 x 7 values from every one of the 3 channels"
-    return verdict(
-        got == expected,
-        f"{expected:,}: {expected / (c * n * n):.2f} times the {c * n * n:,} input values",
-        hint,
+    return judge_int(
+        answer, expected, what="a number of matrix entries",
+        success=f"{expected:,}: {expected / (c * n * n):.2f} times the {c * n * n:,} input "
+        "values",
+        hint="one row per window (112 x 112 of them), one column per input value it reads "
+        "(3 x 7 x 7)",
+        typical={
+            c * 49 * (n - 7 + 1) ** 2: "that counts windows at stride 1 without padding; the "
+            "stride is 2, the padding 3",
+            49 * 112 * 112: "each window reads 7 x 7 values from every one of the 3 channels",
+        },
     )
 
 

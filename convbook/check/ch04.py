@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_int, as_tensor, wrong_kind
+from convbook.check._answers import as_tensor, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: The 4x4 input of exercise 2.
@@ -29,13 +29,12 @@ def pool_output_size(answer: object) -> CheckResult:
     """
     with torch.no_grad():
         expected = nn.MaxPool2d(3, stride=2, padding=1)(torch.zeros(1, 112, 112)).shape[-1]
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the output width")
-    hint = "pooling uses the same size formula as convolution: floor((n + 2p - k) / s) + 1."
-    if got == (112 + 2 - 3) // 1 + 1:
-        hint = "that is stride 1; this layer has stride 2"
-    return verdict(got == expected, f"{expected}: floor((112 + 2 - 3) / 2) + 1.", hint)
+    return judge_int(
+        answer, expected, what="the output width",
+        success=f"{expected}: floor((112 + 2 - 3) / 2) + 1.",
+        hint="pooling uses the same size formula as convolution: floor((n + 2p - k) / s) + 1.",
+        typical={(112 + 2 - 3) // 1 + 1: "that is stride 1; this layer has stride 2"},
+    )
 
 
 def max_pool_values(answer: object) -> CheckResult:
@@ -67,16 +66,17 @@ def pooling_reads(answer: object) -> CheckResult:
     """
     # F.unfold cuts out every window: (1, C * 3 * 3, windows), padding included.
     expected = F.unfold(torch.zeros(1, *COST_INPUT), **COST_LAYER).numel()
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: a number of window elements")
     c, n, _ = COST_INPUT
-    hint = "c * h_out * w_out windows of p * q elements each"
-    if got == c * n * n * 9:
-        hint = "that is one window per input pixel (stride 1); with stride 2 there are 56 x 56"
-    elif got == 56 * 56 * 9:
-        hint = "pooling works on each of the 64 channels separately: multiply by c"
-    return verdict(got == expected, f"{expected:,} = 64 channels x 56 x 56 windows x 9", hint)
+    return judge_int(
+        answer, expected, what="a number of window elements",
+        success=f"{expected:,} = 64 channels x 56 x 56 windows x 9",
+        hint="c * h_out * w_out windows of p * q elements each",
+        typical={
+            c * n * n * 9: "that is one window per input pixel (stride 1); with stride 2 "
+            "there are 56 x 56",
+            56 * 56 * 9: "pooling works on each of the 64 channels separately: multiply by c",
+        },
+    )
 
 
 def min_pool(fn: object) -> CheckResult:

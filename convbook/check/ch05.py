@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from convbook.check._answers import as_int, as_int_list, as_number, as_tensor, wrong_kind
+from convbook.check._answers import as_int_list, as_number, as_tensor, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: Exercise 4: a 32x32 patch coded as 4 channels of 8x8, each value stored with 16 levels.
@@ -29,17 +29,16 @@ def output_size(answer: object) -> CheckResult:
     layer = nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1)
     with torch.no_grad():
         expected = layer(torch.zeros(1, 1, 5, 5)).shape[-1]
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: (n - 1)s - 2p + k + output_padding")
-    if got == expected + 2:
-        return verdict(False, "", "padding removes p rows from *each* side: subtract 2p")
-    if got == (5 - 1) * 2 + 4:
-        return verdict(False, "", "you forgot the padding: it removes rows from the output")
-    return verdict(
-        got == expected,
-        f"{expected}: the 4×4 kernel with stride 2 and padding 1 exactly doubles the size",
-        "use (n - 1)s - 2p + k with n = 5, s = 2, p = 1, k = 4",
+    return judge_int(
+        answer, expected, what="(n - 1)s - 2p + k + output_padding",
+        success=f"{expected}: the 4×4 kernel with stride 2 and padding 1 exactly doubles "
+        "the size",
+        hint="use (n - 1)s - 2p + k with n = 5, s = 2, p = 1, k = 4",
+        typical={
+            (5 - 1) * 2 + 4: "you forgot the padding: it removes p rows from *each* side, "
+            "2p in all",
+            (5 - 1) * 2 + 4 - 1: "padding removes p rows from *each* side: subtract 2p",
+        },
     )
 
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_int, as_int_list, wrong_kind
+from convbook.check._answers import as_int, as_int_list, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: (kind, kernel, stride, padding, dilation) of each layer, along one axis.
@@ -70,17 +70,15 @@ def mixed_stack(answer: object) -> CheckResult:
     Answer: an int, the receptive field in pixels.
     """
     expected = _field_size(MIXED_STACK)
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the receptive field in pixels")
     naive = 1 + sum(k - 1 for _, k, _, _, _ in MIXED_STACK)
-    hint = (
-        f"{got} is what you get when each layer adds k - 1 pixels; a layer after a "
-        "stride-2 pooling adds (k - 1) times the product of the strides before it"
-        if got == naive
-        else "walk forward: r += (k - 1) * j, then j *= s, starting from r = j = 1"
+    return judge_int(
+        answer, expected, what="the receptive field in pixels",
+        success=f"{expected} pixels.",
+        hint="walk forward: r += (k - 1) * j, then j *= s, starting from r = j = 1",
+        typical={naive: f"{naive} is what you get when each layer adds k - 1 pixels; a layer "
+                 "after a stride-2 pooling adds (k - 1) times the product of the strides "
+                 "before it"},
     )
-    return verdict(got == expected, f"{expected} pixels.", hint)
 
 
 def layers_for_field(answer: object) -> CheckResult:
@@ -108,15 +106,12 @@ def dilated_stack(answer: object) -> CheckResult:
     Answer: an int, the receptive field in pixels.
     """
     expected = _field_size(tuple(("conv", 3, 1, 0, d) for d in DILATIONS))
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the receptive field in pixels")
-    hint = (
-        "a dilated kernel spans d(k - 1) + 1 pixels, not k"
-        if got == 1 + 2 * len(DILATIONS)
-        else "add d(k - 1) = 2d per layer to r = 1"
+    return judge_int(
+        answer, expected, what="the receptive field in pixels",
+        success=f"{expected} pixels, from only 4 layers.",
+        hint="add d(k - 1) = 2d per layer to r = 1",
+        typical={1 + 2 * len(DILATIONS): "a dilated kernel spans d(k - 1) + 1 pixels, not k"},
     )
-    return verdict(got == expected, f"{expected} pixels, from only 4 layers.", hint)
 
 
 def weights_saved(answer: object, channels: int = 32) -> CheckResult:
@@ -130,16 +125,13 @@ def weights_saved(answer: object, channels: int = 32) -> CheckResult:
         p.numel() for _ in range(3)
         for p in nn.Conv2d(channels, channels, 3, bias=False).parameters()
     )
-    expected = one - three
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: a number of weights")
-    hint = (
-        "count the channels: a k x k layer from C to C channels has k * k * C * C weights"
-        if got == 49 - 27
-        else "49 C^2 - 3 * 9 C^2 with C = 32"
+    return judge_int(
+        answer, one - three, what="a number of weights",
+        success=f"{one - three} weights saved.",
+        hint=f"49 C^2 - 3 * 9 C^2 with C = {channels}",
+        typical={49 - 27: "count the channels: a k x k layer from C to C channels has "
+                 "k * k * C * C weights"},
     )
-    return verdict(got == expected, f"{expected} weights saved.", hint)
 
 
 def stem_geometry(answer: object) -> CheckResult:

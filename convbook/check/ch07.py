@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_int, as_int_list, as_number, wrong_kind
+from convbook.check._answers import as_int_list, as_number, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 from convbook.images import photo
 
@@ -31,17 +31,13 @@ def separable_params(answer: object) -> CheckResult:
     pointwise = nn.Conv2d(32, 64, 1, bias=False)
     expected = sum(p.numel() for m in (depthwise, pointwise) for p in m.parameters())
     standard = nn.Conv2d(32, 64, 3, bias=False).weight.numel()
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: depthwise weights plus pointwise weights")
-    if got == standard:
-        return verdict(False, "", "that is the standard 3×3 convolution; split it in two")
-    if got == 32 * 9:
-        return verdict(False, "", "that is only the depthwise part; add the 1×1 pointwise layer")
-    return verdict(
-        got == expected,
-        f"{expected}, about {standard / expected:.1f}× fewer than a standard 3×3 convolution",
-        "depthwise: one 3×3 kernel per input channel; pointwise: C_in × C_out",
+    return judge_int(
+        answer, expected, what="depthwise weights plus pointwise weights",
+        success=f"{expected}, about {standard / expected:.1f}× fewer than a standard 3×3 "
+        "convolution",
+        hint="depthwise: one 3×3 kernel per input channel; pointwise: C_in × C_out",
+        typical={standard: "that is the standard 3×3 convolution; split it in two",
+                 32 * 9: "that is only the depthwise part; add the 1×1 pointwise layer"},
     )
 
 
@@ -59,15 +55,11 @@ def dilated_receptive_field(answer: object) -> CheckResult:
     (grad,) = torch.autograd.grad(y[0, 0, c, c], x)
     cols = grad[0, 0].abs().sum(0).nonzero()
     expected = int(cols.max() - cols.min() + 1)
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: each layer adds d(k - 1)")
-    if got == 7:
-        return verdict(False, "", "7 is three undilated 3×3 layers; a dilated layer adds d(k - 1)")
-    return verdict(
-        got == expected,
-        f"{expected}: 1 + 2·(1 + 2 + 4), exponential growth for linear cost",
-        "start from 1 and add d(k - 1) for each layer",
+    return judge_int(
+        answer, expected, what="each layer adds d(k - 1)",
+        success=f"{expected}: 1 + 2·(1 + 2 + 4), exponential growth for linear cost",
+        hint="start from 1 and add d(k - 1) for each layer",
+        typical={7: "7 is three undilated 3×3 layers; a dilated layer adds d(k - 1)"},
     )
 
 
@@ -126,12 +118,14 @@ def grouped_params(answer: object) -> CheckResult:
     Answer: an int, a number of weights.
     """
     expected = nn.Conv2d(**GROUPED, bias=False).weight.numel()
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: a number of weights")
-    hint = "each output channel sees only C_in / groups input channels: 128 × (64 / 8) × 3 × 3"
-    if got == 128 * 64 * 9:
-        hint = "that is the ungrouped layer; each output channel sees only 64 / 8 inputs"
-    elif got == 128 * 64 * 9 // 64:
-        hint = "dividing by 8 once is enough: 128 × (64 / 8) × 3 × 3"
-    return verdict(got == expected, f"{expected:,}: 8 times fewer than without groups", hint)
+    return judge_int(
+        answer, expected, what="a number of weights",
+        success=f"{expected:,}: 8 times fewer than without groups",
+        hint="each output channel sees only C_in / groups input channels: "
+        "128 × (64 / 8) × 3 × 3",
+        typical={
+            128 * 64 * 9: "that is the ungrouped layer; each output channel sees only 64 / 8 "
+            "inputs",
+            (128 // 8) * (64 // 8) * 9: "dividing by 8 once is enough: 128 × (64 / 8) × 3 × 3",
+        },
+    )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from convbook.check._answers import as_int, wrong_kind
-from convbook.check._result import CheckResult, verdict
+from convbook.check._answers import judge_int
+from convbook.check._result import CheckResult
 
 
 def tutorial_flatten_size(answer: object) -> CheckResult:
@@ -24,13 +24,10 @@ def tutorial_flatten_size(answer: object) -> CheckResult:
     )
     with torch.no_grad():
         expected = layers(torch.zeros(1, 3, 28, 28)).numel()
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: a number of features")
-    return verdict(
-        got == expected,
-        f"{expected}: 28 → 24 → 12 → 8 → 4, and 16·4·4 = {expected}.",
-        "Apply H_out = H − k + 1 for each 5×5 convolution and halve for each pool, then "
+    return judge_int(
+        answer, expected, what="a number of features",
+        success=f"{expected}: 28 → 24 → 12 → 8 → 4, and 16·4·4 = {expected}.",
+        hint="Apply H_out = H − k + 1 for each 5×5 convolution and halve for each pool, then "
         "multiply by the 16 channels.",
     )
 
@@ -41,11 +38,8 @@ def conv_parameters(answer: object) -> CheckResult:
     Answer: an int, a number of parameters.
     """
     expected = sum(p.numel() for p in nn.Conv2d(3, 32, 3).parameters())
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: a number of parameters")
-    return verdict(
-        got == expected,
-        f"{expected}: 32 kernels of 3·3·3 weights, plus 32 biases.",
-        "Each output channel has one 3×3 kernel per input channel, and one bias.",
+    return judge_int(
+        answer, expected, what="a number of parameters",
+        success=f"{expected}: 32 kernels of 3·3·3 weights, plus 32 biases.",
+        hint="Each output channel has one 3×3 kernel per input channel, and one bias.",
     )

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from convbook.check._answers import as_int, as_int_list, wrong_kind
+from convbook.check._answers import as_int_list, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: Exercise 1: a 7x7 Conv2D with strides 2 and padding='same' on 224x224.
@@ -65,13 +65,13 @@ def transpose_size(answer: object) -> CheckResult:
     with torch.no_grad():
         full = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s)
     expected = full.shape[-1]
-    got = as_int(answer)
-    if got is None:
-        return wrong_kind(answer, "an int: the output height")
-    hint = "'valid' crops nothing: (n - 1) s + k"
-    if got == n * s:
-        hint = "n * s is the size with padding='same'; 'valid' keeps the whole last kernel"
-    return verdict(got == expected, f"{expected} = (16 - 1) * 2 + 3", hint)
+    return judge_int(
+        answer, expected, what="the output height",
+        success=f"{expected} = (16 - 1) * 2 + 3",
+        hint="'valid' crops nothing: (n - 1) s + k",
+        typical={n * s: "n * s is the size with padding='same'; 'valid' keeps the whole last "
+                 "kernel"},
+    )
 
 
 def nhwc_to_nchw(answer: object) -> CheckResult:

@@ -27,6 +27,7 @@ _SUBMODULES = {
     "receptive_field",
     "shapes",
     "source",
+    "timing",
     "train",
     "widgets",
 }

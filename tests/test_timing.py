@@ -67,3 +67,9 @@ def test_bad_arguments(kwargs, error, match):
 def test_fn_must_be_callable():
     with pytest.raises(TypeError, match="fn must be callable, got int"):
         timing.best_time(3)
+
+
+def test_lazy_import_from_the_package():
+    import convbook
+
+    assert convbook.timing is timing and "timing" in dir(convbook)

@@ -68,8 +68,9 @@ test-browser: $(BROWSER_STAMP)
 	$(PY) -m pytest $(or $(ARGS),browser_tests)
 
 # Write the .ipynb of every chapter from its .md (keeping outputs), then execute it in place.
-# Pass CHAPTERS=chapters/01_cross_correlation.md to do one chapter.  The committed outputs
-# are those of quick mode, which is what `make test` compares them with.
+# Pass CHAPTERS=chapters/01_cross_correlation.md to do one chapter.  Quick mode by default;
+# chapters whose committed outputs come from the full run (their mode-dependent cells are
+# tagged nbval-ignore-output, see CONTRIBUTING.md) take CONVBOOK_QUICK=0.
 notebooks: export CONVBOOK_QUICK ?= 1
 notebooks: $(STAMP)
 	@for md in $(CHAPTERS); do \

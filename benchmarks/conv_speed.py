@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -19,6 +17,7 @@ import torch.nn.functional as F
 
 from convbook.ops import conv2d, corr2d
 from convbook.shapes import conv_out_size
+from convbook.timing import median_time
 
 # (name, N, C_in, H, C_out, k, stride, padding, groups)
 LAYERS = [
@@ -30,16 +29,6 @@ LAYERS = [
     ("depthwise 3x3 (groups=128)", 64, 128, 32, 128, 3, 1, 1, 128),
     ("grouped 3x3 (groups=8)", 64, 128, 32, 128, 3, 1, 1, 8),
 ]
-
-
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -9,11 +9,12 @@ apply the display options and encode the output PNG.  Run by hand:
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
-import time
 
 import torch
 
+from convbook import timing
 from convbook.widgets import KernelEditor
 
 
@@ -22,16 +23,15 @@ def measure(edits: int = 50, kernel: str = "sobel_x", size: int = 3) -> list[flo
     editor = KernelEditor(kernel=kernel)  # the 'camera' photo, 512x512
     editor.set_size(size)
     assert editor.image.shape == (512, 512)
-    for v in (0.5, 0.25):  # warm-up
-        editor.set_cell(0, 0, v)
-    times = []
-    for n in range(edits):
-        start = time.perf_counter()
+    count = itertools.count()
+
+    def edit() -> None:
+        n = next(count)
         # A new value every time (the same value again would not fire an update).
         editor.set_cell(n % size, (n // size) % size, (n % 7) - 3.0 + n / 1000)
-        times.append(time.perf_counter() - start)
         assert editor.error is None
-    return times
+
+    return timing.measure(edit, repeat=edits, warmup=2)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ _SUBMODULES = {
     "recipes",
     "shapes",
     "source",
+    "timing",
     "train",
     "widgets",
 }

@@ -34,6 +34,7 @@ see the whole image.
 from __future__ import annotations
 
 import html
+import math
 import operator
 import warnings
 from collections.abc import Iterable, Sequence
@@ -44,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from convbook._args import check_tensor, ntuple, pair
+from convbook._args import check_positive_int, check_tensor, ntuple, pair
 from convbook._spatial_axes import (
     ELEMENTWISE,
     END,
@@ -60,6 +61,8 @@ Pair = tuple[int, int]
 __all__ = [
     "Layer",
     "ReceptiveField",
+    "field_size",
+    "next_field",
     "plot_receptive_field",
     "receptive_field",
     "unit_gradient",
@@ -242,6 +245,47 @@ def _pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     return conv_out_size(n, k, s, p, d)
 
 
+def next_field(
+    r: int, j: int, P: int, kernel_size: int, stride: int = 1, padding: int = 0,
+    dilation: int = 1,
+) -> tuple[int, int, int]:
+    """One step of the forward recursion, along one axis: the receptive field ``r``,
+    effective stride ``j`` and effective padding ``P`` of a layer's output units, from
+    those of its input and the layer's own arguments (a convolution or a pooling).
+
+    >>> next_field(1, 1, 0, kernel_size=3, stride=2, padding=1)  # on the input pixels
+    (3, 2, 1)
+    """
+    k = dilation * (kernel_size - 1) + 1  # the dilated kernel's extent
+    return r + (k - 1) * j, j * stride, P + padding * j
+
+
+def field_size(
+    kernel_sizes: Sequence[int], strides: Sequence[int], dilations: Sequence[int] | None = None
+) -> int:
+    """Receptive field of a chain of layers along one axis, in closed form:
+    ``1 + sum_l (k'_l - 1) * prod_{i < l} s_i``, with ``k'_l = d_l (k_l - 1) + 1``.
+
+    >>> field_size([5, 2, 3], [1, 2, 1])  # 1 + 4 + 1 * 1 + 2 * 2
+    10
+    """
+    if dilations is None:
+        dilations = [1] * len(kernel_sizes)
+    if not len(kernel_sizes) == len(strides) == len(dilations):
+        raise ValueError(
+            f"kernel_sizes, strides and dilations must have the same length, got "
+            f"{len(kernel_sizes)}, {len(strides)} and {len(dilations)}"
+        )
+    for name, values in (("kernel_sizes", kernel_sizes), ("strides", strides),
+                         ("dilations", dilations)):
+        for v in values:
+            check_positive_int(v, name)
+    return 1 + sum(
+        d * (k - 1) * math.prod(strides[:layer])
+        for layer, (k, d) in enumerate(zip(kernel_sizes, dilations))
+    )
+
+
 def _slide(
     geo: _Geometry, k: Pair, s: Pair, p: Pair, d: Pair, ceil_mode: bool = False,
     same: bool = False,
@@ -249,10 +293,7 @@ def _slide(
     """Geometry after a sliding window (convolution or pooling) with these arguments;
     ``same``: padding="same", whose output keeps the input's size."""
     size = geo.size if same else tuple(_pool_out(*a, ceil_mode) for a in zip(geo.size, k, s, p, d))
-    k_eff = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
-    r = tuple(rr + (ke - 1) * jj for rr, ke, jj in zip(geo.r, k_eff, geo.j))
-    j = tuple(jj * ss for jj, ss in zip(geo.j, s))
-    P = tuple(PP + pp * jj for PP, pp, jj in zip(geo.P, p, geo.j))
+    r, j, P = zip(*(next_field(*axis) for axis in zip(geo.r, geo.j, geo.P, k, s, p, d)))
     return _Geometry(size, r, j, P)  # type: ignore[arg-type]
 
 

@@ -123,6 +123,17 @@ def test_widgets_have_their_state_and_a_still(book, notebook):
         assert embedded == []
 
 
+def test_appendices_are_lettered(book):
+    found = {c.notebook.name: c for c, _ in build_book.find_chapters(ROOT / "chapters")}
+    appendix = found["90_appendix_keras.ipynb"]
+    assert appendix.label == "A" and appendix.title == "From TensorFlow and Keras to PyTorch"
+    assert found["02_padding_and_stride.ipynb"].label == "2"
+    assert build_book.Chapter(Path("91_more.ipynb"), 91, "More").label == "B"
+    index = (book.out / "index.html").read_text(encoding="utf-8")
+    assert '<span class="number">A.</span>' in index
+    assert '<span class="number">90.</span>' not in index
+
+
 def test_index_lists_every_chapter_in_order(book):
     links = [a["href"] for a in book.pages["index.html"].all("a")]
     assert links == [nb.with_suffix(".html").name for nb in NOTEBOOKS]

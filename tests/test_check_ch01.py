@@ -26,6 +26,8 @@ def test_output_shape():
     assert "swapped" in ch01.output_shape((178, 220)).message
     assert not ch01.output_shape((224, 180))
     assert "pair of ints" in ch01.output_shape(220).message
+    assert ch01.output_shape((220.0, 178))
+    assert not ch01.output_shape((True, 178))
 
 
 def test_fc_parameters():
@@ -34,7 +36,8 @@ def test_fc_parameters():
     assert "add one bias" in ch01.fc_parameters(weights).message
     assert "3 colour channels" in ch01.fc_parameters(640 * 480 * 1000 + 1000).message
     assert not ch01.fc_parameters(3_600_000_000)
-    assert "must be a number" in ch01.fc_parameters("many").message
+    assert "an int" in ch01.fc_parameters("many").message
+    assert ch01.fc_parameters(float(weights + 1000))
 
 
 @pytest.mark.parametrize(

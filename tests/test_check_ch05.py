@@ -7,7 +7,8 @@ from convbook.check import ch05
 
 def test_output_size():
     assert ch05.output_size(10)  # (5 - 1)·2 - 2 + 4 = 10, worked by hand
-    for wrong, hint in [(12, "each"), (9, "(n - 1)s"), (None, "int"), (True, "int")]:
+    for wrong, hint in [(12, "forgot the padding"), (11, "subtract 2p"), (9, "(n - 1)s"),
+                        (None, "int"), (True, "int")]:
         result = ch05.output_size(wrong)
         assert not result and hint in result.message
 
@@ -27,3 +28,20 @@ def test_overlap_counts():
     assert not ch05.overlap_counts([1, 1, 1, 1, 1, 1, 1, 1, 1])
     assert not ch05.overlap_counts(None)
     assert "9 ints" in ch05.overlap_counts([1, 2]).message
+
+
+def test_code_bits_per_pixel():
+    assert ch05.code_bits_per_pixel(4 * 8 * 8 * 4 / (32 * 32))  # 1.0, by hand
+    assert ch05.code_bits_per_pixel(1)
+    assert "float32" in ch05.code_bits_per_pixel(8.0).message  # 256 x 32 bits / 1024
+    assert "log2(16)" in ch05.code_bits_per_pixel(4.0).message  # 16 "bits" per value
+    assert not ch05.code_bits_per_pixel(0.25)  # values per pixel, not bits
+    assert "a number" in ch05.code_bits_per_pixel("1 bit").message
+
+
+def test_psnr_of_error():
+    assert ch05.psnr_of_error(40)  # 10 log10(1 / 0.01²), by hand
+    assert ch05.psnr_of_error(40.02)
+    assert "squares it" in ch05.psnr_of_error(20).message
+    assert not ch05.psnr_of_error(-40)
+    assert not ch05.psnr_of_error(None)

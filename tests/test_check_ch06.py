@@ -36,10 +36,28 @@ def test_right_passes_wrong_fails(check, right, wrong, hint):
     "check", [ch06.mixed_stack, ch06.layers_for_field, ch06.dilated_stack, ch06.weights_saved]
 )
 def test_placeholder_and_wrong_types_fail(check):
-    for answer in (None, "18", 18.0, True):
+    assert "replace None with your answer: an int" in check(None).message
+    for answer in ("18", 18.5, True):
         result = check(answer)
         assert not result and "answer with an int" in result.message
         assert repr(result).startswith("❌ Not yet")
+
+
+def test_layers_for_field_nonsense_counts():
+    assert "at least one layer" in ch06.layers_for_field(0).message
+    assert "at least one layer" in ch06.layers_for_field(-3).message
+
+
+def test_stem_geometry():
+    # By hand: conv r = 7, j = 2, P = 3; pool r = 7 + 2 * 2 = 11, j = 4, P = 3 + 1 * 2 = 5.
+    assert ch06.stem_geometry((11, 4, 5))
+    assert ch06.stem_geometry([11.0, 4, 5])
+    assert "pooling adds (3 - 1) times the stride" in ch06.stem_geometry((9, 4, 5)).message
+    assert "walk forward" in ch06.stem_geometry((13, 4, 5)).message
+    assert "strides multiply" in ch06.stem_geometry((11, 2, 5)).message
+    assert "P += p j" in ch06.stem_geometry((11, 4, 4)).message  # 3 + 1, stride forgotten
+    assert "triple of ints" in ch06.stem_geometry((11, 4)).message
+    assert "replace None" in ch06.stem_geometry(None).message
 
 
 def test_weights_saved_other_channel_count():

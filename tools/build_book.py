@@ -31,6 +31,10 @@ STYLESHEET = "book.css"
 _LINK = re.compile(r"""(\]\(\s*|href=["'])(\d\d_[\w-]+)\.(?:md|ipynb)(#[^)"'\s]*)?""")
 
 
+#: Chapters numbered from here on are appendices, lettered: 90 is A, 91 is B, ...
+FIRST_APPENDIX = 90
+
+
 @dataclass(frozen=True)
 class Chapter:
     """One chapter: its notebook, number (from the file name) and title (first ``# `` heading)."""
@@ -40,18 +44,26 @@ class Chapter:
     title: str
 
     @property
+    def label(self) -> str:
+        """``"2"`` for chapter 2, ``"A"`` for the first appendix (file ``90_*``)."""
+        if self.number >= FIRST_APPENDIX:
+            return chr(ord("A") + self.number - FIRST_APPENDIX)
+        return str(self.number)
+
+    @property
     def page(self) -> str:
         """File name of the chapter's HTML page."""
         return self.notebook.with_suffix(".html").name
 
 
 def title_of(nb: nbformat.NotebookNode) -> str:
-    """The text of the notebook's first level-1 Markdown heading, without a leading number."""
+    """The text of the notebook's first level-1 Markdown heading, without a leading number
+    (``2.``) or appendix letter (``A.``)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):  # "# 2. Padding and stride": drop the number
-                    return re.sub(r"^\d+\.\s*", "", line[2:].strip())
+                    return re.sub(r"^(\d+\.\s*|[A-Z]\.\s+)", "", line[2:].strip())
     raise ValueError("notebook has no '# ' heading to take its title from")
 
 
@@ -92,13 +104,13 @@ def nav_bar(chapters: list[Chapter], i: int) -> str:
 
 
 def _label(chapter: Chapter) -> str:
-    return html.escape(f"{chapter.number}. {chapter.title}")
+    return html.escape(f"{chapter.label}. {chapter.title}")
 
 
 def index_page(chapters: list[Chapter]) -> str:
     """The table of contents, as a complete HTML page."""
     items = "\n".join(
-        f'<li><span class="number">{c.number}.</span>'
+        f'<li><span class="number">{c.label}.</span>'
         f'<a href="{c.page}">{html.escape(c.title)}</a></li>'
         for c in chapters
     )
@@ -149,7 +161,7 @@ def build(out: Path, folder: Path = ROOT / "chapters") -> list[Path]:
             if cell.cell_type == "markdown":
                 cell.source = rewrite_links(cell.source, stems)
         resources = {
-            "metadata": {"name": f"{chapter.number}. {chapter.title} · convbook"},
+            "metadata": {"name": f"{chapter.label}. {chapter.title} · convbook"},
             "book_nav": nav_bar(chapters, i),
         }
         body, _ = exporter.from_notebook_node(nb, resources=resources)

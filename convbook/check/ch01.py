@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convbook.check._answers import as_int_list, as_tensor, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
 #: Exercise 1: input and kernel sizes.
@@ -31,24 +32,17 @@ def _corr(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     return F.conv2d(X[None, None].double(), K[None, None].double())[0, 0]
 
 
-def _as_tensor(answer: object) -> torch.Tensor | None:
-    try:
-        t = torch.as_tensor(answer, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return None
-    return t if torch.isfinite(t).all() else None
-
-
 def output_shape(answer: object) -> CheckResult:
-    """Exercise 1: output shape of corr2d for a 224x180 input and a 5x3 kernel."""
-    if answer is None:
-        return verdict(False, "", "replace None with a (height, width) tuple")
+    """Exercise 1: output shape of corr2d for a 224x180 input and a 5x3 kernel.
+
+    Answer: a ``(height, width)`` pair of ints.
+    """
     n, k = OUTPUT_SHAPE_INPUT, OUTPUT_SHAPE_KERNEL
     expected = tuple(F.conv2d(torch.zeros(1, 1, *n), torch.zeros(1, 1, *k)).shape[-2:])
-    try:
-        got = tuple(int(v) for v in answer)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        return verdict(False, "", f"answer must be a (height, width) pair of ints, got {answer!r}")
+    ints = as_int_list(answer, length=2)
+    if ints is None:
+        return wrong_kind(answer, "a (height, width) pair of ints")
+    got = tuple(ints)
     hint = "each axis shrinks by (kernel size - 1): n - k + 1"
     if got == (n[0] - k[0], n[1] - k[1]):
         hint = "off by one: count the positions, n - k + 1, not n - k"
@@ -59,20 +53,22 @@ def output_shape(answer: object) -> CheckResult:
 
 def fc_parameters(answer: object) -> CheckResult:
     """Exercise 2: parameters (weights and biases) of ``nn.Linear`` from a 640x480 RGB
-    image, flattened, to 1000 hidden units."""
-    if answer is None:
-        return verdict(False, "", "replace None with a number of parameters")
+    image, flattened, to 1000 hidden units.
+
+    Answer: an int, the number of parameters.
+    """
     inputs = FC_IMAGE[0] * FC_IMAGE[1] * FC_IMAGE[2]
     layer = nn.Linear(inputs, FC_HIDDEN, device="meta")  # no memory is allocated
     expected = sum(p.numel() for p in layer.parameters())
-    if not isinstance(answer, (int, float)) or isinstance(answer, bool):
-        return verdict(False, "", f"answer must be a number, got {answer!r}")
-    hint = "every input value connects to every hidden unit, and each unit has a bias"
-    if answer == expected - FC_HIDDEN:
-        hint = "almost: you counted the weights; add one bias per hidden unit"
-    elif answer in ((expected - FC_HIDDEN) // 3 + FC_HIDDEN, (expected - FC_HIDDEN) // 3):
-        hint = "the image has 3 colour channels: each pixel gives 3 inputs"
-    return verdict(answer == expected, f"{expected:,} parameters, about 0.92 billion", hint)
+    weights = expected - FC_HIDDEN
+    grey = "the image has 3 colour channels: each pixel gives 3 inputs"
+    return judge_int(
+        answer, expected, what="the number of parameters",
+        success=f"{expected:,} parameters, about 0.92 billion",
+        hint="every input value connects to every hidden unit, and each unit has a bias",
+        typical={weights: "almost: you counted the weights; add one bias per hidden unit",
+                 weights // 3 + FC_HIDDEN: grey, weights // 3: grey},
+    )
 
 
 def _diagonal_steps(n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,13 +83,10 @@ def diagonal_edge_kernel(K: object) -> CheckResult:
     """Exercise 3: a kernel (at most 5x5) that responds to an edge along the anti-diagonal
     (``X[i, j] = 1 if i + j >= n``), gives zero on a flat image, and gives zero on an edge
     along the other diagonal (``X[i, j] = 1 if j > i``)."""
-    if K is None:
-        return verdict(
-            False, "", "replace None with a small 2D kernel, e.g. torch.tensor([[a, b], [c, d]])"
-        )
-    t = _as_tensor(K)
-    if t is None or t.dim() != 2 or not (1 <= t.shape[0] <= 5 and 1 <= t.shape[1] <= 5):
-        return verdict(False, "", "K must be a 2D kernel of finite numbers, at most 5x5")
+    t = as_tensor(K, ndim=2)
+    if t is None or not (t.shape[0] <= 5 and t.shape[1] <= 5):
+        return wrong_kind(K, "a 2D kernel of finite numbers, at most 5x5, "
+                          "e.g. torch.tensor([[a, b], [c, d]])")
     anti, main = _diagonal_steps()
     flat = _corr(torch.ones_like(anti), t).abs().max()
     found = _corr(anti, t).abs().max()
@@ -112,17 +105,15 @@ def diagonal_edge_kernel(K: object) -> CheckResult:
 def second_derivative_kernel(K: object) -> CheckResult:
     """Exercise 4: a 1x3 kernel whose output on any row ``f(j)`` is the second difference
     ``f(j) - 2 f(j+1) + f(j+2)``: 2 on ``j**2``, 0 on a ramp and on a constant."""
-    if K is None:
-        return verdict(False, "", "replace None with a 1x3 kernel, e.g. torch.tensor([[a, b, c]])")
-    t = _as_tensor(K)
+    t = as_tensor(K)
     if t is not None and t.dim() == 1:
         t = t[None]
     if t is None or t.shape != (1, 3):
-        shape = None if t is None else tuple(t.shape)
-        hint = "K must be 1x3 (one row, three columns), acting along each row"
-        if shape == (3, 1):
-            hint = "that is a column: it differentiates down the columns; use a 1x3 row"
-        return verdict(False, "", hint)
+        if t is not None and tuple(t.shape) == (3, 1):
+            return verdict(False, "", "that is a column: it differentiates down the columns; "
+                           "use a 1x3 row")
+        return wrong_kind(K, "a 1x3 kernel (one row, three columns), e.g. "
+                          "torch.tensor([[a, b, c]])")
     j = torch.arange(8, dtype=torch.float64)
     square, ramp, const = (f.expand(4, 8) for f in (j**2, j, torch.ones(8, dtype=torch.float64)))
     ok = (
@@ -140,11 +131,11 @@ def second_derivative_kernel(K: object) -> CheckResult:
 
 def corr2d_by_hand(Y: object) -> CheckResult:
     """Exercise 5: ``corr2d(HAND_X, HAND_K)``, worked out by hand."""
-    if Y is None:
-        return verdict(False, "", "replace None with a 2x2 tensor or nested list")
-    t = _as_tensor(Y)
+    t = as_tensor(Y)
     expected = _corr(HAND_X, HAND_K)
-    if t is None or t.shape != expected.shape:
+    if t is None:
+        return wrong_kind(Y, "a 2x2 nested list or tensor of numbers")
+    if t.shape != expected.shape:
         return verdict(False, "", "the output is 2x2: (3 - 2 + 1) by (3 - 2 + 1)")
     if torch.allclose(t, F.conv2d(HAND_X[None, None].double(),
                                   HAND_K.flip(0, 1)[None, None].double())[0, 0]):

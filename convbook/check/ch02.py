@@ -1,11 +1,20 @@
-"""Self-checks for chapter 2 (padding and stride). Answers are computed by real torch layers."""
+"""Self-checks for chapter 2 (padding and stride).
+
+Every expected answer comes from real torch layers (``nn.Conv2d`` output shapes) or from
+``F.conv2d`` counting windows, never from the book's own ``conv_out_size``.
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from convbook.check._answers import as_int_list, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
+
+#: Exercise 4: the input sizes to consider.
+HALVING_SIZES = range(1, 21)
 
 
 def _conv_shape(n: int, k: int, stride: int, padding: int, dilation: int = 1) -> int:
@@ -15,25 +24,82 @@ def _conv_shape(n: int, k: int, stride: int, padding: int, dilation: int = 1) ->
 
 
 def output_size(answer: object) -> CheckResult:
-    """Exercise 1: output width of a 7x7 conv, stride 2, padding 3 (per side) on 224x224."""
+    """Exercise 1: output width of a 7x7 conv, stride 2, padding 3 (per side) on 224x224.
+
+    Answer: an int, the output width.
+    """
     expected = _conv_shape(224, 7, 2, 3)
-    # The usual slip: treating padding=3 as the *total* padding.
-    total_instead = (224 - 7 + 3 + 2) // 2
-    if answer == total_instead and answer != expected:
-        return verdict(False, "", "padding=3 is per side: the total padding is 6.")
-    return verdict(
-        answer == expected,
-        f"{expected}: floor((224 + 2*3 - 7) / 2) + 1.",
-        "use floor((n + 2p - k) / s) + 1 with p the padding on each side.",
+    return judge_int(
+        answer, expected, what="the output width",
+        success=f"{expected}: floor((224 + 2*3 - 7) / 2) + 1.",
+        hint="use floor((n + 2p - k) / s) + 1 with p the padding on each side.",
+        # the usual slip: padding=3 read as the *total* padding
+        typical={(224 - 7 + 3 + 2) // 2: "padding=3 is per side: the total padding is 6."},
     )
 
 
 def same_padding(answer: object) -> CheckResult:
-    """Exercise 2: per-side padding keeping a 5x5 kernel with dilation 2 'same' at stride 1."""
-    fits = [p for p in range(10) if _conv_shape(16, 5, 1, p, dilation=2) == 16]
+    """Exercise 2: per-side padding keeping a 5x5 kernel with dilation 2 'same' at stride 1.
+
+    Answer: an int, the padding on each side.
+    """
+    (expected,) = [p for p in range(10) if _conv_shape(16, 5, 1, p, dilation=2) == 16]
+    return judge_int(
+        answer, expected, what="the padding on each side",
+        success=f"padding {expected}: the dilated kernel spans 5 + 4 * 1 = 9 pixels, "
+        "so 8 in total.",
+        hint="work out the effective kernel size k + (k - 1)(d - 1) first, then split "
+        "k_eff - 1 over the two sides.",
+        typical={
+            (5 - 1) // 2: "that keeps an undilated 5x5 kernel 'same'; the dilated kernel "
+            "spans more pixels",
+            2 * expected: "that is the total padding; PyTorch's padding is per side",
+        },
+    )
+
+
+def corner_windows(answer: object) -> CheckResult:
+    """Exercise 3: how many 5x5 windows (stride 1, padding 2) contain the corner pixel of an
+    8x8 input.
+
+    Answer: an int, a number of windows.
+    """
+    # Independent count: a one-hot image at the corner, cross-correlated with an all-ones
+    # kernel, gives 1 at every window that contains the corner pixel.
+    one_hot = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
+    one_hot[..., 0, 0] = 1
+    kernel = torch.ones(1, 1, 5, 5, dtype=torch.float64)
+    expected = int(F.conv2d(one_hot, kernel, padding=2).sum())
+    return judge_int(
+        answer, expected, what="a number of windows",
+        success=f"{expected}: 3 window positions per axis (starting 2, 1 or 0 rows before "
+        "the corner)",
+        hint="count the window positions along one axis that include row 0, then square",
+        typical={
+            25: "25 would need windows starting 4 rows above the image; with padding 2 the "
+            "first window starts only 2 rows above it",
+            1: "that is without padding; padding 2 adds windows that hang over the border",
+        },
+    )
+
+
+def halving_sizes(answer: object) -> CheckResult:
+    """Exercise 4: the input sizes ``n`` from 1 to 20 for which a 3x3 convolution with
+    stride 2 and padding 1 gives exactly ``n / 2``.
+
+    Answer: a list of ints.
+    """
+    expected = [n for n in HALVING_SIZES if 2 * _conv_shape(n, 3, 2, 1) == n]
+    got = as_int_list(answer)
+    if got is None:
+        return wrong_kind(answer, "a list of ints, e.g. [2, 4]")
+    got = sorted(set(got))
+    odd = [n for n in got if n % 2]
+    if odd:
+        return verdict(False, "", f"{odd[0]} is odd: n / 2 is not a whole number of pixels, and "
+                       f"the layer gives {_conv_shape(odd[0], 3, 2, 1)}, that is (n + 1) / 2")
     return verdict(
-        isinstance(answer, int) and answer in fits,
-        f"padding {fits[0]}: the dilated kernel spans 5 + 4 * 1 = 9 pixels, so 8 in total.",
-        "work out the effective kernel size k + (k - 1)(d - 1) first, then split k_eff - 1 "
-        "over the two sides.",
+        got == expected,
+        "every even n: floor((n + 2 - 3) / 2) + 1 = n / 2 exactly when n is even",
+        "try each n with floor((n + 2p - k) / s) + 1; list every n from 1 to 20 that works",
     )

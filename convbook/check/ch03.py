@@ -1,23 +1,41 @@
-"""Self-checks for chapter 3 (multiple channels). Answers come from real torch layers."""
+"""Self-checks for chapter 3 (multiple channels, 1x1 convolution, im2col).
+
+Every expected answer comes from real torch layers (``numel`` of their parameters),
+``F.conv2d`` (counting products, filtering test images) or ``F.unfold``, never from the
+book's own code.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convbook.check._answers import as_int_list, as_tensor, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
+
+#: Exercise 5: a 3-channel 224x224 image, a 7x7 kernel, stride 2, padding 3 (ResNet's stem).
+IM2COL_INPUT = (3, 224, 224)
+IM2COL_LAYER = {"kernel_size": 7, "stride": 2, "padding": 3}
+
+
+def _params(*layers: nn.Module) -> int:
+    return sum(p.numel() for layer in layers for p in layer.parameters())
 
 
 def param_count(answer: object) -> CheckResult:
-    """Exercise 1: number of parameters of ``nn.Conv2d(64, 128, kernel_size=3)``."""
-    expected = sum(p.numel() for p in nn.Conv2d(64, 128, 3).parameters())
-    if answer == expected - 128:
-        return verdict(False, "", "almost: don't forget one bias per output channel.")
-    return verdict(
-        answer == expected,
-        f"{expected} = (64 * 3 * 3 + 1) * 128.",
-        "each output channel has one kernel slice per input channel, plus a bias.",
+    """Exercise 1: number of parameters of ``nn.Conv2d(64, 128, kernel_size=3)``.
+
+    Answer: an int, the number of parameters.
+    """
+    expected = _params(nn.Conv2d(64, 128, 3))
+    return judge_int(
+        answer, expected, what="the number of parameters",
+        success=f"{expected} = (64 * 3 * 3 + 1) * 128.",
+        hint="each output channel has one kernel slice per input channel, plus a bias.",
+        typical={expected - 128: "almost: don't forget one bias per output channel."},
     )
 
 
@@ -26,11 +44,157 @@ def mac_count(answer: object) -> CheckResult:
 
     Counted by convolving all-ones input with all-ones kernels: every output value is then
     the number of products that produced it.
+
+    Answer: an int, the number of multiply-accumulates.
     """
     ones = torch.ones(1, 256, 56, 56, dtype=torch.float64)
     expected = int(F.conv2d(ones, torch.ones(64, 256, 1, 1, dtype=torch.float64)).sum())
-    return verdict(
-        answer == expected,
-        f"{expected:,} = 56 * 56 pixels * 64 outputs * 256 inputs.",
-        "each of the 56 * 56 * 64 output values is a sum of c_in * k_h * k_w products.",
+    return judge_int(
+        answer, expected, what="the number of multiply-accumulates",
+        success=f"{expected:,} = 56 * 56 pixels * 64 outputs * 256 inputs.",
+        hint="each of the 56 * 56 * 64 output values is a sum of c_in * k_h * k_w products.",
+        typical={64 * 256: "that is the number of weights; each weight is used at every one "
+                 "of 56 * 56 pixels"},
     )
+
+
+def bottleneck_params(answer: object) -> CheckResult:
+    """Exercise 3: weights (no biases) of one 3x3 convolution from 256 to 256 channels, and of
+    the bottleneck 1x1 (256 to 64), 3x3 (64 to 64), 1x1 (64 to 256).
+
+    Answer: a pair of ints, ``(standard, bottleneck)``.
+    """
+    standard = _params(nn.Conv2d(256, 256, 3, bias=False))
+    bottleneck = _params(
+        nn.Conv2d(256, 64, 1, bias=False), nn.Conv2d(64, 64, 3, bias=False),
+        nn.Conv2d(64, 256, 1, bias=False),
+    )
+    got = as_int_list(answer, length=2)
+    if got is None:
+        return wrong_kind(answer, "a pair of ints: (standard, bottleneck)")
+    if got == [bottleneck, standard]:
+        return verdict(False, "", "the pair is the wrong way round: (standard, bottleneck)")
+    if got[0] != standard:
+        return verdict(False, "", "the standard layer has 256 * 256 * 3 * 3 weights")
+    return verdict(
+        got[1] == bottleneck,
+        f"{standard:,} against {bottleneck:,}: {standard / bottleneck:.1f} times fewer",
+        "add the three layers: 256 * 64 * 1 * 1 + 64 * 64 * 3 * 3 + 64 * 256 * 1 * 1",
+    )
+
+
+def _step(channel: int, horizontal: bool, size: int = 12) -> torch.Tensor:
+    """A (1, 3, size, size) image, grey 0.5, with a step of +0.4 in one channel: across a
+    horizontal line (the bottom half brighter) or a vertical one (the right half)."""
+    image = torch.full((1, 3, size, size), 0.5, dtype=torch.float64)
+    if horizontal:
+        image[0, channel, size // 2 :, :] += 0.4
+    else:
+        image[0, channel, :, size // 2 :] += 0.4
+    return image
+
+
+def blue_edge_kernel(K: object) -> CheckResult:
+    """Exercise 4: a kernel of shape ``(3, k, k)`` (or ``(1, 3, k, k)``, k at most 5) that
+    responds to horizontal edges in the blue channel, and gives zero on a flat image of any
+    colour, on horizontal edges in red or green, and on vertical edges in blue.
+
+    Answer: a tensor or nested list of shape ``(3, k, k)``.
+    """
+    t = as_tensor(K)
+    if t is not None and t.dim() == 4 and t.shape[0] == 1:
+        t = t[0]
+    if t is None or t.dim() != 3 or t.shape[0] != 3 or max(t.shape[1:]) > 5:
+        return wrong_kind(K, "a (3, k, k) kernel, one k x k slice per input channel (R, G, B)")
+    w = t[None]
+
+    def response(image: torch.Tensor) -> float:
+        return float(F.conv2d(image, w).abs().max())
+
+    # Linear: zero on a flat image of each pure colour means zero on any flat image.
+    flat = max(response(torch.ones(1, 3, 12, 12, dtype=torch.float64) * colour.view(1, 3, 1, 1))
+               for colour in torch.eye(3, dtype=torch.float64))
+    if flat > 1e-6:
+        return verdict(False, "", "a flat image must give 0: make each slice's weights sum to 0")
+    if response(_step(2, horizontal=True)) < 0.1:
+        return verdict(False, "", "it does not respond to a horizontal edge in blue: the blue "
+                       "slice must compare rows above with rows below")
+    for channel, name in ((0, "red"), (1, "green")):
+        if response(_step(channel, horizontal=True)) > 1e-6:
+            return verdict(False, "", f"it also responds to a horizontal edge in {name}: "
+                           f"make the {name} slice zero")
+    if response(_step(2, horizontal=False)) > 1e-6:
+        return verdict(False, "", "it also responds to a vertical edge in blue: each column of "
+                       "the blue slice must sum to 0")
+    return verdict(True, "it finds horizontal edges in blue, and only those", "")
+
+
+def im2col_entries(answer: object) -> CheckResult:
+    """Exercise 5: the number of entries of the im2col matrix of a 3x224x224 image for a
+    7x7 kernel with stride 2 and padding 3.
+
+    Answer: an int, a number of matrix entries.
+    """
+    columns = F.unfold(torch.zeros(1, *IM2COL_INPUT), **IM2COL_LAYER)  # (1, C k k, windows)
+    expected = columns.numel()
+    c, n, _ = IM2COL_INPUT
+    return judge_int(
+        answer, expected, what="a number of matrix entries",
+        success=f"{expected:,}: {expected / (c * n * n):.2f} times the {c * n * n:,} input "
+        "values",
+        hint="one row per window (112 x 112 of them), one column per input value it reads "
+        "(3 x 7 x 7)",
+        typical={
+            c * 49 * (n - 7 + 1) ** 2: "that counts windows at stride 1 without padding; the "
+            "stride is 2, the padding 3",
+            49 * 112 * 112: "each window reads 7 x 7 values from every one of the 3 channels",
+        },
+    )
+
+
+def corr2d_as_matmul(fn: object) -> CheckResult:
+    """Exercise 6 (D2L): ``fn(X, K)``, the cross-correlation of an ``(n_h, n_w)`` input with a
+    ``(k_h, k_w)`` kernel computed as one matrix multiplication.
+
+    The check runs ``fn`` on random inputs of several shapes and compares with ``F.conv2d``.
+
+    Answer: a function ``fn(X, K) -> Y``.
+    """
+    if not callable(fn):
+        return wrong_kind(fn, "a function fn(X, K) that returns the (n_h - k_h + 1, "
+                          "n_w - k_w + 1) output")
+    generator = torch.Generator().manual_seed(0)
+    for (n_h, n_w), (k_h, k_w) in (((3, 3), (2, 2)), ((6, 8), (2, 3)), ((5, 4), (3, 1)),
+                                    ((7, 5), (1, 1)), ((4, 4), (4, 4))):
+        X = torch.rand(n_h, n_w, generator=generator, dtype=torch.float64)
+        K = torch.rand(k_h, k_w, generator=generator, dtype=torch.float64)
+        expected = F.conv2d(X[None, None], K[None, None])[0, 0]
+        try:
+            Y = as_tensor(_call(fn, X, K))
+        except Exception as error:  # the reader's code: report, never raise
+            return verdict(False, "", f"fn raised {type(error).__name__}: {error} "
+                           f"(X {n_h}x{n_w}, K {k_h}x{k_w})")
+        if Y is None:
+            return verdict(False, "", "fn must return a tensor of finite numbers")
+        if Y.dim() == 1 or Y.squeeze().shape == expected.shape:  # a flat vector, or (1, 1, h, w)
+            Y = Y.reshape(expected.shape) if Y.numel() == expected.numel() else Y
+        if Y.shape != expected.shape:
+            return verdict(False, "", f"for X {n_h}x{n_w} and K {k_h}x{k_w} the output is "
+                           f"{tuple(expected.shape)}, fn gave {tuple(Y.shape)}")
+        if not torch.allclose(Y, expected, rtol=1e-4, atol=1e-6):
+            flipped = F.conv2d(X[None, None], K.flip(0, 1)[None, None])[0, 0]
+            if torch.allclose(Y, flipped, rtol=1e-4, atol=1e-6):
+                return verdict(False, "", "that is the convolution (flipped kernel); "
+                               "cross-correlation multiplies X[i + a, j + b] by K[a, b]")
+            if Y.shape[0] == Y.shape[1] and torch.allclose(Y, expected.T, rtol=1e-4, atol=1e-6):
+                return verdict(False, "", "rows and columns are swapped: output (i, j) is the "
+                               "window whose top-left corner is X[i, j]")
+            return verdict(False, "", f"wrong values for X {n_h}x{n_w} and K {k_h}x{k_w}: the "
+                           "rows of the window matrix must follow the output positions in "
+                           "row-major order, and the columns the kernel entries")
+    return verdict(True, "one matrix product: windows as rows, times the flattened kernel", "")
+
+
+def _call(fn: Callable[..., object], X: torch.Tensor, K: torch.Tensor) -> object:
+    with torch.no_grad():
+        return fn(X.clone(), K.clone())

@@ -1,88 +1,164 @@
 """Self-checks for the exercises of chapter 06 (receptive fields).
 
-Each expected answer is computed here from the layer list with the closed form
-``r = 1 + sum_l (k'_l - 1) prod_{i<l} s_i`` or by counting the weights of real layers;
-none calls :func:`convbook.receptive_field.receptive_field`.
+Each expected answer is *measured* on real torch layers, never computed with the book's
+formulas or its :func:`convbook.receptive_field.receptive_field`: build the stack along
+one axis (``conv1d`` with all-ones kernels, so that no gradient cancels, and average
+pooling, which passes the gradient to every pixel of its window), backpropagate from
+output units, and see which input pixels receive a gradient.  Weights are counted with
+``numel`` on real ``nn.Conv2d`` layers.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
+from convbook.check._answers import as_int, as_int_list, judge_int, wrong_kind
 from convbook.check._result import CheckResult, verdict
 
-# (kernel, stride, dilation) of each layer in exercise 1
-MIXED_STACK = ((3, 1, 1), (2, 2, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1))
+#: (kind, kernel, stride, padding, dilation) of each layer, along one axis.
+Layer = tuple[str, int, int, int, int]
+
+# Exercise 1: conv 3, pool 2/2, conv 3, pool 2/2, conv 3.
+MIXED_STACK: tuple[Layer, ...] = (
+    ("conv", 3, 1, 0, 1), ("pool", 2, 2, 0, 1), ("conv", 3, 1, 0, 1), ("pool", 2, 2, 0, 1),
+    ("conv", 3, 1, 0, 1),
+)
+# Exercise 3: four 3x3 convolutions with dilations 1, 2, 4, 8.
 DILATIONS = (1, 2, 4, 8)
+# Exercise 5: ResNet's stem, a 7x7 convolution (stride 2, padding 3), then 3x3 max pooling
+# (stride 2, padding 1).
+STEM: tuple[Layer, ...] = (("conv", 7, 2, 3, 1), ("pool", 3, 2, 1, 1))
 
 
-def _closed_form(layers: tuple[tuple[int, int, int], ...]) -> int:
-    return 1 + sum(
-        d * (k - 1) * math.prod(s for _, s, _ in layers[:i]) for i, (k, _, d) in enumerate(layers)
-    )
+def _forward(x: torch.Tensor, layers: tuple[Layer, ...]) -> torch.Tensor:
+    for kind, k, s, p, d in layers:
+        if kind == "conv":
+            x = F.conv1d(x, torch.ones(1, 1, k, dtype=x.dtype), stride=s, padding=p, dilation=d)
+        else:  # average pooling: the same window as max pooling, gradient to every pixel
+            x = F.avg_pool1d(x, k, stride=s, padding=p)
+    return x
 
 
-def _is_int(answer: object) -> bool:
-    return isinstance(answer, int) and not isinstance(answer, bool)
+def _fields(layers: tuple[Layer, ...], units: tuple[int, ...], n: int) -> list[range]:
+    """The input pixels (first to last, inclusive) that each output unit depends on,
+    measured with autograd on an input of length ``n``."""
+    x = torch.zeros(1, 1, n, dtype=torch.float64, requires_grad=True)
+    y = _forward(x, layers)
+    found = []
+    for unit in units:
+        (grad,) = torch.autograd.grad(y[0, 0, unit], x, retain_graph=True)
+        seen = grad[0, 0].nonzero().flatten()
+        found.append(range(int(seen.min()), int(seen.max()) + 1))
+    return found
+
+
+@functools.cache
+def _field_size(layers: tuple[Layer, ...], n: int = 400) -> int:
+    """Receptive field, in pixels, of a unit in the middle of the output."""
+    middle = _forward(torch.zeros(1, 1, n, dtype=torch.float64), layers).shape[-1] // 2
+    return len(_fields(layers, (middle,), n)[0])
 
 
 def mixed_stack(answer: object) -> CheckResult:
     """Exercise 1: receptive field of conv 3x3, max-pool 2x2 (stride 2), conv 3x3, max-pool
-    2x2 (stride 2), conv 3x3 (all convolutions stride 1)."""
-    expected = _closed_form(MIXED_STACK)
-    naive = 1 + sum(k - 1 for k, _, _ in MIXED_STACK)
-    if not _is_int(answer):
-        return verdict(False, "", "answer with an int: the receptive field in pixels")
-    hint = (
-        f"{answer} is what you get when each layer adds k - 1 pixels; a layer after a "
-        "stride-2 pooling adds (k - 1) times the product of the strides before it"
-        if answer == naive
-        else "walk forward: r += (k - 1) * j, then j *= s, starting from r = j = 1"
+    2x2 (stride 2), conv 3x3 (all convolutions stride 1).
+
+    Answer: an int, the receptive field in pixels.
+    """
+    expected = _field_size(MIXED_STACK)
+    naive = 1 + sum(k - 1 for _, k, _, _, _ in MIXED_STACK)
+    return judge_int(
+        answer, expected, what="the receptive field in pixels",
+        success=f"{expected} pixels.",
+        hint="walk forward: r += (k - 1) * j, then j *= s, starting from r = j = 1",
+        typical={naive: f"{naive} is what you get when each layer adds k - 1 pixels; a layer "
+                 "after a stride-2 pooling adds (k - 1) times the product of the strides "
+                 "before it"},
     )
-    return verdict(answer == expected, f"{expected} pixels.", hint)
 
 
 def layers_for_field(answer: object) -> CheckResult:
-    """Exercise 2: the fewest stride-1 3x3 convolutions whose stack sees at least 100 pixels."""
-    expected = next(n for n in range(1, 1000) if _closed_form(((3, 1, 1),) * n) >= 100)
-    if not _is_int(answer):
-        return verdict(False, "", "answer with an int: the number of layers")
-    if answer < expected:
-        hint = f"{answer} layers see only {_closed_form(((3, 1, 1),) * max(answer, 0))} pixels"
+    """Exercise 2: the fewest stride-1 3x3 convolutions whose stack sees at least 100 pixels.
+
+    Answer: an int, a number of layers.
+    """
+    conv3 = ("conv", 3, 1, 0, 1)
+    expected = next(n for n in range(1, 200) if _field_size((conv3,) * n) >= 100)
+    got = as_int(answer)
+    if got is None:
+        return wrong_kind(answer, "an int: a number of layers")
+    if 1 <= got < expected:
+        hint = f"{got} layers see only {_field_size((conv3,) * got)} pixels"
+    elif got < 1:
+        hint = "a stack has at least one layer"
     else:
-        hint = "fewer layers are enough: n stacked 3x3 layers see 1 + 2n pixels"
-    return verdict(answer == expected, f"{expected} layers: r = 1 + 2n >= 100.", hint)
+        hint = "fewer layers are enough: each stride-1 3x3 layer adds 2 pixels to r = 1"
+    return verdict(got == expected, f"{expected} layers: r = 1 + 2n >= 100.", hint)
 
 
 def dilated_stack(answer: object) -> CheckResult:
-    """Exercise 3: receptive field of 3x3 convolutions with dilations 1, 2, 4, 8 (stride 1)."""
-    expected = _closed_form(tuple((3, 1, d) for d in DILATIONS))
-    if not _is_int(answer):
-        return verdict(False, "", "answer with an int: the receptive field in pixels")
-    hint = (
-        "a dilated kernel spans d(k - 1) + 1 pixels, not k"
-        if answer == 1 + 2 * len(DILATIONS)
-        else "add d(k - 1) = 2d per layer to r = 1"
+    """Exercise 3: receptive field of 3x3 convolutions with dilations 1, 2, 4, 8 (stride 1).
+
+    Answer: an int, the receptive field in pixels.
+    """
+    expected = _field_size(tuple(("conv", 3, 1, 0, d) for d in DILATIONS))
+    return judge_int(
+        answer, expected, what="the receptive field in pixels",
+        success=f"{expected} pixels, from only 4 layers.",
+        hint="add d(k - 1) = 2d per layer to r = 1",
+        typical={1 + 2 * len(DILATIONS): "a dilated kernel spans d(k - 1) + 1 pixels, not k"},
     )
-    return verdict(answer == expected, f"{expected} pixels, from only 4 layers.", hint)
 
 
 def weights_saved(answer: object, channels: int = 32) -> CheckResult:
     """Exercise 4: how many more weights one 7x7 convolution (``channels`` in and out, no
-    bias) has than three stacked 3x3 convolutions with the same channels."""
+    bias) has than three stacked 3x3 convolutions with the same channels.
+
+    Answer: an int, a number of weights.
+    """
     one = sum(p.numel() for p in nn.Conv2d(channels, channels, 7, bias=False).parameters())
     three = sum(
         p.numel() for _ in range(3)
         for p in nn.Conv2d(channels, channels, 3, bias=False).parameters()
     )
-    expected = one - three
-    if not _is_int(answer):
-        return verdict(False, "", "answer with an int: a number of weights")
-    hint = (
-        "count the channels: a k x k layer from C to C channels has k * k * C * C weights"
-        if answer == 49 - 27
-        else "49 C^2 - 3 * 9 C^2 with C = 32"
+    return judge_int(
+        answer, one - three, what="a number of weights",
+        success=f"{one - three} weights saved.",
+        hint=f"49 C^2 - 3 * 9 C^2 with C = {channels}",
+        typical={49 - 27: "count the channels: a k x k layer from C to C channels has "
+                 "k * k * C * C weights"},
     )
-    return verdict(answer == expected, f"{expected} weights saved.", hint)
+
+
+def stem_geometry(answer: object) -> CheckResult:
+    """Exercise 5: receptive field ``r``, effective stride ``j`` and effective padding ``P``
+    of the output units of ResNet's stem: a 7x7 convolution with stride 2 and padding 3,
+    then 3x3 max pooling with stride 2 and padding 1.
+
+    Measured: unit ``i`` sees input pixels ``i j - P`` to ``i j - P + r - 1``.
+
+    Answer: a triple of ints, ``(r, j, P)``.
+    """
+    first, second = _fields(STEM, (10, 11), n=200)  # two units well inside the image
+    j = second.start - first.start
+    expected = [len(first), j, 10 * j - first.start]
+    got = as_int_list(answer, length=3)
+    if got is None:
+        return wrong_kind(answer, "a triple of ints: (r, j, P)")
+    r, j, P = expected
+    if got[0] != r:
+        hint = ("r: the pooling adds (3 - 1) times the stride below it, 2, to the convolution's 7"
+                if got[0] == 7 + 2 else "r: walk forward, r += (k - 1) j, j *= s")
+        return verdict(False, "", hint)
+    if got[1] != j:
+        return verdict(False, "", "j: the strides multiply, 2 x 2")
+    return verdict(
+        got[2] == P,
+        f"(r, j, P) = ({r}, {j}, {P}): unit i sees pixels {j}i - {P} to {j}i + {r - P - 1}",
+        "P: each layer's padding counts in input pixels, p times the stride j below it: "
+        "P += p j",
+    )

@@ -1,0 +1,95 @@
+"""Self-checks for appendix A (from TensorFlow and Keras to PyTorch).
+
+TensorFlow is not installed: each expected answer follows TensorFlow's documented rules
+(``tf.nn``'s notes on padding: ``'SAME'`` gives ``ceil(n / s)`` outputs and puts the odd
+extra padding after the input; Keras's ``deconv_output_length`` for ``Conv2DTranspose``),
+evaluated here with torch, by counting the padding that a PyTorch convolution needs for that
+output size, or by applying the reader's permutation to a tensor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from convbook.check._answers import as_int_list, judge_int, wrong_kind
+from convbook.check._result import CheckResult, verdict
+
+#: Exercise 1: a 7x7 Conv2D with strides 2 and padding='same' on 224x224.
+SAME_INPUT, SAME_KERNEL, SAME_STRIDE = 224, 7, 2
+#: Exercise 2: Conv2DTranspose(kernel_size=3, strides=2, padding='valid') on 16x16.
+TRANSPOSE_INPUT, TRANSPOSE_KERNEL, TRANSPOSE_STRIDE = 16, 3, 2
+
+
+def same_padding(answer: object) -> CheckResult:
+    """Exercise 1: the padding ``(top, bottom)`` that TensorFlow adds for a 7x7 convolution
+    with stride 2 and ``padding='same'`` on a 224x224 input.
+
+    Answer: a pair of ints, ``(top, bottom)``.
+    """
+    n, k, s = SAME_INPUT, SAME_KERNEL, SAME_STRIDE
+    wanted = math.ceil(n / s)  # 'SAME': ceil(n / s) outputs
+    # The least total padding with which a torch convolution gives that many outputs...
+    total = next(t for t in range(2 * k) if F.conv1d(
+        torch.zeros(1, 1, n + t), torch.zeros(1, 1, k), stride=s).shape[-1] == wanted)
+    expected = [total // 2, total - total // 2]  # ...with the odd extra after the input
+    got = as_int_list(answer, length=2)
+    if got is None:
+        return wrong_kind(answer, "a pair of ints: (top, bottom)")
+    if got == expected[::-1]:
+        return verdict(False, "", "TensorFlow puts the odd extra row at the bottom (after the "
+                       "input), not the top")
+    if got == [(k - 1) // 2] * 2:
+        return verdict(False, "", "that is PyTorch's padding=3, which keeps the size only at "
+                       "stride 1; at stride 2 'same' needs only enough padding for "
+                       "ceil(224 / 2) = 112 outputs")
+    return verdict(
+        got == expected,
+        f"{tuple(expected)}: {wanted} outputs need (112 - 1) * 2 + 7 = 229 rows, "
+        f"{total} more than 224, split with the extra one at the bottom",
+        "out = ceil(n / s); total padding = max((out - 1) s + k - n, 0); top = total // 2",
+    )
+
+
+def transpose_size(answer: object) -> CheckResult:
+    """Exercise 2: the output height of Keras's ``Conv2DTranspose(filters, kernel_size=3,
+    strides=2, padding='valid')`` on a 16x16 input (no ``output_padding``).
+
+    Answer: an int, the output height.
+    """
+    n, k, s = TRANSPOSE_INPUT, TRANSPOSE_KERNEL, TRANSPOSE_STRIDE
+    # Keras's rule for 'valid' without output_padding is n * s + max(k - s, 0): every input
+    # places a k-wide kernel s apart, nothing is cropped.  For k >= s that is the torch layer.
+    with torch.no_grad():
+        full = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s)
+    expected = full.shape[-1]
+    return judge_int(
+        answer, expected, what="the output height",
+        success=f"{expected} = (16 - 1) * 2 + 3",
+        hint="'valid' crops nothing: (n - 1) s + k",
+        typical={n * s: "n * s is the size with padding='same'; 'valid' keeps the whole last "
+                 "kernel"},
+    )
+
+
+def nhwc_to_nchw(answer: object) -> CheckResult:
+    """Exercise 3: the dimension order to pass to ``x.permute(...)`` that turns a TensorFlow
+    batch ``(N, H, W, C)`` into PyTorch's ``(N, C, H, W)``.
+
+    Answer: a list of 4 ints.
+    """
+    got = as_int_list(answer, length=4)
+    if got is None or sorted(got) != [0, 1, 2, 3]:
+        return wrong_kind(answer, "4 ints, each of 0, 1, 2, 3 once, e.g. (0, 1, 2, 3)")
+    nchw = torch.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)  # N=2, C=3, H=4, W=5
+    nhwc = nchw.permute(0, 2, 3, 1).contiguous()  # the same numbers, channels last
+    result = nhwc.permute(*got)
+    if result.shape == nchw.shape and torch.equal(result, nchw):
+        return verdict(True, f"{tuple(got)}: dimension 3 (C) goes second", "")
+    if got == [0, 2, 3, 1]:
+        return verdict(False, "", "that is the other way round, NCHW to NHWC: permute lists, "
+                       "for each new dimension, which old one goes there")
+    return verdict(False, "", f"that gives shape {tuple(result.shape)} from (N, H, W, C) = "
+                   "(2, 4, 5, 3); the result must be (N, C, H, W) = (2, 3, 4, 5)")

@@ -35,19 +35,19 @@ from convbook.checkpoint import load_checkpoint
 
 RECIPES = ("fast", "best", "tutorial")
 
-# name: (recipe overrides, fit keyword arguments, FastNet keyword arguments, whitening?)
-ABLATIONS: dict[str, tuple[dict, dict, dict, bool]] = {
-    "fast (default)": ({}, {}, {}, True),
-    "fp32 instead of bf16": ({}, {"precision": "fp32"}, {}, True),
-    "random flip instead of alternating": ({"flip": "random"}, {}, {}, True),
-    "no label smoothing": ({"label_smoothing": 0.0}, {}, {}, True),
-    "no whitening (random frozen first layer)": ({}, {}, {}, False),
-    "3 epochs": ({"epochs": 3}, {}, {}, True),
-    "5 epochs": ({"epochs": 5}, {}, {}, True),
-    "batch 500": ({"batch_size": 500}, {}, {}, True),
-    "batch 2000": ({"batch_size": 2000}, {}, {}, True),
-    "widths 24/96/96": ({"widths": (24, 96, 96)}, {}, {}, True),
-    "widths 48/192/192": ({"widths": (48, 192, 192)}, {}, {}, True),
+# name: (recipe overrides, fit keyword arguments, whitening?)
+ABLATIONS: dict[str, tuple[dict, dict, bool]] = {
+    "fast (default)": ({}, {}, True),
+    "fp32 instead of bf16": ({}, {"precision": "fp32"}, True),
+    "random flip instead of alternating": ({"flip": "random"}, {}, True),
+    "no label smoothing": ({"label_smoothing": 0.0}, {}, True),
+    "no whitening (random frozen first layer)": ({}, {}, False),
+    "3 epochs": ({"epochs": 3}, {}, True),
+    "5 epochs": ({"epochs": 5}, {}, True),
+    "batch 500": ({"batch_size": 500}, {}, True),
+    "batch 2000": ({"batch_size": 2000}, {}, True),
+    "widths 24/96/96": ({"widths": (24, 96, 96)}, {}, True),
+    "widths 48/192/192": ({"widths": (48, 192, 192)}, {}, True),
 }
 
 
@@ -132,7 +132,9 @@ def ablations(args: argparse.Namespace) -> None:
     print(f"data loaded in {time.perf_counter() - start:.1f} s")
     results = {}
     default_model = None
-    for name, (overrides, fit_kwargs, _, whiten) in ABLATIONS.items():
+    for name, (overrides, fit_kwargs, whiten) in ABLATIONS.items():
+        if args.only and name not in args.only and name != "fast (default)":
+            continue
         recipe = train.recipe_for("fast", **overrides)
         torch.manual_seed(0)
         cls = models.FastNet if whiten else NoWhitening
@@ -170,6 +172,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of each recipe")
     parser.add_argument("--ablations", action="store_true",
                         help="run the variants of the fast recipe instead of the recipes")
+    parser.add_argument("--only", nargs="+", choices=list(ABLATIONS), default=None,
+                        help="with --ablations: run only these variants (and the default)")
     parser.add_argument("--data", default=os.environ.get("CONVBOOK_DATA"),
                         help="CIFAR-10 (default: $CONVBOOK_DATA)")
     args = parser.parse_args()

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from convbook._args import check_bool, check_int, check_path
 from convbook._io import atomic_torch_save
 
 
@@ -49,6 +50,10 @@ def _as_list(optimizer: Optimizers) -> list[torch.optim.Optimizer]:
         return []
     if isinstance(optimizer, torch.optim.Optimizer):
         return [optimizer]
+    if not isinstance(optimizer, Sequence) or not all(
+            isinstance(o, torch.optim.Optimizer) for o in optimizer):
+        raise TypeError(f"optimizer must be an optimizer, a list of them, or None, got "
+                        f"{optimizer!r}")
     return list(optimizer)
 
 
@@ -91,7 +96,14 @@ def save_checkpoint(
     Returns:
         ``Path(path)``.
     """
+    check_path(path, "path")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     opts = _as_list(optimizer)
+    check_int(epoch, "epoch", minimum=0)
+    for name, value in (("history", history), ("config", config), ("progress", progress)):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict or None, got {value!r}")
     payload = {
         "model": model.state_dict(),
         "optimizer": (None if optimizer is None
@@ -126,6 +138,11 @@ def load_checkpoint(
             ``weights_only``), or does not fit ``model`` / ``optimizer``; the message names the
             file.
     """
+    check_path(path, "path")
+    if model is not None and not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
+    _as_list(optimizer)
+    check_bool(restore_rng, "restore_rng")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")

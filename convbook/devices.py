@@ -49,8 +49,10 @@ def cpu_has_bf16() -> bool:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """``"auto"`` → ``"bf16"`` on a CUDA GPU that supports it and on CPUs with bfloat16
     arithmetic (:func:`cpu_has_bf16`), else ``"fp32"``."""
-    if precision not in ("auto", "fp32", "bf16"):
+    if not isinstance(precision, str) or precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    if not isinstance(device, torch.device):
+        raise TypeError(f"device must be a torch.device, got {device!r}")
     if precision == "auto":
         if device.type == "cuda":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp32"

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook._args import check_positive_int
+from convbook._args import check_choice, check_positive_int, check_tensor
 from convbook.data import ImageData, normalize
 from convbook.devices import autocast, resolve_precision, select_device
 from convbook.loader import reflect_pad
@@ -44,9 +44,14 @@ def predict(
     image's logits and its mirror image's; 2 also averages the mirrored pair shifted one pixel
     up-left and down-right (half the weight on the unshifted pair).
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_tensor(images, "images", [4], ["(N, 3, H, W)"])
+    if images.dtype != torch.uint8:
+        raise TypeError(f"images must be uint8 (0..255), got {images.dtype}")
     check_positive_int(batch_size, "batch_size")
     level = int(tta) if isinstance(tta, bool) else tta
-    if level not in (0, 1, 2):
+    if isinstance(level, float) or level not in (0, 1, 2):
         raise ValueError(f"tta must be 0, 1 or 2 (or a bool), got {tta!r}")
     dev = select_device(device)
     prec = resolve_precision(precision, dev)
@@ -77,8 +82,14 @@ def evaluate(
 ) -> dict[str, float]:
     """Cross-entropy loss and accuracy of ``model`` on ``data``'s ``"test"`` or ``"train"``
     split, normalised with the training set's statistics unless ``mean``/``std`` are given."""
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if not isinstance(data, ImageData):
+        raise TypeError(f"data must be an ImageData (convbook.data.cifar10()), got "
+                        f"{type(data).__name__}")
+    check_choice(split, "split", ("train", "test"))
+    if (mean is None) != (std is None):
+        given, missing = ("mean", "std") if std is None else ("std", "mean")
+        raise ValueError(f"{missing} must be given with {given} (or leave both out to use the "
+                         "training set's statistics)")
     if mean is None or std is None:
         mean, std = data.mean_std()
     images = data.test_images if split == "test" else data.train_images

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import torch
 
-from convbook._args import check_positive_int, check_tensor
+from convbook._args import check_choice, check_int, check_positive_int, check_tensor
 from convbook.data import normalize
 
 FLIPS = ("alternating", "random", "none")
@@ -30,6 +30,7 @@ def reflect_pad(images: torch.Tensor, pad: int) -> torch.Tensor:
     repeating the edge pixel (like ``F.pad(..., mode="reflect")``, but for any dtype,
     uint8 included, and without a float copy of the whole data set)."""
     check_tensor(images, "images", [4], ["(N, C, H, W)"])
+    check_int(pad, "pad", minimum=0)
     h, w = images.shape[2:]
     if not 0 <= pad < min(h, w):
         raise ValueError(f"pad must be in [0, {min(h, w) - 1}] for {h}×{w} images, got {pad}")
@@ -45,8 +46,21 @@ def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[i
          ) -> torch.Tensor:
     """Image ``n`` of ``padded: (N, C, H', W')`` cropped to ``size`` from row ``dy[n]``,
     column ``dx[n]``; returns ``(N, C, *size)``."""
-    n, c = padded.shape[:2]
-    h, w = size
+    check_tensor(padded, "padded", [4], ["(N, C, H', W')"])
+    n, c, hp, wp = padded.shape
+    if not isinstance(size, (tuple, list)) or len(size) != 2:
+        raise TypeError(f"size must be a pair (h, w), got {size!r}")
+    h = check_int(size[0], "size", minimum=1, maximum=hp)
+    w = check_int(size[1], "size", minimum=1, maximum=wp)
+    for name, offsets, limit in (("dy", dy, hp - h), ("dx", dx, wp - w)):
+        check_tensor(offsets, name, [1], ["(N,)"])
+        if len(offsets) != n or offsets.is_floating_point() or offsets.dtype == torch.bool:
+            raise ValueError(f"{name} must hold {n} integer offsets, one per image, got "
+                             f"{tuple(offsets.shape)} {offsets.dtype}")
+        if n and (offsets.min() < 0 or offsets.max() > limit):
+            raise ValueError(f"{name} must lie in [0, {limit}] to crop {h}×{w} from "
+                             f"{hp}×{wp} images, got values from {int(offsets.min())} to "
+                             f"{int(offsets.max())}")
     dev = padded.device
     rows = (dy.to(dev)[:, None] + torch.arange(h, device=dev))[:, None, :, None]  # (N,1,h,1)
     cols = (dx.to(dev)[:, None] + torch.arange(w, device=dev))[:, None, None, :]  # (N,1,1,w)
@@ -96,10 +110,19 @@ class TrainLoader:
         if len(labels) == 0:
             raise ValueError("images must hold at least one image, got 0")
         check_positive_int(batch_size, "batch_size")
-        if flip not in FLIPS:
-            raise ValueError(f"flip must be one of {FLIPS}, got {flip!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {seed!r}")
+        check_choice(flip, "flip", FLIPS)
+        check_int(seed, "seed", minimum=0)
+        check_int(translate, "translate", minimum=0, maximum=min(images.shape[2:]) - 1)
+        for name, t in (("mean", mean), ("std", std)):
+            check_tensor(t, name, [1], ["(C,)"])
+            if len(t) != images.shape[1]:
+                raise ValueError(f"{name} must have one value per channel ({images.shape[1]}), "
+                                 f"got {len(t)}")
+        if not isinstance(memory_format, torch.memory_format):
+            raise TypeError(f"memory_format must be a torch.memory_format, got {memory_format!r}")
+        from convbook.devices import select_device
+
+        device = select_device(device)
         self.batch_size = batch_size
         self.translate = translate
         self.flip = flip
@@ -134,6 +157,8 @@ class TrainLoader:
 
     def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The batches of epoch ``epoch`` (0-based), beginning with batch number ``start``."""
+        check_int(epoch, "epoch", minimum=0)
+        check_int(start, "start")
         if not 0 <= start <= len(self):
             raise ValueError(f"start must be in [0, {len(self)}], got {start}")
         order, dy, dx, flips = self._draws(epoch)

@@ -135,6 +135,8 @@ class FastNet(nn.Module):
         whiten_size: int = 2,
     ) -> None:
         super().__init__()
+        if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+            raise TypeError(f"widths must be a sequence of ints, got {widths!r}")
         widths = tuple(widths)
         if not widths:
             raise ValueError("widths must name at least one block, got an empty sequence")
@@ -185,8 +187,8 @@ MODELS = {"tutorial": TutorialNet, "wide": WideDropoutNet, "fast": FastNet}
 
 def build(name: str, **kwargs: object) -> nn.Module:
     """A fresh model by its short name: ``"tutorial"``, ``"wide"`` or ``"fast"``."""
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"name must be one of {sorted(MODELS)}, got {name!r}")
     return MODELS[name](**kwargs)  # type: ignore[arg-type]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import torch
 
-from convbook._args import check_tensor
+from convbook._args import check_bool, check_int, check_positive_float, check_tensor
 
 # Coefficients of the quintic iteration X ← aX + (b·A + c·A²)X with A = XXᵀ: chosen to make
 # small singular values grow fast (slope 3.4445 at zero), at the price of leaving the
@@ -36,8 +36,8 @@ def orthogonalize(G: torch.Tensor, steps: int = 3, eps: float = 1e-7) -> torch.T
         ``[0.5, 1.5]`` (exactly 1 would need many more iterations).
     """
     check_tensor(G, "G", [2], ["(m, n)"])
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    check_int(steps, "steps", minimum=0)
+    check_positive_float(eps, "eps")
     a, b, c = _NS_COEFFICIENTS
     X = G.bfloat16()
     X = X / (X.norm() + eps)  # every singular value now <= 1
@@ -74,18 +74,26 @@ class Muon(torch.optim.Optimizer):
         nesterov: bool = True,
         normalize: bool = True,
     ) -> None:
+        for name, value in (("lr", lr), ("momentum", momentum)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number, got {value!r}")
         if not lr >= 0:  # also catches NaN
             raise ValueError(f"lr must be >= 0, got {lr}")
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        check_bool(nesterov, "nesterov")
+        check_bool(normalize, "normalize")
         defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov, "normalize": normalize}
+        if isinstance(params, torch.Tensor) or not hasattr(params, "__iter__"):
+            raise TypeError(f"params must be an iterable of tensors or of parameter groups, "
+                            f"got {type(params).__name__}")
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.ndim < 2:
                     raise ValueError(
-                        f"Muon needs weights with 2 or more dimensions, got one of shape "
-                        f"{tuple(p.shape)}: give biases and norms to SGD"
+                        f"params must be weights with 2 or more dimensions (Muon), got one of "
+                        f"shape {tuple(p.shape)}: give biases and norms to SGD"
                     )
 
     @torch.no_grad()

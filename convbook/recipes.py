@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from convbook._args import check_positive_int
+from convbook._args import check_choice, check_int, check_positive_int
 from convbook.loader import FLIPS
 
 SCHEDULES = ("linear", "onecycle", "constant")
@@ -131,14 +131,14 @@ def _check_recipe(r: Recipe) -> None:
             check_positive_int(w, f"widths[{i}]")
 
 
-def recipe_for(name: str | Recipe, **overrides: Any) -> Recipe:
+def recipe_for(recipe: str | Recipe, **overrides: Any) -> Recipe:
     """The named recipe with ``overrides`` applied (``None`` values are ignored), checked."""
-    if isinstance(name, Recipe):
-        base = name
-    elif isinstance(name, str) and name in RECIPES:
-        base = RECIPES[name]
+    if isinstance(recipe, Recipe):
+        base = recipe
+    elif isinstance(recipe, str) and recipe in RECIPES:
+        base = RECIPES[recipe]
     else:
-        raise ValueError(f"recipe must be one of {sorted(RECIPES)} or a Recipe, got {name!r}")
+        raise ValueError(f"recipe must be one of {sorted(RECIPES)} or a Recipe, got {recipe!r}")
     changes = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(changes) - {f.name for f in dataclasses.fields(Recipe)}
     if unknown:
@@ -158,6 +158,11 @@ def lr_factor(step: int, total: int, schedule: str, warmup: float = 0.0) -> floa
       ``n_warm = round(warmup · total)`` steps, then falls linearly to 0 at the last step;
     * ``"constant"``: 1.
     """
+    check_int(total, "total", minimum=1)
+    check_int(step, "step", minimum=0, maximum=total - 1)
+    check_choice(schedule, "schedule", SCHEDULES)
+    if not 0 <= number(warmup, "warmup") < 1:
+        raise ValueError(f"warmup must be in [0, 1), got {warmup}")
     if schedule == "constant":
         return 1.0
     if schedule == "linear":

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convbook._args import check_bool, check_int, check_path
 from convbook.checkpoint import load_checkpoint, save_checkpoint
 from convbook.data import ImageData, normalize
 from convbook.devices import (
@@ -180,6 +181,33 @@ def _check_same_run(saved: dict[str, Any], now: dict[str, Any], path: os.PathLik
         )
 
 
+def _check_fit_arguments(model, data, seed, checkpoint, live, callback, config, minutes,
+                         eval_every, **flags) -> None:
+    """Raise a ``TypeError``/``ValueError`` naming the first argument of ``fit`` that is bad."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, ImageData):
+        raise TypeError(f"data must be an ImageData (convbook.data.cifar10()), got "
+                        f"{type(data).__name__}")
+    check_int(seed, "seed", minimum=0)
+    check_int(eval_every, "eval_every", minimum=0)
+    for name, value in flags.items():
+        check_bool(value, name)
+    if minutes is not None and not _number(minutes, "minutes") > 0:
+        raise ValueError(f"minutes must be > 0, got {minutes}")
+    if checkpoint is not None:
+        check_path(checkpoint, "checkpoint")
+        if Path(checkpoint).is_dir():
+            raise ValueError(f"checkpoint must be a file path, got the directory {checkpoint}")
+    if live is not None and not isinstance(live, (bool, LiveLoss)):
+        raise TypeError(f"live must be a LiveLoss, True, False or None, got {live!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(epoch, history), got "
+                        f"{callback!r}")
+    if config is not None and not isinstance(config, dict):
+        raise TypeError(f"config must be a dict of plain values, got {config!r}")
+
+
 def fit(
     model: nn.Module,
     data: ImageData,
@@ -244,14 +272,9 @@ def fit(
     """
     r = recipe_for(recipe, epochs=epochs, **overrides)
     epochs = r.epochs
-    if minutes is not None and not _number(minutes, "minutes") > 0:
-        raise ValueError(f"minutes must be > 0, got {minutes}")
-    if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 0:
-        raise ValueError(f"eval_every must be an int >= 0, got {eval_every!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    if checkpoint is not None and Path(checkpoint).is_dir():
-        raise ValueError(f"checkpoint must be a file path, got the directory {checkpoint}")
+    _check_fit_arguments(model, data, seed, checkpoint, live, callback, config, minutes,
+                         eval_every, channels_last=channels_last, resume=resume,
+                         progress=progress)
     dev = select_device(device)
     prec = resolve_precision(precision, dev)
     fmt = torch.channels_last if channels_last else torch.contiguous_format

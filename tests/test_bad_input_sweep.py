@@ -1,7 +1,9 @@
 """Every public function answers bad arguments with a ValueError or TypeError naming them.
 
 A table gives, for each public function of ``ops``, ``shapes``, ``counting``, ``kernels``,
-``images``, ``layers``, ``receptive_field`` and ``data``, one valid call and the *kind* of
+``images``, ``layers``, ``receptive_field``, ``data`` and the training engine (``train``,
+``recipes``, ``evaluation``, ``devices``, ``loader``, ``optim``, ``models``, ``checkpoint``),
+one valid call and the *kind* of
 each argument; each kind brings its own bad values (wrong type, zero, negative, NaN, inf,
 bool for an int, float for an int, wrong number of dimensions, empty tensors, ...), and a
 row may add bad values of its own.  Every bad call is a test: it must raise ``ValueError``
@@ -9,7 +11,7 @@ or ``TypeError`` (``DatasetError`` is neither: a data problem, not a bad argumen
 message names the argument.  Each call replaces one argument of a valid call, and the
 valid calls are tested too, so an error can only come from the replaced argument.
 
-``train``, ``cli``, ``checkpoint``, ``models``, ``widgets``, ``live`` and ``check`` have
+``cli`` (argparse, tested in ``test_cli.py``), ``widgets``, ``live`` and ``check`` have
 their own tests.
 """
 
@@ -27,7 +29,23 @@ import torch
 from PIL import Image
 from torch import nn
 
-from convbook import counting, data, images, kernels, layers, ops, shapes
+from convbook import (
+    checkpoint,
+    counting,
+    data,
+    devices,
+    evaluation,
+    images,
+    kernels,
+    layers,
+    loader,
+    models,
+    ops,
+    optim,
+    recipes,
+    shapes,
+    train,
+)
 from convbook import receptive_field as rf
 
 NAN, INF = float("nan"), float("inf")
@@ -114,6 +132,67 @@ def _subset(n_train, n_test, seed=0):
 
 def _conv2d_layer(kernel_size, X):
     return layers.Conv2D(kernel_size)(X)
+
+
+def _toy() -> data.ImageData:
+    g = torch.Generator().manual_seed(0)
+    return data.ImageData(torch.randint(0, 256, (8, 3, 8, 8), generator=g, dtype=torch.uint8),
+                          torch.arange(8) % 2,
+                          torch.randint(0, 256, (4, 3, 8, 8), generator=g, dtype=torch.uint8),
+                          torch.arange(4) % 2, ("a", "b"))
+
+
+def _tiny_net() -> nn.Module:
+    torch.manual_seed(0)
+    return models.FastNet(widths=(4, 8), num_classes=2)
+
+
+def _recipe(recipe="fast", epochs=4, batch_size=1000, lr=0.24, momentum=0.85,
+            label_smoothing=0.2, translate=2, flip="alternating", schedule="linear", tta=2,
+            widths=(32, 128, 128), optimizer="muon", warmup=0.0, weight_decay=2e-6,
+            nesterov=True, loss_sum=True):
+    return recipes.recipe_for(
+        recipe, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+        label_smoothing=label_smoothing, translate=translate, flip=flip, schedule=schedule,
+        tta=tta, widths=widths, optimizer=optimizer, warmup=warmup, weight_decay=weight_decay,
+        nesterov=nesterov, loss_sum=loss_sum)
+
+
+def _fit(model, data, epochs=1, recipe="fast", device="cpu", precision="fp32",
+         channels_last=True, seed=0, checkpoint=None, resume=False, live=None, progress=False,
+         callback=None, config=None, minutes=None, eval_every=1):
+    return train.fit(model, data, epochs, recipe=recipe, device=device, precision=precision,
+                     channels_last=channels_last, seed=seed, checkpoint=checkpoint,
+                     resume=resume, live=live, progress=progress, callback=callback,
+                     config=config, minutes=minutes, eval_every=eval_every)
+
+
+def _train_loader(images, labels, batch_size=2, mean=None, std=None, translate=1, flip="random",
+                  seed=0, device="cpu", memory_format=torch.channels_last):
+    return loader.TrainLoader(images, labels, batch_size,
+                              torch.zeros(3) if mean is None else mean,
+                              torch.ones(3) if std is None else std, translate=translate,
+                              flip=flip, seed=seed, device=device, memory_format=memory_format)
+
+
+def _save(path, model, optimizer=None, epoch=0, history=None, config=None, progress=None):
+    return checkpoint.save_checkpoint(path, model, optimizer, epoch=epoch, history=history,
+                                      config=config, progress=progress)
+
+
+def _load(path, model=None, optimizer=None, restore_rng=False):
+    return checkpoint.load_checkpoint(path, model, optimizer, restore_rng=restore_rng)
+
+
+def _build_model(name):
+    return models.build(name)
+
+
+def _params():
+    return [nn.Parameter(torch.rand(4, 3))]
+
+
+MODELS_BAD = [None, "net", 3, lambda: torch.zeros(2)]
 
 
 TREE = object()  # stands for the small ImageFolder tree built by the ``tree`` fixture
@@ -257,6 +336,89 @@ ROWS = [
     Row("ImageData.subset", _subset, dict(n_train=4, n_test=2, seed=0),
         dict(n_train=[*ints(1), 11, HUGE], n_test=[*ints(1), 5],
              seed=[1.5, True, "0", None, NAN, -1])),
+    # ------------------------------------------------------------------ training engine
+    Row("recipe_for", _recipe,
+        dict(recipe="fast", epochs=4, batch_size=1000, lr=0.24, momentum=0.85,
+             label_smoothing=0.2, translate=2, flip="alternating", schedule="linear", tta=2,
+             widths=(32, 128, 128), optimizer="muon", warmup=0.0, weight_decay=2e-6,
+             nesterov=True, loss_sum=True),
+        dict(recipe=["slow", 3, None], epochs=no_none(ints(1)), batch_size=no_none(ints(1)),
+             lr=[0, -1.0, NAN, INF, "1", True], momentum=[1, -0.1, 1.5, NAN, "x", True],
+             label_smoothing=[1, 1.5, -0.1, NAN, "x"], translate=[-1, 1.5, True, "2"],
+             flip=["vertical", 3], schedule=["cosine", 3], tta=[3, -1, 1.5, "2"],
+             widths=[(), (8, 0), (8, 1.5), "ab", 3], optimizer=["adam", 3],
+             warmup=[1, -0.5, NAN, "x"], weight_decay=[-1.0, NAN, INF, "x", True],
+             nesterov=["yes", 1], loss_sum=["yes", 0])),
+    Row("lr_factor", recipes.lr_factor, dict(step=0, total=10, schedule="linear", warmup=0.0),
+        dict(step=[-1, 10, 1.5, True, "0", None], total=ints(1),
+             schedule=CHOICES, warmup=[1, -0.1, NAN, INF, "x", None, True])),
+    Row("select_device", devices.select_device, dict(device="cpu"),
+        dict(device=["nonsense", 3, None, "cuda:x"])),
+    Row("resolve_precision", devices.resolve_precision,
+        dict(precision="auto", device=torch.device("cpu")),
+        dict(precision=["fp16", 3, None], device=["cpu", 3, None])),
+    Row("predict", evaluation.predict,
+        dict(model=_tiny_net, images=_t(3, 3, 8, 8, dtype=torch.uint8), mean=_t(3),
+             std=lambda: torch.ones(3), batch_size=2, device="cpu", precision="fp32", tta=2),
+        dict(model=MODELS_BAD, images=[*tensors((3, 8, 8)), _t(3, 3, 8, 8)],
+             mean=tensors((2,)), std=[*tensors((4,)), lambda: torch.zeros(3)],
+             batch_size=ints(1), device=["nonsense", 3], precision=["fp16", None],
+             tta=[3, -1, 1.5, "2", None])),
+    Row("evaluate", evaluation.evaluate,
+        dict(model=_tiny_net, data=_toy, split="test", mean=None, std=None, tta=0,
+             device="cpu", precision="fp32"),
+        dict(model=MODELS_BAD, data=[None, "d", _t(4, 3, 8, 8)], split=CHOICES,
+             mean=tensors((2,))[1:], std=tensors((4,))[1:], tta=[3, "1"],
+             device=["nonsense", 3], precision=["fp16", None])),
+    Row("FastNet", models.FastNet, dict(widths=(4, 8), num_classes=2, whiten_size=2),
+        dict(widths=[(), (4, 0), (4, 1.5), (4, True), None, 3], num_classes=ints(1),
+             whiten_size=ints(1))),
+    Row("build", _build_model, dict(name="tutorial"), dict(name=["resnet", 3, None])),
+    Row("TrainLoader", _train_loader,
+        dict(images=_t(6, 3, 4, 4, dtype=torch.uint8), labels=lambda: torch.arange(6),
+             batch_size=2, mean=None, std=None, translate=1, flip="random", seed=0,
+             device="cpu", memory_format=torch.channels_last),
+        dict(images=tensors((3, 4, 4), (0, 3, 4, 4)), labels=tensors((5,), (6, 1)),
+             batch_size=ints(1), mean=tensors((2,))[1:], std=tensors((4,))[1:],
+             translate=[-1, 4, 1.5, True, "1", None], flip=CHOICES,
+             seed=[1.5, True, "0", None, -1], device=["nonsense", 3, None],
+             memory_format=["channels_last", 3, None])),
+    Row("reflect_pad", loader.reflect_pad, dict(images=_t(2, 3, 4, 4), pad=1),
+        dict(images=tensors((3, 4, 4)), pad=[-1, 4, 1.5, True, "1", None])),
+    Row("crop", loader.crop,
+        dict(padded=_t(2, 3, 6, 6), dy=lambda: torch.tensor([0, 2]),
+             dx=lambda: torch.tensor([1, 0]), size=(4, 4)),
+        dict(padded=tensors((3, 6, 6)),
+             dy=[*tensors((2, 1)), lambda: torch.tensor([0, 5]), lambda: torch.tensor([0]),
+                 lambda: torch.tensor([0.0, 1.0]), lambda: torch.tensor([-1, 0])],
+             dx=[*tensors((3,)), lambda: torch.tensor([0, 9])],
+             size=[(4,), (4, 0), (4, 1.5), (7, 4), 4, "44", None])),
+    Row("orthogonalize", optim.orthogonalize, dict(G=_t(3, 5), steps=3, eps=1e-7),
+        dict(G=tensors((3,), (2, 3, 4)), steps=[-1, 1.5, True, "3", None],
+             eps=[0, -1.0, NAN, "x", None])),
+    Row("Muon", optim.Muon, dict(params=_params, lr=0.02, momentum=0.6, nesterov=True,
+                                 normalize=True),
+        dict(params=[None, 3, lambda: [nn.Parameter(torch.rand(4))]],
+             lr=[-1.0, NAN, "x", None, True], momentum=[1, -0.1, NAN, "x", None],
+             nesterov=BOOLS, normalize=BOOLS)),
+    Row("fit", _fit,
+        dict(model=_tiny_net, data=_toy, epochs=1, recipe="fast", device="cpu",
+             precision="fp32", channels_last=True, seed=0, checkpoint=None, resume=False,
+             live=None, progress=False, callback=None, config=None, minutes=None,
+             eval_every=1),
+        dict(model=MODELS_BAD, data=[None, "d", _t(4, 3, 8, 8)], epochs=no_none(ints(1)),
+             recipe=["slow", 3, None], device=["nonsense", 3, None], precision=["fp16", 3],
+             channels_last=BOOLS, seed=[1.5, True, "0", None, -1], checkpoint=PATHS,
+             resume=BOOLS, live=["yes", 3], progress=BOOLS, callback=["f", 3],
+             config=["x", 3, [1]], minutes=[0, -1.0, NAN, INF, "1", True],
+             eval_every=[-1, 1.5, True, "1", None])),
+    Row("save_checkpoint", _save,
+        dict(path=lambda: __import__("pathlib").Path(__import__("tempfile").mkdtemp()) / "c.pt",
+             model=_tiny_net, optimizer=None, epoch=0, history=None, config=None,
+             progress=None),
+        dict(path=PATHS, model=MODELS_BAD, optimizer=["sgd", 3, [3]], epoch=ints(0),
+             history=["h", 3, [1]], config=["c", 3], progress=["p", 3])),
+
 ]
 
 

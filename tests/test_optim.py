@@ -53,7 +53,7 @@ def test_one_muon_step_by_hand():
 
 
 def test_muon_refuses_vectors_and_bad_settings():
-    with pytest.raises(ValueError, match="Muon needs weights with 2 or more dimensions"):
+    with pytest.raises(ValueError, match=r"params must be weights with 2 or more dimensions"):
         Muon([torch.nn.Parameter(torch.zeros(3))])
     with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\), got 1"):
         Muon([torch.nn.Parameter(torch.zeros(3, 3))], momentum=1)

@@ -86,15 +86,21 @@ def _wait_for_new_src(locator, old: str | None, timeout_s: float = 10) -> str:
     raise AssertionError(f"the image did not change within {timeout_s} s")
 
 
-def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
-    page = lab_page
-    open_notebook(page, lab, "01_cross_correlation.ipynb")
+def _run_chapter(page, lab, name: str, widget: str):
+    """Open chapter ``name``, run all its cells, check that nothing went wrong, and return
+    the first widget with CSS class ``widget``, scrolled into view."""
+    open_notebook(page, lab, name)
     run_all_cells(page)
     _assert_clean(page)
+    first = page.locator(f".{widget}").first
+    first.scroll_into_view_if_needed()
+    return first
 
+
+def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
+    page = lab_page
     # ---- kernel editor: type into the grid
-    editor = page.locator(".convbook-kernel-editor").first
-    editor.scroll_into_view_if_needed()
+    editor = _run_chapter(page, lab, "01_cross_correlation.ipynb", "convbook-kernel-editor")
     output = editor.locator("img.convbook-output")
     cells = editor.locator(".convbook-kernel-grid input")
     assert cells.count() == 9, "expected the 3x3 kernel the chapter leaves in the editor"
@@ -202,12 +208,7 @@ def _choose_file(page, button, path: Path) -> None:
 
 def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     page = lab_page
-    open_notebook(page, lab, "09_inside_a_cnn.ipynb")
-    run_all_cells(page)
-    _assert_clean(page)
-
-    explorer = page.locator(".convbook-layer-explorer").first
-    explorer.scroll_into_view_if_needed()
+    explorer = _run_chapter(page, lab, "09_inside_a_cnn.ipynb", "convbook-layer-explorer")
     picture = explorer.locator("img.convbook-input")
     channel = explorer.locator("img.convbook-channel")
     grid = explorer.locator("img.convbook-maps")

@@ -164,6 +164,13 @@ def test_switching_layers_keeps_the_unit_in_the_same_place():
                 assert abs(got[axis] - centre[axis]) == pytest.approx(nearest)
 
 
+def test_numpy_integers_work_like_ints():
+    ex = small_explorer().set(layer="blocks.1", channel=np.int64(2),
+                               position=(np.int64(1), np.int32(2)))
+    assert (ex.channel, ex.position) == (2, (1, 2))
+    assert type(ex.channel) is int and all(type(v) is int for v in ex.position)
+
+
 def test_channel_is_kept_when_it_exists_else_zero():
     ex = small_explorer().set(layer="blocks.1", channel=5)
     ex.set(layer="blocks.1.pool")

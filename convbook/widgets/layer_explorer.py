@@ -455,7 +455,7 @@ class LayerExplorer(BookWidget):
         info = self._by_name[target]
         if channel is not None:
             self._check_index(channel, "channel", info.channels)
-            new_channel = channel
+            new_channel = int(channel)
         else:
             new_channel = self.channel if self.channel < info.channels else 0
         if position is not None:
@@ -464,7 +464,7 @@ class LayerExplorer(BookWidget):
                 raise TypeError(f"position must be a (row, col) pair, got {position!r}")
             self._check_index(position[0], "position[0] (row)", info.size[0])
             self._check_index(position[1], "position[1] (col)", info.size[1])
-            new_position = (position[0], position[1])
+            new_position = (int(position[0]), int(position[1]))
         elif layer is not None and layer != self.layer:
             new_position = self._nearest(target, self.layer_info().centre(*self.position))
         else:

@@ -37,7 +37,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook._args import check_positive_int, check_tensor, ntuple, pair
+from convbook._args import (
+    check_int,
+    check_number,
+    check_positive_int,
+    check_tensor,
+    ntuple,
+    pair,
+)
 
 __all__ = [
     "SanityCheck",
@@ -82,29 +89,6 @@ def _check_images(x: object, name: str = "x") -> tuple[torch.Tensor, bool]:
         raise ValueError(f"{name} must hold finite numbers (no NaN or inf)")
     single = x.dim() == 3
     return (x.unsqueeze(0) if single else x).detach(), single
-
-
-def _number(value: object, name: str, *, low: float, low_ok: bool = True,
-            high: float = math.inf) -> float:
-    """``value`` as a float in ``[low, high)`` (``(low, high)`` unless ``low_ok``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    if value < low or (value == low and not low_ok) or value >= high:
-        left = "[" if low_ok else "("
-        bound = f"{left}{low:g}, {high:g})" if math.isfinite(high) else None
-        rule = f"in {bound}" if bound else (f">= {low:g}" if low_ok else f"> {low:g}")
-        raise ValueError(f"{name} must be {rule}, got {value}")
-    return float(value)
-
-
-def _check_int(value: object, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 def _targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
@@ -312,7 +296,7 @@ def _baseline(baseline: object, shape: tuple[int, int, int], x: torch.Tensor) ->
         if not torch.isfinite(fill).all():
             raise ValueError("baseline must hold finite numbers")
         return fill
-    return torch.full(shape, _number(baseline, "baseline", low=-math.inf), dtype=x.dtype,
+    return torch.full(shape, check_number(baseline, "baseline"), dtype=x.dtype,
                       device=x.device)
 
 
@@ -386,10 +370,10 @@ def unit_gradient(
     xb, single = _check_images(x)
     if not single:
         raise ValueError(f"x must be one (C, H, W) image, got shape {tuple(x.shape)}")
-    _check_int(channel, "channel", minimum=0)
+    check_int(channel, "channel", minimum=0)
     if not isinstance(position, Sequence) or len(position) != 2:
         raise TypeError(f"position must be a (row, col) pair, got {position!r}")
-    i, j = (_check_int(v, f"position[{a}]", minimum=0) for a, v in enumerate(position))
+    i, j = (check_int(v, f"position[{a}]", minimum=0) for a, v in enumerate(position))
     with _inference(model, grad=True), _capture(model, layer) as outputs:
         xg = xb.clone().requires_grad_(True)
         model(xg)
@@ -416,6 +400,76 @@ def _gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     out = F.pad(images, (radius, radius, radius, radius), mode="replicate")
     out = F.conv2d(out, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(out, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+@dataclass(frozen=True)
+class _Ascent:
+    """The checked settings of :func:`activation_maximisation`."""
+
+    channels: list[int]
+    single: bool
+    shape: tuple[int, int, int]
+    lr: float
+    jitter: int
+    blur_every: int
+    blur_sigma: float
+    decay: float
+    mean: torch.Tensor | None  # (1, C, 1, 1) when the images live in pixel space
+    std: torch.Tensor | None
+
+    @property
+    def grey(self) -> float:
+        """The images' neutral value: 0.5 in pixel space, 0 in the model's input space."""
+        return 0.5 if self.mean is not None else 0.0
+
+    def to_model(self, images: torch.Tensor) -> torch.Tensor:
+        return images if self.mean is None else (images - self.mean) / self.std
+
+
+def _ascent_settings(
+    channels: object, input_size: object, steps: object, lr: object, jitter: object,
+    blur_every: object, blur_sigma: object, decay: object, mean: object, std: object,
+    seed: object,
+) -> _Ascent:
+    single = isinstance(channels, int) and not isinstance(channels, bool)
+    wanted = [channels] if single else channels
+    if not isinstance(wanted, Sequence) or isinstance(wanted, str) or not wanted:
+        raise TypeError(f"channels must be an int or a non-empty sequence of ints, got "
+                        f"{channels!r}")
+    for i, ch in enumerate(wanted):
+        check_int(ch, "channels" if single else f"channels[{i}]", minimum=0)
+    if isinstance(input_size, (int, str)) or not isinstance(input_size, Sequence):
+        raise TypeError(f"input_size must be a (C, H, W) tuple, got {input_size!r}")
+    shape = ntuple(input_size, "input_size", 3, minimum=1)
+    check_positive_int(steps, "steps")
+    check_int(seed, "seed", minimum=0)
+    if (mean is None) != (std is None):
+        raise ValueError("mean and std must be given together, or neither")
+    if mean is not None:
+        for name, v in (("mean", mean), ("std", std)):
+            check_tensor(v, name, [1], ["(C,)"])
+            if v.shape[0] != shape[0] or not torch.isfinite(v).all():
+                raise ValueError(f"{name} must be a ({shape[0]},) tensor of finite numbers, "
+                                 f"got {tuple(v.shape)}")
+        if (std <= 0).any():
+            raise ValueError("std must be > 0 in every channel")
+        mean, std = (v.view(1, -1, 1, 1).float() for v in (mean, std))
+    return _Ascent(
+        list(wanted), single, shape,  # type: ignore[arg-type]
+        check_number(lr, "lr", low=0.0, low_ok=False),
+        check_int(jitter, "jitter", minimum=0),
+        check_int(blur_every, "blur_every", minimum=0),
+        check_number(blur_sigma, "blur_sigma", low=0.0, low_ok=False),
+        check_number(decay, "decay", low=0.0, high=1.0),
+        mean, std,  # type: ignore[arg-type]
+    )
+
+
+def _check_channels(index: torch.Tensor, maps: torch.Tensor, model: nn.Module,
+                    layer: Layer) -> None:
+    if int(index.max()) >= maps.shape[1]:
+        raise ValueError(f"channels must be in 0..{maps.shape[1] - 1} for layer "
+                         f"{_find_layer(model, layer)[0]!r}, got {int(index.max())}")
 
 
 def activation_maximisation(
@@ -456,62 +510,31 @@ def activation_maximisation(
         ``(len(channels), C, H, W)``, or ``(C, H, W)`` for one int channel.
     """
     _check_model(model)
-    single = isinstance(channels, int) and not isinstance(channels, bool)
-    wanted = [channels] if single else channels
-    if not isinstance(wanted, Sequence) or isinstance(wanted, str) or not wanted:
-        raise TypeError(f"channels must be an int or a non-empty sequence of ints, got "
-                        f"{channels!r}")
-    for i, ch in enumerate(wanted):
-        _check_int(ch, "channels" if single else f"channels[{i}]", minimum=0)
-    if isinstance(input_size, (int, str)) or not isinstance(input_size, Sequence):
-        raise TypeError(f"input_size must be a (C, H, W) tuple, got {input_size!r}")
-    c, h, w = ntuple(input_size, "input_size", 3, minimum=1)
-    check_positive_int(steps, "steps")
-    lr = _number(lr, "lr", low=0.0, low_ok=False)
-    jitter = _check_int(jitter, "jitter", minimum=0)
-    blur_every = _check_int(blur_every, "blur_every", minimum=0)
-    blur_sigma = _number(blur_sigma, "blur_sigma", low=0.0, low_ok=False)
-    decay = _number(decay, "decay", low=0.0, high=1.0)
-    _check_int(seed, "seed", minimum=0)
-    if (mean is None) != (std is None):
-        raise ValueError("mean and std must be given together, or neither")
-    pixel = mean is not None
-    if pixel:
-        for name, v in (("mean", mean), ("std", std)):
-            check_tensor(v, name, [1], ["(C,)"])
-            if v.shape[0] != c or not torch.isfinite(v).all():
-                raise ValueError(f"{name} must be a ({c},) tensor of finite numbers, got "
-                                 f"{tuple(v.shape)}")
-        if (std <= 0).any():
-            raise ValueError("std must be > 0 in every channel")
-        m, s = mean.view(1, c, 1, 1).float(), std.view(1, c, 1, 1).float()
+    a = _ascent_settings(channels, input_size, steps, lr, jitter, blur_every, blur_sigma,
+                         decay, mean, std, seed)
     gen = torch.Generator().manual_seed(seed)
-    grey = 0.5 if pixel else 0.0
-    images = grey + 0.01 * torch.randn(len(wanted), c, h, w, generator=gen)
-    index = torch.tensor(wanted)
+    images = a.grey + 0.01 * torch.randn(len(a.channels), *a.shape, generator=gen)
+    index = torch.tensor(a.channels)
     with _inference(model, grad=True), _capture(model, layer) as outputs:
         for step in range(steps):
-            dy, dx = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=gen))
+            dy, dx = (int(v) for v in torch.randint(-a.jitter, a.jitter + 1, (2,), generator=gen))
             images.requires_grad_(True)
-            shifted = torch.roll(images, (dy, dx), dims=(2, 3))
             outputs.clear()
-            model((shifted - m) / s if pixel else shifted)
+            model(a.to_model(torch.roll(images, (dy, dx), dims=(2, 3))))
             A = _one(outputs, layer, model)
-            if step == 0 and int(index.max()) >= A.shape[1]:
-                raise ValueError(f"channels must be in 0..{A.shape[1] - 1} for layer "
-                                 f"{_find_layer(model, layer)[0]!r}, got {int(index.max())}")
-            objective = A[torch.arange(len(wanted)), index].mean(dim=(1, 2))
+            _check_channels(index, A, model, layer)
+            objective = A[torch.arange(len(index)), index].mean(dim=(1, 2))  # (K,)
             (g,) = torch.autograd.grad(objective.sum(), images)
             with torch.no_grad():
                 g = g / g.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
-                images = images + lr * g
-                images = grey + (images - grey) * (1 - decay)
-                if blur_every and (step + 1) % blur_every == 0:
-                    images = _gaussian_blur(images, blur_sigma)
-                if pixel:
+                images = images + a.lr * g
+                images = a.grey + (images - a.grey) * (1 - a.decay)
+                if a.blur_every and (step + 1) % a.blur_every == 0:
+                    images = _gaussian_blur(images, a.blur_sigma)
+                if a.mean is not None:
                     images = images.clamp(0, 1)
     images = images.detach()
-    return images[0] if single else images
+    return images[0] if a.single else images
 
 
 # --------------------------------------------------------------------------- sanity check
@@ -552,7 +575,7 @@ def randomised(model: nn.Module, layers: str | Sequence[str], *, seed: int = 0) 
     """
     _check_model(model)
     chosen = _check_layer_names(model, layers)
-    _check_int(seed, "seed", minimum=0)
+    check_int(seed, "seed", minimum=0)
     order = weight_layers(model)
     clone = copy.deepcopy(model)
     modules = dict(clone.named_modules())

@@ -277,11 +277,14 @@ def occlusion(
     with _inference(model, grad=False):
         full = scores(xb)
         t = _targets(target, full)
-        out = torch.empty(n, len(masks), dtype=full.dtype, device=xb.device)
-        for k in range(n):
-            for start in range(0, len(masks), batch_size):
-                copies = torch.where(masks[start:start + batch_size], fill, xb[k])
-                out[k, start:start + len(copies)] = full[k, t[k]] - scores(copies)[:, t[k]]
+        base = full[torch.arange(n), t]
+        out = torch.empty(n * len(masks), dtype=full.dtype, device=xb.device)
+        # every (image, window) pair, batch_size of them per forward pass
+        for start in range(0, len(out), batch_size):
+            pairs = torch.arange(start, min(start + batch_size, len(out)), device=xb.device)
+            k, w = pairs // len(masks), pairs % len(masks)
+            copies = torch.where(masks[w], fill, xb[k])
+            out[pairs] = base[k] - scores(copies)[torch.arange(len(pairs)), t[k]]
     out = out.view(n, len(rows), len(cols))
     return out[0] if single else out
 

@@ -3,9 +3,10 @@
 Every chapter is opened and run with Run > Run All Cells; no cell may show a traceback, no
 widget may fail to render, and the page may not log a JavaScript error.  In chapter 01 the
 kernel editor and the convolution explorer are then used with the keyboard and mouse, and
-the pictures they show must change; the editor's latency, from key press to the new output
-image decoded in the page, is measured and saved with the screenshots in
-``artifacts/browser/``.
+in chapter 09 the layer explorer (choosing an image, a layer, a channel and a unit, and
+uploading a file), and the pictures they show must change; the editor's latency, from key
+press to the new output image decoded in the page, is measured and saved with the
+screenshots in ``artifacts/browser/``.
 """
 
 from __future__ import annotations
@@ -85,15 +86,21 @@ def _wait_for_new_src(locator, old: str | None, timeout_s: float = 10) -> str:
     raise AssertionError(f"the image did not change within {timeout_s} s")
 
 
-def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
-    page = lab_page
-    open_notebook(page, lab, "01_cross_correlation.ipynb")
+def _run_chapter(page, lab, name: str, widget: str):
+    """Open chapter ``name``, run all its cells, check that nothing went wrong, and return
+    the first widget with CSS class ``widget``, scrolled into view."""
+    open_notebook(page, lab, name)
     run_all_cells(page)
     _assert_clean(page)
+    first = page.locator(f".{widget}").first
+    first.scroll_into_view_if_needed()
+    return first
 
+
+def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
+    page = lab_page
     # ---- kernel editor: type into the grid
-    editor = page.locator(".convbook-kernel-editor").first
-    editor.scroll_into_view_if_needed()
+    editor = _run_chapter(page, lab, "01_cross_correlation.ipynb", "convbook-kernel-editor")
     output = editor.locator("img.convbook-output")
     cells = editor.locator(".convbook-kernel-grid input")
     assert cells.count() == 9, "expected the 3x3 kernel the chapter leaves in the editor"
@@ -177,5 +184,98 @@ def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
     explorer.locator(".widget-play button").nth(1).click()  # pause
     assert len(seen_steps) >= 3, f"play moved the step only through {sorted(seen_steps)}"
     assert len(seen_srcs) >= 3, "the drawing did not follow the step"
+
+    _assert_clean(page)
+
+
+def _png_file(folder: Path, name: str, rgb: tuple[int, int, int]) -> Path:
+    """A small PNG of one colour with a white square in the middle, written to ``folder``."""
+    from PIL import Image
+
+    image = Image.new("RGB", (60, 40), rgb)
+    image.paste((255, 255, 255), (20, 10, 40, 30))
+    path = folder / name
+    image.save(path)
+    return path
+
+
+def _choose_file(page, button, path: Path) -> None:
+    """Click an upload button and pick ``path`` in the file chooser it opens."""
+    with page.expect_file_chooser() as chooser:
+        button.click()
+    chooser.value.set_files(str(path))
+
+
+def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
+    page = lab_page
+    explorer = _run_chapter(page, lab, "09_inside_a_cnn.ipynb", "convbook-layer-explorer")
+    picture = explorer.locator("img.convbook-input")
+    channel = explorer.locator("img.convbook-channel")
+    grid = explorer.locator("img.convbook-maps")
+    top5 = explorer.locator(".convbook-top5")
+    unit = explorer.locator(".convbook-unit")
+    explorer.screenshot(path=artifacts / "1-explorer-as-run.png")
+    assert "blocks.1" in unit.inner_text() and "23×23" in unit.inner_text()
+
+    # ---- choose another image: a bundled photo
+    src, pixels, ranking = picture.get_attribute("src"), picture.screenshot(), top5.inner_text()
+    explorer.locator(".convbook-image-choice select").select_option(value="photo: chelsea")
+    _wait_for_new_src(picture, src)
+    page.wait_for_function("([el, old]) => el.innerText !== old",
+                           arg=[top5.element_handle(), ranking], timeout=10_000)
+    assert picture.screenshot() != pixels
+    explorer.screenshot(path=artifacts / "2-explorer-photo.png")
+
+    # ---- choose the last layer: bigger field, other feature maps
+    src, pixels = grid.get_attribute("src"), grid.screenshot()
+    # an option's value is its label (its text has non-breaking spaces)
+    explorer.locator(".convbook-layer-choice select").select_option(
+        value="blocks.2 (FastBlock, 128×3×3)")
+    _wait_for_new_src(grid, src)
+    page.wait_for_function("el => el.innerText.includes('51×51')", arg=unit.element_handle(),
+                           timeout=10_000)
+    assert grid.screenshot() != pixels
+    explorer.screenshot(path=artifacts / "3-explorer-last-layer.png")
+
+    # ---- choose a channel with the keyboard, then a position
+    readout = explorer.locator(".convbook-channel-choice .widget-readout")
+    before = int(readout.inner_text())
+    src, pixels = channel.get_attribute("src"), channel.screenshot()
+    explorer.locator(".convbook-channel-choice .noUi-handle").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("([el, n]) => Number(el.innerText) === n",
+                           arg=[readout.element_handle(), before + 2], timeout=10_000)
+    _wait_for_new_src(channel, src)
+    assert channel.screenshot() != pixels
+    src, text = picture.get_attribute("src"), unit.inner_text()
+    explorer.locator(".convbook-row-choice .noUi-handle").focus()
+    page.keyboard.press("ArrowLeft")
+    _wait_for_new_src(picture, src)  # the box and the gradient moved
+    assert unit.inner_text() != text
+    explorer.screenshot(path=artifacts / "4-explorer-unit.png")
+
+    # ---- a file of the reader's own, then one that is not an image
+    button = explorer.locator(".convbook-upload")
+    src = picture.get_attribute("src")
+    _choose_file(page, button, _png_file(artifacts, "mine.png", (200, 40, 40)))
+    _wait_for_new_src(picture, src)
+    choice = explorer.locator(".convbook-image-choice select")
+    page.wait_for_function("el => el.value === 'your image: mine.png'",
+                           arg=choice.element_handle(), timeout=10_000)
+    bad = artifacts / "notes.png"
+    bad.write_text("not a picture")
+    src = picture.get_attribute("src")
+    _choose_file(page, button, bad)
+    error = explorer.locator(".convbook-error")
+    error.wait_for(timeout=10_000)
+    assert "could not read 'notes.png' as an image" in error.inner_text()
+    assert picture.get_attribute("src") == src  # the last good image stays
+    explorer.screenshot(path=artifacts / "5-explorer-bad-upload.png")
+    # still alive: the next change works and clears the error
+    explorer.locator(".convbook-layer-choice select").select_option(
+        value="whiten (Conv2d, 24×31×31)")
+    error.wait_for(state="detached", timeout=10_000)
+    _wait_for_new_src(picture, src)
 
     _assert_clean(page)

@@ -19,6 +19,7 @@ _SUBMODULES = {
     "data",
     "devices",
     "evaluation",
+    "explain",
     "images",
     "kernels",
     "layers",

@@ -169,3 +169,25 @@ def check_bias(bias: torch.Tensor | None, c_out: int) -> None:
         check_tensor(bias, "bias", [1], ["(C_out,)"])
         if bias.shape[0] != c_out:
             raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
+
+
+def check_number(value: object, name: str, *, low: float = -math.inf, low_ok: bool = True,
+                 high: float = math.inf) -> float:
+    """Return ``value`` as a float if it is a finite number in ``[low, high)`` (``(low,
+    high)`` unless ``low_ok``), else raise naming ``name`` and the rule.
+
+    >>> check_number(0.5, "decay", low=0.0, high=1.0)
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    if value < low or (value == low and not low_ok) or value >= high:
+        left = "[" if low_ok else "("
+        if math.isfinite(high):
+            rule = f"in {left}{low:g}, {high:g})"
+        else:
+            rule = f">= {low:g}" if low_ok else f"> {low:g}"
+        raise ValueError(f"{name} must be {rule}, got {value}")
+    return float(value)

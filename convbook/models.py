@@ -7,12 +7,21 @@
   GELU, after Keller Jordan's airbench; it trains to 85% in about two CPU minutes.
 
 All take ``(N, 3, 32, 32)`` normalised float images and return ``(N, 10)`` logits.
+
+:func:`pretrained` returns a ``FastNet`` trained by ``convbook train`` that ships with the
+package (``convbook/pretrained/``); :func:`pretrained_info` says how it was made and how
+well it does, and :func:`pretrained_samples` gives a few CIFAR-10 test images shipped with
+it, so that a chapter can look inside a trained network without the data set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -195,3 +204,105 @@ def build(name: str, **kwargs: object) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# --------------------------------------------------------------------------- pretrained
+
+#: Folder of the shipped network: ``fastnet_cifar10.pt`` (weights), ``fastnet_cifar10.json``
+#: (how it was made, its accuracy, the files' sha256), ``cifar10_samples.pt`` (test images).
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_NAME = "fastnet_cifar10"
+_REEXPORT = ("reinstall convbook, or re-create the files with tools/export_pretrained.py "
+             "(see CONTRIBUTING.md)")
+
+
+class PretrainedError(RuntimeError):
+    """The shipped network's files are missing, damaged or inconsistent; the message says
+    which file and what to do."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pretrained_info() -> dict[str, Any]:
+    """What ``fastnet_cifar10.json`` records about the shipped network: the ``convbook
+    train`` command, the data set and its sha256, the architecture (``widths``), the
+    normalisation (``mean``, ``std``), the ``classes``, the test accuracy measured at export
+    (``evaluation``), the files' sha256, the torch version and the date.
+
+    Raises:
+        PretrainedError: the file is missing or is not the JSON the export script writes.
+    """
+    path = PRETRAINED_DIR / f"{PRETRAINED_NAME}.json"
+    if not path.is_file():
+        raise PretrainedError(f"the pretrained network's description {path} is missing: "
+                              + _REEXPORT)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PretrainedError(f"{path} is damaged ({e}): " + _REEXPORT) from e
+    needed = ("weights", "samples", "architecture", "classes", "mean", "std", "evaluation")
+    missing = [k for k in needed if not isinstance(info, dict) or k not in info]
+    if missing:
+        raise PretrainedError(f"{path} lacks {missing}: " + _REEXPORT)
+    return info
+
+
+def _load_verified(entry: dict[str, Any]) -> Any:
+    """``torch.load(weights_only=True)`` of the package file that ``entry`` (``{"file",
+    "sha256"}`` from the JSON) names, after checking its sha256."""
+    path = PRETRAINED_DIR / entry["file"]
+    if not path.is_file():
+        raise PretrainedError(f"the pretrained file {path} is missing: " + _REEXPORT)
+    digest = file_sha256(path)
+    if digest != entry["sha256"]:
+        raise PretrainedError(
+            f"{path} is damaged or was replaced: its sha256 is {digest}, but "
+            f"{PRETRAINED_NAME}.json records {entry['sha256']}; " + _REEXPORT
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # code refused by weights_only, or not a torch file
+        raise PretrainedError(f"{path} cannot be read safely ({type(e).__name__}): "
+                              + _REEXPORT) from e
+
+
+def pretrained() -> FastNet:
+    """The CIFAR-10 ``FastNet`` shipped with convbook, in eval mode, on the CPU, in float32.
+
+    It was trained by ``convbook train`` with the default recipe; :func:`pretrained_info`
+    gives the exact command, its normalisation (``mean``, ``std``) and its test accuracy.
+    The weights are read with ``torch.load(..., weights_only=True)`` after their sha256 is
+    checked against the JSON.  Every call returns a new network.
+
+    Raises:
+        PretrainedError: a file is missing, damaged, or does not fit the architecture.
+    """
+    info = pretrained_info()
+    arch = info["architecture"]
+    payload = _load_verified(info["weights"])
+    model = FastNet(widths=arch["widths"], num_classes=arch["num_classes"],
+                    whiten_size=arch["whiten_size"])
+    try:
+        state = {k: v.float() if v.is_floating_point() else v
+                 for k, v in payload["model"].items()}
+        model.load_state_dict(state)
+    except (KeyError, TypeError, AttributeError, RuntimeError) as e:
+        raise PretrainedError(f"the pretrained weights do not fit FastNet(widths="
+                              f"{tuple(arch['widths'])}): {str(e).splitlines()[0][:200]}; "
+                              + _REEXPORT) from e
+    return model.eval()
+
+
+def pretrained_samples() -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10 test images shipped with the network: ``(N, 3, 32, 32)`` uint8 images and
+    their ``(N,)`` int64 labels (the first few of each class in the test set; their indices
+    are in ``pretrained_info()["samples"]["test_indices"]``)."""
+    payload = _load_verified(pretrained_info()["samples"])
+    return payload["images"], payload["labels"]

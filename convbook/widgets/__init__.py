@@ -16,6 +16,7 @@ _EXPORTS = {
     "BookWidget": "base",
     "KernelEditor": "kernel_editor",
     "ConvExplorer": "explorer",
+    "LayerExplorer": "layer_explorer",
 }
 
 

@@ -43,11 +43,16 @@ def test_recorded_accuracy_on_all_10000_test_images():
     correct = int((logits.argmax(1) == cifar.test_labels).sum())
     ev = info["evaluation"]
     assert (ev["images"], ev["precision"], ev["device"]) == (10_000, "fp32", "cpu")
-    assert correct == ev["correct"], (
-        f"{correct} of 10,000 right, the JSON records {ev['correct']}; the closest call has "
-        f"a top-2 margin of {ev['smallest_top2_margin']:.2g}"
+    # Another CPU may round float32 sums differently (about 1e-6 of a logit): only an image
+    # whose two best logits are nearly tied could change its answer, so the count may differ
+    # from the recorded one by at most the number of such images (none or a few).
+    top2 = logits.topk(2, dim=1).values
+    near_ties = int(((top2[:, 0] - top2[:, 1]) < 1e-3).sum())
+    assert abs(correct - ev["correct"]) <= near_ties, (
+        f"{correct} of 10,000 right, the JSON records {ev['correct']}, and only {near_ties} "
+        "answers are close enough to a tie to differ between CPUs"
     )
-    assert ev["accuracy"] == correct / 10_000
+    assert ev["accuracy"] == ev["correct"] / 10_000
     assert ev["accuracy"] > 0.8  # the default recipe's 85%, not a half-trained network
     # the shipped samples are the test images whose indices the JSON lists
     images, labels = models.pretrained_samples()

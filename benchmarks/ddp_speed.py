@@ -37,8 +37,9 @@ SETUPS = {
 }
 
 
-def run(processes: int, threads: int, args: argparse.Namespace, out: Path) -> tuple[float, float]:
-    """(training seconds, wall seconds) of one ``convbook train`` run."""
+def run(processes: int, threads: int, args: argparse.Namespace, out: Path
+        ) -> tuple[float, float, float]:
+    """(training seconds, wall seconds, final test accuracy) of one ``convbook train`` run."""
     ckpt = out / f"p{processes}t{threads}.pt"
     ckpt.unlink(missing_ok=True)
     launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", "--local-addr",
@@ -56,7 +57,7 @@ def run(processes: int, threads: int, args: argparse.Namespace, out: Path) -> tu
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     history = torch.load(ckpt, weights_only=True)["history"]
-    return history["time"][-1], wall
+    return history["time"][-1], wall, history["tta_acc"][-1] or history["test_acc"][-1]
 
 
 def main() -> None:
@@ -72,10 +73,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.repeats):
             for name, (processes, threads) in SETUPS.items():
-                train_s, wall_s = run(processes, threads, args, Path(tmp))
+                train_s, wall_s, acc = run(processes, threads, args, Path(tmp))
                 times[name].append(train_s)
                 print(f"  repeat {rep + 1}: {name:24s} {train_s:6.1f} s training, "
-                      f"{wall_s:6.1f} s wall", flush=True)
+                      f"{wall_s:6.1f} s wall, test accuracy {acc:.4f}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     for name, ts in times.items():
         print(f"{name:24s} median {statistics.median(ts):6.1f} s  (min {min(ts):.1f}, "

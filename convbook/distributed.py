@@ -179,7 +179,7 @@ class Processes:
         (plain Python values: where training starts, the data's signature, the settings)."""
         everyone: list[Any] = [None] * self.size
         dist.all_gather_object(everyone, values)
-        diffs = [f"process {r} has {k} {v.get(k)!r}, process 0 {everyone[0].get(k)!r}"
+        diffs = [f"process {r} has {k} {v.get(k)!r:.60}, process 0 {everyone[0].get(k)!r:.60}"
                  for r, v in enumerate(everyone) for k in sorted(set(v) | set(everyone[0]))
                  if v.get(k) != everyone[0].get(k)]
         if diffs:

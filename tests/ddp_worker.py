@@ -7,8 +7,9 @@ Process 0 writes ``OUT/<name>.pt`` for each run of :data:`EQUIVALENCE` (one epoc
 process 1 alone gets a Ctrl-C, in the middle of an epoch of a dropout network, at the worst
 moment: during the optimizer's step, after the processes have exchanged their numbers of that
 step.  Process 0 writes ``OUT/stopped.pt`` (the checkpoint of the stop), ``OUT/resumed.pt``
-(after resuming) and ``OUT/straight.pt`` (the same run without the stop).  Each process
-writes ``OUT/rank<r>.json`` saying what it saw.
+(after resuming) and ``OUT/straight.pt`` (the same run without the stop).  Last, the two
+processes try to train with different seeds.  Each process writes ``OUT/rank<r>.json`` saying
+what it saw.
 """
 
 from __future__ import annotations
@@ -116,6 +117,12 @@ def main(out: Path) -> None:
     fit(SmallNet(dropout=0.5), data, 2, resume=True, **resume_run)
     if procs.main:
         shutil.copy(out / "run.pt", out / "resumed.pt")
+    try:  # each process with another seed: they refuse to train together
+        fit(SmallNet(), toy_data(16), 1, seed=procs.rank, recipe="tutorial", batch_size=8,
+            **COMMON)
+        seen["disagreement"] = None
+    except distributed.DisagreementError as e:
+        seen["disagreement"] = str(e)
     (out / f"rank{procs.rank}.json").write_text(json.dumps(seen))
     distributed.close()
 

@@ -226,8 +226,8 @@ def test_two_processes_train_like_one_and_stop_and_resume_together(tmp_path):
     # Ctrl-C reached process 1 alone, during the optimizer step of its 4th step, too late to
     # be agreed on in that step: both stopped after the next one, and process 0 saved it
     # (3 steps an epoch: after epoch 1 and step 2 of epoch 2)
-    assert [json.loads((tmp_path / f"rank{r}.json").read_text())["interrupted"]
-            for r in (0, 1)] == [True, True]
+    seen = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [s["interrupted"] for s in seen] == [True, True]
     stopped = load_checkpoint(tmp_path / "stopped.pt")
     assert stopped["epoch"] * 3 + stopped["progress"]["step"] == SIGINT_AT + 1
     assert len(stopped["rng"]["ranks"]) == 2  # each process's dropout stream
@@ -235,6 +235,10 @@ def test_two_processes_train_like_one_and_stop_and_resume_together(tmp_path):
     resumed = load_checkpoint(tmp_path / "resumed.pt")["model"]
     for key, w in straight.items():
         assert torch.equal(resumed[key], w), key  # bit for bit, dropout included
+    # processes that would train different runs refuse, all of them, with the same message
+    assert seen[0]["disagreement"] == seen[1]["disagreement"]
+    assert "the processes of the run disagree (process 1 has seed 1, process 0 0)" in \
+        seen[0]["disagreement"]
 
 
 def cli_args(tree: Path, ckpt: Path) -> list[str]:

@@ -18,6 +18,7 @@ _SUBMODULES = {
     "counting",
     "data",
     "devices",
+    "distributed",
     "evaluation",
     "explain",
     "images",

@@ -80,6 +80,7 @@ def save_checkpoint(
     history: dict[str, list] | None = None,
     config: dict[str, Any] | None = None,
     progress: dict[str, Any] | None = None,
+    rng: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (and optionally its optimizers) to ``path`` atomically.
 
@@ -92,6 +93,9 @@ def save_checkpoint(
         config: plain values needed to rebuild the run (model name, hyperparameters).
         progress: plain values saying where inside an epoch the run stopped (batches done,
             running sums), for an exact resumption; empty at an epoch boundary.
+        rng: the random state to store (default: this process's, :func:`rng_state`); a
+            data-parallel run stores every process's
+            (:meth:`~convbook.distributed.Processes.gather_rng`).
 
     Returns:
         ``Path(path)``.
@@ -113,7 +117,7 @@ def save_checkpoint(
         "history": history or {},
         "config": config or {},
         "progress": progress or {},
-        "rng": rng_state(),
+        "rng": rng_state() if rng is None else rng,
     }
     atomic_torch_save(payload, path)
     return Path(path)

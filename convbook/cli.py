@@ -8,6 +8,11 @@ Prints one line per epoch and the final test accuracy, saves a checkpoint after 
 epoch, and on Ctrl-C finishes the current step, saves a checkpoint and exits;
 ``--resume`` continues from it and ends with the weights of an uninterrupted run.
 Every option is checked before the data set is loaded.
+
+Data-parallel, on two GPUs (or two CPU processes) of one machine, or across machines
+(see :mod:`convbook.distributed` and the README)::
+
+    torchrun --standalone --nproc_per_node=2 -m convbook train --data ...
 """
 
 from __future__ import annotations
@@ -18,6 +23,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when needed: `convbook --help` answers without loading torch
+    import torch
+
+    from convbook import distributed
 
 MODELS = ("fast", "tutorial", "wide")
 RECIPES = ("fast", "best", "tutorial")
@@ -104,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue from --checkpoint if it exists (same options needed)")
     t.add_argument("--seed", type=_int, default=0, help="random seed (same seed, same run)")
     t.add_argument("--no-progress", action="store_true", help="hide the per-epoch progress bar")
+    t.add_argument("--timeout", type=_positive_float, default=600.0,
+                   help="under torchrun: seconds a process waits for the others before it "
+                        "stops with an error (when one of them hangs or its machine is gone)")
     t.set_defaults(run=train_command, subparser=t)
     return parser
 
@@ -134,32 +148,69 @@ def _check_paths(args: argparse.Namespace, parser: argparse.ArgumentParser) -> N
 
 
 def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Run ``convbook train``; returns the exit status."""
+    """Run ``convbook train``; returns the exit status.
+
+    Under ``torchrun`` every process runs this; it joins the others first
+    (:func:`convbook.distributed.init`) and leaves them at the end.
+    """
     _check_paths(args, parser)
+    from convbook import distributed
+
+    if not distributed.launched():
+        return _train(args)
+    try:
+        device = distributed.init(args.device, timeout=args.timeout)
+    except ValueError as e:
+        parser.error(f"argument --device: {e}")
+    procs = distributed.processes()
+    try:
+        with distributed.sigterm_raises():
+            return _train(args, device, procs)
+    except Exception as e:
+        failure = distributed.describe_failure(e)
+        if failure is None:
+            raise
+        print(f"convbook train: error: process {procs.rank} of {procs.size}: {failure}. "
+              f"{args.checkpoint} holds the last saved state of the run; once the cause is "
+              "fixed, continue it with --resume", file=sys.stderr)
+        return 1
+    finally:
+        distributed.close()
+
+
+def _train(args: argparse.Namespace, device: torch.device | None = None,
+           procs: distributed.Processes | None = None) -> int:
+    """The run of ``convbook train`` (of one process, in a data-parallel run ``procs``)."""
     import torch
 
-    from convbook import data, models, train
+    from convbook import data, distributed, models, train
     from convbook.live import LiveLoss
 
+    main = procs is None or procs.main
+    say = print if main else (lambda *_, **__: None)  # process 0 speaks for all processes
     recipe_name = args.recipe or ("fast" if args.model in (None, "fast") else "tutorial")
     recipe = train.recipe_for(recipe_name, epochs=args.epochs, batch_size=args.batch_size,
                               lr=args.lr)
     model_name = args.model or recipe.model
-    device = train.select_device(args.device)
+    device = train.select_device(args.device) if device is None else device
     try:
         cifar = data.cifar10(args.data, expected_sizes=None if args.any_size else "cifar10")
     except data.DatasetError as e:
-        print(f"convbook train: error: {e}", file=sys.stderr)
+        where = f"process {procs.rank} of {procs.size}: " if procs else ""
+        print(f"convbook train: error: {where}{e}", file=sys.stderr)
         return 1
     if args.subset:
         cifar = cifar.subset(*args.subset, seed=args.seed)
-    print(f"data: {cifar}")
+    say(f"data: {cifar}")
     torch.manual_seed(args.seed)
     kwargs = {"widths": recipe.widths} if model_name == "fast" and recipe.widths else {}
     model = models.build(model_name, **kwargs)
-    print(f"model: {model_name} ({models.count_parameters(model):,} parameters), "
-          f"recipe: {recipe_name} ({recipe.epochs} epochs), device: {device}")
-    print(train.describe_precision(args.precision, device))
+    say(f"model: {model_name} ({models.count_parameters(model):,} parameters), "
+        f"recipe: {recipe_name} ({recipe.epochs} epochs), device: {device}")
+    if procs:
+        say(f"data-parallel: {procs.size} processes, each with its part of every batch of "
+            f"{recipe.batch_size} images")
+    say(train.describe_precision(args.precision, device))
     try:
         history = train.fit(
             model, cifar, recipe=recipe, device=device, precision=args.precision,
@@ -168,20 +219,20 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             config={"model": model_name, "recipe": recipe_name},
         )
     except KeyboardInterrupt:
-        print(f"stopped; resume with: convbook train --resume --checkpoint {args.checkpoint} "
-              "(and the same options)", file=sys.stderr)
+        if main:
+            print(f"stopped; resume with: convbook train --resume --checkpoint "
+                  f"{args.checkpoint} (and the same options)", file=sys.stderr)
         return 130
-    except train.ResumeMismatchError as e:
-        print(f"convbook train: error: {e}", file=sys.stderr)
-        return 2
-    except train.NonFiniteLossError as e:
-        print(f"convbook train: error: {e}", file=sys.stderr)
-        return 1
+    except (train.ResumeMismatchError, distributed.DisagreementError,
+            train.NonFiniteLossError) as e:  # raised alike by every process
+        if main:
+            print(f"convbook train: error: {e}", file=sys.stderr)
+        return 1 if isinstance(e, train.NonFiniteLossError) else 2
     acc, tta = history["test_acc"][-1], history["tta_acc"][-1]
     result = (f"{tta:.4f} with test-time augmentation ({acc:.4f} without)" if tta is not None
               else f"{acc:.4f}")
-    print(f"final test accuracy: {result}; {history['epoch'][-1]} epochs in "
-          f"{history['time'][-1]:.0f} s; checkpoint: {args.checkpoint}")
+    say(f"final test accuracy: {result}; {history['epoch'][-1]} epochs in "
+        f"{history['time'][-1]:.0f} s; checkpoint: {args.checkpoint}")
     return 0
 
 

@@ -7,6 +7,10 @@ generator seeded with ``(seed, epoch)``, so epoch ``e`` is the same whenever it 
 that stops in the middle of an epoch and resumes there sees exactly the batches it would
 have seen.
 
+In a data-parallel run (:mod:`convbook.distributed`) every process draws the same epoch and
+takes its own part of every batch (``rank`` and ``world_size``): the parts are disjoint and
+together make up the batch a single process would train on.
+
 Flipping can be ``"random"`` (each image with probability 1/2, afresh every epoch) or
 ``"alternating"`` (airbench's trick: a random half of the images is flipped in even epochs and
 the other half in odd epochs, so every pair of consecutive epochs shows each image both
@@ -21,6 +25,7 @@ import torch
 
 from convbook._args import check_choice, check_int, check_positive_int, check_tensor
 from convbook.data import normalize
+from convbook.distributed import shard
 
 FLIPS = ("alternating", "random", "none")
 
@@ -82,6 +87,10 @@ class TrainLoader:
         seed: makes every epoch reproducible.
         device: where the batches are made (the data set is copied there once, padded).
         memory_format: of the batches (``torch.channels_last`` for convolutions).
+        rank, world_size: in a data-parallel run of ``world_size`` processes, this process's
+            number; it then gets part ``rank`` of every batch
+            (:func:`convbook.distributed.shard`): ``batch_size`` is the batch of all processes
+            together.
 
     ``loader.epoch(e)`` yields ``(x, y)``: ``x`` float32 ``(B, C, H, W)``, ``y`` int64 ``(B,)``.
     """
@@ -99,6 +108,8 @@ class TrainLoader:
         seed: int = 0,
         device: torch.device | str = "cpu",
         memory_format: torch.memory_format = torch.contiguous_format,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         check_tensor(images, "images", [4], ["(N, C, H, W)"])
         check_tensor(labels, "labels", [1], ["(N,)"])
@@ -123,6 +134,17 @@ class TrainLoader:
         from convbook.devices import select_device
 
         device = select_device(device)
+        check_positive_int(world_size, "world_size")
+        if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
+            raise ValueError(f"rank must be an int in [0, {world_size}), got {rank!r}")
+        last = len(labels) % batch_size or batch_size  # images in the last batch of an epoch
+        if min(batch_size, last) < world_size:
+            what = (f"batch_size is {batch_size}" if batch_size < world_size else
+                    f"the last batch of an epoch holds {last} of the {len(labels)} images")
+            raise ValueError(
+                f"every batch must have at least one image for each of the {world_size} "
+                f"processes, but {what}: choose another batch size")
+        self.rank, self.world_size = rank, world_size
         self.batch_size = batch_size
         self.translate = translate
         self.flip = flip
@@ -140,6 +162,10 @@ class TrainLoader:
     def __len__(self) -> int:
         """Batches per epoch."""
         return -(-len(self.labels) // self.batch_size)
+
+    def batch_len(self, b: int) -> int:
+        """Images in batch ``b`` of an epoch, all processes' parts together."""
+        return min(self.batch_size, len(self.labels) - b * self.batch_size)
 
     def _draws(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
@@ -163,7 +189,9 @@ class TrainLoader:
             raise ValueError(f"start must be in [0, {len(self)}], got {start}")
         order, dy, dx, flips = self._draws(epoch)
         for b in range(start, len(self)):
-            sl = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            first = b * self.batch_size
+            part = shard(self.batch_len(b), self.rank, self.world_size)  # all in a plain run
+            sl = slice(first + part.start, first + part.stop)
             idx = order[sl].to(self.device)
             x = crop(self.padded[idx], dy[sl], dx[sl], self.size)  # (B, C, H, W) uint8
             mirror = flips[sl].to(self.device).view(-1, 1, 1, 1)

@@ -7,6 +7,10 @@ to float32), augments whole batches on the device, draws live curves, and checkp
 every epoch.  Ctrl-C (or Jupyter's stop button) finishes the current step, saves a checkpoint
 and stops; ``resume=True`` then ends with exactly the weights of an uninterrupted run.
 ``evaluate`` and ``predict`` (from :mod:`convbook.evaluation`) measure a model.
+
+Under ``torchrun`` (after :func:`convbook.distributed.init`) ``fit`` trains data-parallel: each
+process takes its part of every batch, and only process 0 prints, draws and saves
+(:mod:`convbook.distributed` explains the batch, the learning rates and batch norm).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convbook import distributed
 from convbook._args import check_bool, check_int, check_path
 from convbook.checkpoint import load_checkpoint, save_checkpoint
 from convbook.data import ImageData, normalize
@@ -114,11 +119,15 @@ class _StopRequest:
     """Turns the first Ctrl-C (SIGINT) into a request to stop after the current step.
 
     A second Ctrl-C raises ``KeyboardInterrupt`` at once.  Outside the main thread (where
-    Python cannot install signal handlers) Ctrl-C raises as usual.
+    Python cannot install signal handlers) Ctrl-C raises as usual.  With ``agreed=True``
+    (data-parallel runs) a Ctrl-C only sets ``signalled``; the training loop sets ``requested``
+    once the processes have agreed to stop, so that all of them stop after the same step.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, agreed: bool = False) -> None:
         self.requested = False
+        self.signalled = False
+        self.agreed = agreed
 
     @contextmanager
     def installed(self) -> Iterator[_StopRequest]:
@@ -127,9 +136,10 @@ class _StopRequest:
             return
 
         def handler(signum, frame):
-            if self.requested:
+            if self.signalled:
                 raise KeyboardInterrupt
-            self.requested = True
+            self.signalled = True
+            self.requested = self.requested or not self.agreed
 
         previous = signal.signal(signal.SIGINT, handler)
         try:
@@ -147,6 +157,10 @@ class ResumeMismatchError(ValueError):
 
 
 Callback = Callable[[int, dict[str, list]], None]
+
+#: in a data-parallel run on GPUs, the losses are read (and Ctrl-C agreed on) every this many
+#: steps (on the CPU: every step)
+_SYNC_EVERY = 8
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "tta_acc", "lr",
                 "time")
@@ -258,6 +272,12 @@ def fit(
         eval_every: measure test accuracy after every this many epochs (0: only at the end);
             the last epoch is always measured, with the recipe's test-time augmentation too.
 
+    In a data-parallel run (:func:`convbook.distributed.init` under ``torchrun``) every process
+    calls ``fit`` with the same arguments; each trains on its part of every batch of
+    ``batch_size`` images, and the history (and ``callback``) is the same everywhere.  Only
+    process 0 shows progress and ``live`` curves and writes the checkpoint; on resume every
+    process reads it.
+
     Returns:
         ``{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "tta_acc", "lr",
         "time"}``, one entry per epoch: ``test_*`` without test-time augmentation (``None``
@@ -277,12 +297,16 @@ def fit(
                          progress=progress)
     dev = select_device(device)
     prec = resolve_precision(precision, dev)
+    procs = distributed.processes()  # None in a plain run
+    if procs is not None and not procs.main:
+        live, progress = None, False
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     mean, std = (t.to(dev) for t in data.mean_std())
     n_train = len(data.train_labels)
     loader = TrainLoader(data.train_images, data.train_labels, r.batch_size, mean, std,
                          translate=r.translate, flip=r.flip, seed=seed, device=dev,
-                         memory_format=fmt)
+                         memory_format=fmt, rank=procs.rank if procs else 0,
+                         world_size=procs.size if procs else 1)
     steps = len(loader)
     total = epochs * steps
     run_config = {**(config or {}), "settings": dataclasses.asdict(r), "seed": seed,
@@ -302,15 +326,27 @@ def fit(
             g = torch.Generator().manual_seed(seed)
             sample = torch.randperm(n_train, generator=g)[:5000]
             model.init_whitening(normalize(data.train_images[sample].to(dev), mean, std))
+        if procs:
+            procs.seed(seed)
     whiten_bias = getattr(getattr(model, "whiten", None), "bias", None)
     opts = make_optimizers(model, r)
     if ckpt is not None:
         load_checkpoint(checkpoint, model, opts, restore_rng=True)
+        if procs:
+            procs.restore_rng(ckpt["rng"], seed)
         start_epoch, history = ckpt["epoch"], ckpt["history"]
         progress_state = ckpt.get("progress") or {}
         start_step = progress_state.get("step", 0)
         partial = progress_state.get("partial", partial)
         elapsed = progress_state.get("time", history["time"][-1] if history["time"] else 0.0)
+    if procs:  # a process that found no checkpoint, or other data, would train another run
+        procs.check_same({"epoch": start_epoch, "step": start_step, **run_config})
+    net = procs.wrap(model) if procs else model  # DDP: the gradients are averaged in backward
+
+    def measure(tta: int = 0) -> dict[str, float]:  # shared out between the processes
+        return (procs.evaluate if procs else evaluate)(model, data, mean=mean, std=std,
+                                                       device=dev, precision=prec, tta=tta)
+
     if live is True:
         live = LiveLoss()
     from tqdm.auto import tqdm
@@ -321,12 +357,16 @@ def fit(
     def save(step_in_epoch: int) -> None:
         if checkpoint is None:
             return
-        prog = {"step": step_in_epoch, "partial": dict(partial),
-                "time": time.perf_counter() - t0} if step_in_epoch else {}
-        save_checkpoint(checkpoint, model, opts, epoch=state["epoch"], history=history,
-                        config=run_config, progress=prog)
+        rng = procs.gather_rng() if procs else None  # every process takes part
+        if procs is None or procs.main:
+            prog = {"step": step_in_epoch, "partial": dict(partial),
+                    "time": time.perf_counter() - t0} if step_in_epoch else {}
+            save_checkpoint(checkpoint, model, opts, epoch=state["epoch"], history=history,
+                            config=run_config, progress=prog, rng=rng)
+        if procs:
+            procs.barrier()  # none goes on (and maybe reads the file) before it is written
 
-    stop = _StopRequest()
+    stop = _StopRequest(agreed=procs is not None)
     stopped_at = {"saved": False}  # has a checkpoint of the current state been written?
     lr = r.lr
     try:
@@ -344,26 +384,35 @@ def fit(
                 for i, (xb, yb) in enumerate(bar, start=first):
                     step = epoch * steps + i
                     if whiten_bias is not None and whiten_bias.requires_grad and \
-                            step >= r.whiten_epochs * steps:
-                        whiten_bias.requires_grad_(False)  # its schedule has reached 0
+                            step >= r.whiten_epochs * steps and not procs:
+                        # its schedule has reached 0.  (DDP expects the same parameters to get
+                        # gradients every step: there it stays trainable, with learning rate 0.)
+                        whiten_bias.requires_grad_(False)
                     lr = _set_learning_rates(opts, r, step, total, steps)
                     with autocast(dev, prec):
-                        logits = model(xb)
+                        logits = net(xb)
                     loss = F.cross_entropy(logits.float(), yb, label_smoothing=r.label_smoothing,
                                            reduction="sum" if r.loss_sum else "mean")
                     for opt in opts:
                         opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    if procs:  # DDP averages the gradients: scale them to the whole batch's
+                        scale = procs.loss_scale(len(yb), loader.batch_len(i), r.loss_sum)
+                        (loss * scale).backward()
+                    else:
+                        loss.backward()
                     # Reading a number from a GPU waits for it to finish: on a GPU the loss is
                     # read every 0.5 s (and at the end of an epoch), on the CPU every step,
                     # where it costs nothing and a NaN is caught before it reaches the weights.
+                    # The processes of a data-parallel run add up their numbers when they read
+                    # them, so they must agree on when: on GPUs every _SYNC_EVERY steps.
                     pending["loss"] += loss.detach() * (1 if r.loss_sum else len(yb))
                     pending["correct"] += (logits.argmax(1) == yb).sum()
                     pending["seen"] += len(yb)
                     sync = (dev.type == "cpu" or i + 1 == steps or stop.requested
-                            or time.monotonic() - pending["since"] >= 0.5)
+                            or (i % _SYNC_EVERY == 0 if procs else
+                                time.monotonic() - pending["since"] >= 0.5))
                     if sync:
-                        flushed = _flush(pending, partial)
+                        flushed = _flush(pending, partial, procs, stop)
                         if not math.isfinite(flushed):
                             raise NonFiniteLossError(
                                 f"the training loss became {flushed} at epoch {epoch + 1}, "
@@ -378,7 +427,7 @@ def fit(
                             live.update(epoch + (i + 1) / steps, loss=flushed)
                     for opt in opts:
                         opt.step()
-                    if stop.requested:
+                    if stop.requested:  # (in a data-parallel run: on every process)
                         if i + 1 == steps:
                             break  # the epoch is done: finish it (test, checkpoint), then stop
                         save(i + 1)
@@ -387,13 +436,11 @@ def fit(
                 done = epoch + 1
                 last = done == epochs or (minutes is not None and
                                           time.perf_counter() - t0 >= minutes * 60)
-                measure = last or (eval_every and done % eval_every == 0)
-                test = evaluate(model, data, mean=mean, std=std, device=dev, precision=prec) \
-                    if measure else {"loss": None, "acc": None}
-                tta_acc = None
-                if last and r.tta:
-                    tta_acc = evaluate(model, data, mean=mean, std=std, device=dev,
-                                       precision=prec, tta=r.tta)["acc"]
+                if procs and minutes is not None:
+                    last = procs.any(last)  # the clocks of the processes differ
+                test = measure() if last or (eval_every and done % eval_every == 0) \
+                    else {"loss": None, "acc": None}
+                tta_acc = measure(tta=r.tta)["acc"] if last and r.tta else None
                 train_loss = partial["loss_sum"] / max(1, partial["seen"])
                 train_acc = partial["correct"] / max(1, partial["seen"])
                 for key, value in (("epoch", done), ("train_loss", train_loss),
@@ -419,6 +466,8 @@ def fit(
                 if last:
                     break
     except KeyboardInterrupt:
+        if procs and not procs.main:
+            raise
         if checkpoint is not None and stopped_at["saved"]:
             print(f"\ninterrupted: checkpoint saved to {checkpoint}; resume=True continues "
                   "from where it stopped")
@@ -441,12 +490,23 @@ def _pending(device: torch.device) -> dict[str, Any]:
             "since": time.monotonic()}
 
 
-def _flush(pending: dict[str, Any], partial: dict[str, Any]) -> float:
-    """Move ``pending`` into the epoch's sums ``partial``; return its mean loss per image."""
-    loss, seen = pending["loss"].item(), pending["seen"]
+def _flush(pending: dict[str, Any], partial: dict[str, Any],
+           procs: distributed.Processes | None = None, stop: _StopRequest | None = None) -> float:
+    """Move ``pending`` into the epoch's sums ``partial``; return its mean loss per image.
+
+    In a data-parallel run the sums are added up over the processes, and so is the Ctrl-C flag
+    of ``stop``: if any process was interrupted, every process's ``stop.requested`` is set.
+    """
+    if procs is None:
+        loss, correct, seen = pending["loss"].item(), pending["correct"].item(), pending["seen"]
+    else:
+        loss, correct, seen, stops = procs.sum(pending["loss"], pending["correct"],
+                                                pending["seen"], stop.signalled)
+        stop.requested = stop.requested or stops > 0
     partial["loss_sum"] += loss
-    partial["correct"] += int(pending["correct"].item())
-    partial["seen"] += seen
+    partial["correct"] += int(correct)
+    partial["seen"] += int(seen)
     pending.update(_pending(pending["loss"].device))
     return loss / max(1, seen)
+
 

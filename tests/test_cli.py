@@ -63,6 +63,7 @@ def test_help_explains_every_option_without_empty_defaults(capsys):
     (["--lr", "nan"], "argument --lr: must be a finite number > 0, got nan"),
     (["--lr", "-1"], "argument --lr: must be a finite number > 0, got -1"),
     (["--minutes", "0"], "argument --minutes: must be a finite number > 0, got 0"),
+    (["--timeout", "-1"], "argument --timeout: must be a finite number > 0, got -1"),
     (["--seed", "1.5"], "argument --seed: must be a whole number, got '1.5'"),
     (["--device", "nonsense"], "argument --device: device must be 'auto', 'cpu'"),
     (["--model", "resnet"], "invalid choice: 'resnet'"),

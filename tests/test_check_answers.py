@@ -95,7 +95,7 @@ RIGHT_INTS = {
     "ch07.grouped_params": 128 * 8 * 9,
     "ch08.tutorial_flatten_size": 16 * 4 * 4,
     "ch08.conv_parameters": 32 * 27 + 32,
-    "ch08.optimizer_steps": 4 * 50,
+    "ch08.optimizer_steps": 3 * 50,
     "ch08.fastnet_final_size": 3,
     "ch90.transpose_size": 16 * 2 + (3 - 2),
 }

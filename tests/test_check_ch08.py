@@ -34,9 +34,9 @@ def test_optimizer_steps():
     images = torch.zeros(50_000, 1, 1, 1, dtype=torch.uint8)
     labels = torch.zeros(50_000, dtype=torch.long)
     tl = loader.TrainLoader(images, labels, 1000, torch.zeros(1), torch.ones(1))
-    assert ch08.optimizer_steps(4 * len(tl))  # the loader counts the batches itself
+    assert ch08.optimizer_steps(3 * len(tl))  # the loader counts the batches itself
     assert "one epoch" in ch08.optimizer_steps(50).message
-    for wrong in (4, 200_000, 201):
+    for wrong in (3, 150_000, 151):
         result = ch08.optimizer_steps(wrong)
         assert not result and "batch size" in result.message
 

@@ -46,19 +46,19 @@ def conv_parameters(answer: object) -> CheckResult:
 
 
 def optimizer_steps(answer: object) -> CheckResult:
-    """Exercise 3: optimizer steps of the fast recipe (batch 1,000, 50,000 images, 4 epochs).
+    """Exercise 3: optimizer steps of the fast recipe (batch 1,000, 50,000 images, 3 epochs).
 
     Answer: an int, a number of steps.
     """
-    images, batch, epochs = 50_000, 1_000, 4
+    images, batch, epochs = 50_000, 1_000, 3
     per_epoch = len(range(0, images, batch))  # one step per batch, a smaller last one too
     expected = epochs * per_epoch
     return judge_int(
         answer, expected, what="a number of steps",
-        success=f"{expected}: 50,000 / 1,000 = {per_epoch} steps an epoch, times 4 epochs.",
+        success=f"{expected}: 50,000 / 1,000 = {per_epoch} steps an epoch, times 3 epochs.",
         hint="One step per batch: divide the images by the batch size (rounding up), then "
         "multiply by the number of epochs.",
-        typical={per_epoch: "That is one epoch; the recipe trains for four."},
+        typical={per_epoch: "That is one epoch; the recipe trains for three."},
     )
 
 

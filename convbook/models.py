@@ -276,10 +276,10 @@ def _load_verified(entry: dict[str, Any]) -> Any:
 def pretrained() -> FastNet:
     """The CIFAR-10 ``FastNet`` shipped with convbook, in eval mode, on the CPU, in float32.
 
-    It was trained by ``convbook train`` with the default recipe; :func:`pretrained_info`
-    gives the exact command, its normalisation (``mean``, ``std``) and its test accuracy.
-    The weights are read with ``torch.load(..., weights_only=True)`` after their sha256 is
-    checked against the JSON.  Every call returns a new network.
+    It was trained by ``convbook train --epochs 4`` (the default recipe, one epoch longer);
+    :func:`pretrained_info` gives the exact command, its normalisation (``mean``, ``std``)
+    and its test accuracy.  The weights are read with ``torch.load(..., weights_only=True)``
+    after their sha256 is checked against the JSON.  Every call returns a new network.
 
     Raises:
         PretrainedError: a file is missing, damaged, or does not fit the architecture.

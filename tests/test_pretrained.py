@@ -221,10 +221,13 @@ def test_export_refuses_a_command_that_did_not_write_the_checkpoint(command, mes
         export_pretrained.check_command(command, CONFIG)
 
 
-def test_export_accepts_the_default_command_with_paths():
+def test_export_accepts_the_shipped_command_with_other_paths():
     args = export_pretrained.check_command(
-        "convbook train --data /x/cifar.tar.gz --device cpu --checkpoint 'my run.pt'", CONFIG)
+        "convbook train --epochs 4 --data /x/cifar.tar.gz --device cpu --checkpoint 'my run.pt'",
+        CONFIG)  # the shipped network trained one epoch longer than the default recipe
     assert args.checkpoint == "my run.pt"
+    with pytest.raises(export_pretrained.ExportError, match="'epochs': 3"):  # the default
+        export_pretrained.check_command("convbook train --data /x/cifar.tar.gz", CONFIG)
 
 
 @pytest.mark.parametrize("epoch, progress", [(3, {}), (4, {"step": 10})])

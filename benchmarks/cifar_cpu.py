@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,9 +37,11 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from convbook import data, evaluation, models, train
 from convbook.checkpoint import load_checkpoint
+from convbook.devices import autocast, cpu_has_bf16
 
 RECIPES = ("fast", "best", "tutorial")
 
@@ -176,15 +179,12 @@ def ablations(args: argparse.Namespace) -> None:
 SPEED_WIDTHS = ((24, 96, 96), (32, 128, 128), (48, 192, 192), (64, 256, 256))
 
 
+LAYOUTS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
+
+
 def speed(args: argparse.Namespace) -> None:
-    import statistics
-
-    import torch.nn.functional as F
-
-    from convbook.devices import autocast, cpu_has_bf16
-
     setups = [(w, prec, fmt) for w in SPEED_WIDTHS for prec in ("bf16", "fp32")
-              for fmt in ("channels_last", "contiguous")]
+              for fmt in LAYOUTS]
     if not cpu_has_bf16():
         setups = [s for s in setups if s[1] == "fp32"]
     batch, times = 1000, {s: [] for s in setups}
@@ -194,7 +194,7 @@ def speed(args: argparse.Namespace) -> None:
     r = train.recipe_for("fast")
     for repeat in range(args.repeats + 1):  # the first round warms up and is not counted
         for widths, prec, fmt in setups:
-            memory_format = getattr(torch, fmt + "_format" if fmt == "contiguous" else fmt)
+            memory_format = LAYOUTS[fmt]
             torch.manual_seed(0)
             model = models.FastNet(widths=widths).to(memory_format=memory_format)
             opts = train.make_optimizers(model, r)

@@ -23,7 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook import distributed
-from convbook._args import check_bool, check_int, check_path
+from convbook._args import check_bool, check_choice, check_int, check_path
 from convbook.checkpoint import load_checkpoint, save_checkpoint
 from convbook.data import ImageData, normalize
 from convbook.devices import (
@@ -40,6 +40,7 @@ from convbook.devices import (
     cpu_has_bf16,
     describe_precision,
     resolve_precision,
+    reuse_freed_memory,
     select_device,
 )
 from convbook.evaluation import evaluate, predict
@@ -56,8 +57,13 @@ __all__ = [
 ]
 
 
-def make_optimizers(model: nn.Module, r: Recipe) -> list[torch.optim.Optimizer]:
+def make_optimizers(model: nn.Module, r: Recipe, precision: str = "bf16"
+                    ) -> list[torch.optim.Optimizer]:
     """The optimizers of recipe ``r`` for ``model``'s trainable parameters.
+
+    ``precision`` is the run's (resolved, ``"bf16"`` or ``"fp32"``): Muon orthogonalises its
+    updates in bfloat16 in a ``"bf16"`` run, as airbench does, and in float32 in an ``"fp32"``
+    run, where the hardware may lack fast bfloat16 products.
 
     ``"sgd"``: one SGD over everything.  ``"muon"``: Muon for every trainable weight with 4
     dimensions (the convolution filters), and SGD with three groups for the rest: the
@@ -65,6 +71,11 @@ def make_optimizers(model: nn.Module, r: Recipe) -> list[torch.optim.Optimizer]:
     and all other parameters (batch-norm biases).  Weight decay is per image (see
     :class:`Recipe`), so each group gets ``weight_decay · batch_size / its lr``.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(r, Recipe):
+        raise TypeError(f"r must be a Recipe (convbook.recipes.recipe_for), got {r!r}")
+    check_choice(precision, "precision", ("bf16", "fp32"))
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError("model has no trainable parameters")
@@ -90,7 +101,8 @@ def make_optimizers(model: nn.Module, r: Recipe) -> list[torch.optim.Optimizer]:
               {"params": head, "lr": r.head_lr, "name": "head"}]
     opts: list[torch.optim.Optimizer] = [sgd(groups)]
     if filters:
-        muon = Muon(filters, lr=r.lr, momentum=r.muon_momentum, nesterov=True)
+        muon = Muon(filters, lr=r.lr, momentum=r.muon_momentum, nesterov=True,
+                    dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
         muon.param_groups[0]["initial_lr"] = r.lr
         muon.param_groups[0]["name"] = "filters"
         opts.append(muon)
@@ -329,7 +341,7 @@ def fit(
         if procs:
             procs.seed(seed)
     whiten_bias = getattr(getattr(model, "whiten", None), "bias", None)
-    opts = make_optimizers(model, r)
+    opts = make_optimizers(model, r, prec)
     if ckpt is not None:
         load_checkpoint(checkpoint, model, opts, restore_rng=True)
         if procs:
@@ -370,7 +382,7 @@ def fit(
     stopped_at = {"saved": False}  # has a checkpoint of the current state been written?
     lr = r.lr
     try:
-        with stop.installed():
+        with stop.installed(), (reuse_freed_memory() if dev.type == "cpu" else nullcontext()):
             for epoch in range(start_epoch, epochs):
                 state["epoch"] = epoch
                 model.train()

@@ -1,0 +1,95 @@
+"""convbook.devices: bfloat16 detection and the reuse of freed memory on the CPU."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+
+import pytest
+import torch
+from torch import nn
+
+from convbook import devices
+
+GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
+@pytest.mark.parametrize("isa, allowed", [
+    ("", True), ("ALL", True), ("avx512_core_bf16", True), ("AVX512_CORE_AMX", True),
+    ("AVX10_1_512", True), ("AVX2", False), ("avx512_core", False),
+    ("AVX512_CORE_VNNI", False), ("SSE41", False),
+])
+def test_a_cap_on_onednns_instructions_is_honoured(monkeypatch, isa, allowed):
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
+    assert devices.cpu_has_bf16() is allowed
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx2": True})
+    assert devices.cpu_has_bf16() is False  # no bfloat16 instructions: the cap changes nothing
+
+
+def test_the_what_if_answer_replaces_detection(monkeypatch):
+    def never():
+        raise AssertionError("hardware_bf16 was given: nothing should be detected")
+
+    monkeypatch.setattr(devices, "cpu_has_bf16", never)
+    cpu = torch.device("cpu")
+    assert devices.resolve_precision("auto", cpu, hardware_bf16=True) == "bf16"
+    assert devices.resolve_precision("auto", cpu, hardware_bf16=False) == "fp32"
+    assert devices.resolve_precision("fp32", cpu, hardware_bf16=True) == "fp32"  # asked for
+    assert "no bfloat16" in devices.describe_precision("auto", cpu, hardware_bf16=False)
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _faults_per_step(steps: int = 3) -> float:
+    """Page faults of a training step whose activations are 64 MiB tensors."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1))
+    x = torch.randn(256, 3, 64, 64)  # activations: 256·16·64·64 floats = 64 MiB each
+
+    def step():
+        net(x).square().mean().backward()
+
+    for _ in range(2):  # warm up: the heap grows to what a step needs
+        step()
+    before = _minor_faults()
+    for _ in range(steps):
+        step()
+    return (_minor_faults() - before) / steps
+
+
+@pytest.mark.skipif(not GLIBC, reason="the page-fault behaviour tested is glibc's (Linux)")
+def test_inside_the_context_a_step_reuses_memory_instead_of_faulting_it_in():
+    plain = _faults_per_step()
+    with devices.reuse_freed_memory() as applied:
+        reusing = _faults_per_step()
+    assert applied is True
+    pages = 64 * 2**20 // os.sysconf("SC_PAGE_SIZE")  # one activation tensor's pages
+    assert plain > pages  # glibc maps every big tensor afresh: at least one tensor's pages
+    assert reusing < plain / 10, (plain, reusing)
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not GLIBC, reason="the page-fault behaviour tested is glibc's (Linux)")
+def test_the_memory_kept_is_returned_on_exit():
+    size = 256 * 2**20
+    with devices.reuse_freed_memory():
+        held = torch.ones(size // 4)  # 256 MiB, touched
+        del held
+        kept = _resident_bytes()
+    released = _resident_bytes()
+    assert kept - released > size // 2, (kept, released)
+
+
+def test_off_glibc_nothing_changes(monkeypatch):
+    monkeypatch.setattr(devices, "_glibc", lambda: None)
+    with devices.reuse_freed_memory() as applied:
+        assert applied is False

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from convbook import data, evaluation, models, train
 from convbook.checkpoint import load_checkpoint
-from convbook.devices import autocast, cpu_has_bf16
+from convbook.devices import autocast, cpu_has_bf16, select_device
 
 RECIPES = ("fast", "best", "tutorial")
 
@@ -52,12 +52,30 @@ ABLATIONS: dict[str, tuple[dict, dict, bool]] = {
     "random flip instead of alternating": ({"flip": "random"}, {}, True),
     "no label smoothing": ({"label_smoothing": 0.0}, {}, True),
     "no whitening (random frozen first layer)": ({}, {}, False),
+    "whitening bias trained for 1 epoch": ({"whiten_epochs": 1.0}, {}, True),
+    "2 epochs": ({"epochs": 2}, {}, True),
     "4 epochs": ({"epochs": 4}, {}, True),
     "5 epochs": ({"epochs": 5}, {}, True),
     "batch 500": ({"batch_size": 500}, {}, True),
     "batch 2000": ({"batch_size": 2000}, {}, True),
     "widths 24/96/96": ({"widths": (24, 96, 96)}, {}, True),
     "widths 48/192/192": ({"widths": (48, 192, 192)}, {}, True),
+    "3 epochs at 16, 32, 32 px": ({"image_scales": (0.5,)}, {}, True),
+    "3 epochs at 24, 32, 32 px": ({"image_scales": (0.75,)}, {}, True),
+    "3 epochs at 16, 24, 32 px": ({"image_scales": (0.5, 0.75)}, {}, True),
+    "3 epochs at 24, 24, 32 px": ({"image_scales": (0.75, 0.75)}, {}, True),
+    "4 epochs at 16, 16, 24, 32 px": ({"epochs": 4, "image_scales": (0.5, 0.5, 0.75)}, {},
+                                      True),
+    "4 epochs at 16, 24, 24, 32 px": ({"epochs": 4, "image_scales": (0.5, 0.75, 0.75)}, {},
+                                      True),
+    "4 epochs at 16, 24, 32, 32 px": ({"epochs": 4, "image_scales": (0.5, 0.75)}, {}, True),
+    "5 epochs at 16, 16, 24, 24, 32 px": ({"epochs": 5, "image_scales": (0.5, 0.5, 0.75, 0.75)},
+                                          {}, True),
+    "3 epochs at 20, 32, 32 px": ({"image_scales": (0.625,)}, {}, True),
+    "4 epochs at 12, 16, 32, 32 px": ({"epochs": 4, "image_scales": (0.375, 0.5)}, {}, True),
+    "4 epochs at 16, 16, 32, 32 px": ({"epochs": 4, "image_scales": (0.5, 0.5)}, {}, True),
+    "5 epochs at 16, 16, 16, 32, 32 px": ({"epochs": 5, "image_scales": (0.5, 0.5, 0.5)}, {},
+                                          True),
 }
 
 
@@ -138,42 +156,67 @@ class NoWhitening(models.FastNet):
 
 
 def ablations(args: argparse.Namespace) -> None:
+    """Each variant of :data:`ABLATIONS` once per seed (seed by seed, so that a run cut short
+    still has every variant), then a table of the means over the seeds."""
+    device = select_device(args.device)
+    if device.type == "cuda":  # true float32 on a GPU too, as on a CPU
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     start = time.perf_counter()
     cifar = data.cifar10(args.data)
-    print(f"data loaded in {time.perf_counter() - start:.1f} s")
-    results = {}
-    default_model = None
-    for name, (overrides, fit_kwargs, whiten) in ABLATIONS.items():
-        if args.only and name not in args.only and name != "fast (default)":
-            continue
-        recipe = train.recipe_for("fast", **overrides)
-        torch.manual_seed(0)
-        cls = models.FastNet if whiten else NoWhitening
-        model = cls(widths=recipe.widths)
-        t0 = time.perf_counter()
-        history = train.fit(model, cifar, recipe=recipe, device="cpu", progress=False,
-                            **fit_kwargs)
-        total = time.perf_counter() - t0
-        per_epoch = history["time"][-1] / len(history["epoch"])
-        results[name] = (history["test_acc"][-1], history["tta_acc"][-1], per_epoch, total)
-        print(f"  {name}: {history['test_acc'][-1]:.4f} / TTA {history['tta_acc'][-1]:.4f}, "
-              f"{per_epoch:.1f} s an epoch, {total:.0f} s", flush=True)
-        if default_model is None:
-            default_model = model
-    base = results["fast (default)"][3]
-    print("\n| variant | test accuracy | with TTA (2) | s per epoch (incl. evaluation) | total "
-          "| vs default |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for name, (acc, tta, per_epoch, total) in results.items():
-        print(f"| {name} | {acc:.4f} | {tta:.4f} | {per_epoch:.1f} | {total:.0f} s | "
-              f"{total / base:.2f}x |")
-    print("\ntest-time augmentation of the default run's final model:")
     mean, std = cifar.mean_std()
-    for level in (0, 1, 2):
-        t0 = time.perf_counter()
-        acc = evaluation.evaluate(default_model, cifar, mean=mean, std=std, tta=level,
-                                  device="cpu")["acc"]
-        print(f"| TTA {level} | {acc:.4f} | {time.perf_counter() - t0:.1f} s |")
+    print(f"data loaded in {time.perf_counter() - start:.1f} s; device {device}, precision "
+          f"{args.precision}, seeds {args.seeds}", flush=True)
+    names = [n for n in ABLATIONS if not args.only or n in args.only or n == "fast (default)"]
+    results: dict[str, list[dict]] = {name: [] for name in names}
+    deadline = None if args.minutes is None else time.perf_counter() + 60 * args.minutes
+    for seed in args.seeds:
+        for name in names:
+            if deadline is not None and time.perf_counter() > deadline:
+                print(f"  (--minutes {args.minutes} reached: stopping)", flush=True)
+                break
+            overrides, fit_kwargs, whiten = ABLATIONS[name]
+            recipe = train.recipe_for("fast", **{**overrides, "tta": 0})  # TTA measured below
+            torch.manual_seed(seed)
+            model = (models.FastNet if whiten else NoWhitening)(widths=recipe.widths)
+            t0 = time.perf_counter()
+            history = train.fit(model, cifar, recipe=recipe, device=device, seed=seed,
+                                progress=False, eval_every=0,
+                                **{"precision": args.precision, **fit_kwargs})
+            row = {"train_s": time.perf_counter() - t0}  # training and the final test
+            for level in (0, 1, 2):
+                t0 = time.perf_counter()
+                row[f"tta{level}"] = evaluation.evaluate(
+                    model, cifar, mean=mean, std=std, tta=level, device=device,
+                    precision=fit_kwargs.get("precision", args.precision))["acc"]
+                row[f"tta{level}_s"] = time.perf_counter() - t0
+            assert abs(row["tta0"] - history["test_acc"][-1]) < 2e-3
+            results[name].append(row)
+            print(f"  seed {seed} {name}: {row['tta0']:.4f} / TTA 1 {row['tta1']:.4f} / TTA 2 "
+                  f"{row['tta2']:.4f}, {row['train_s']:.1f} s training", flush=True)
+        else:
+            continue
+        break
+
+    def mean_sd(values: list[float]) -> str:
+        if len(values) < 2:
+            return f"{100 * values[0]:.2f}" if values else "-"
+        return f"{100 * statistics.mean(values):.2f} ± {100 * statistics.stdev(values):.2f}"
+
+    base = statistics.mean(r["train_s"] for r in results["fast (default)"])
+    print(f"\nmeans over seeds (± standard deviation), accuracy in %, {device}, "
+          f"{args.precision}:\n")
+    print("| variant | runs | test accuracy | TTA 1 (2 views) | TTA 2 (6 views) | training s "
+          "| vs default | TTA 1 s | TTA 2 s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, rows in results.items():
+        if not rows:
+            continue
+        col = {k: [r[k] for r in rows] for k in rows[0]}
+        train_s = statistics.mean(col["train_s"])
+        print(f"| {name} | {len(rows)} | {mean_sd(col['tta0'])} | {mean_sd(col['tta1'])} | "
+              f"{mean_sd(col['tta2'])} | {train_s:.1f} | {train_s / base:.2f}x | "
+              f"{statistics.mean(col['tta1_s']):.1f} | {statistics.mean(col['tta2_s']):.1f} |")
 
 
 SPEED_WIDTHS = ((24, 96, 96), (32, 128, 128), (48, 192, 192), (64, 256, 256))
@@ -230,6 +273,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="with --speed: timed rounds")
     parser.add_argument("--only", nargs="+", choices=list(ABLATIONS), default=None,
                         help="with --ablations: run only these variants (and the default)")
+    parser.add_argument("--device", default="cpu",
+                        help="with --ablations: where to train ('cpu', 'cuda', 'auto')")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="with --ablations: the precision of every variant but those that "
+                             "set their own")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="with --ablations: start no run after this many minutes")
     parser.add_argument("--data", default=os.environ.get("CONVBOOK_DATA"),
                         help="CIFAR-10 (default: $CONVBOOK_DATA)")
     args = parser.parse_args()

@@ -222,20 +222,25 @@ class Processes:
     def evaluate(self, model: nn.Module, data: Any, **kwargs: Any) -> dict[str, float]:
         """:func:`convbook.evaluation.evaluate` on the test set, shared out: each process
         measures its :func:`shard` of the images and the sums are added up.  Every process
-        gets the result; ``kwargs`` go to :func:`convbook.evaluation.predict`."""
-        from convbook.evaluation import predict  # here: evaluation → loader → distributed
+        gets the result (with ``"plain_loss"`` and ``"plain_acc"`` when ``tta`` is given, as
+        there); ``kwargs`` go to :func:`convbook.evaluation.predict`."""
+        from convbook.evaluation import logits_with_plain  # evaluation → loader → distributed
 
         self.broadcast_buffers(model)  # one model, process 0's, on every process
         n = len(data.test_labels)
         part = shard(n, self.rank, self.size)
         labels = data.test_labels[part]
-        loss_sum, correct = 0.0, 0
+        sums = [0.0, 0, 0.0, 0]  # loss and correct, with and without test-time augmentation
         if len(labels):
-            logits = predict(model, data.test_images[part], **kwargs)
-            loss_sum = F.cross_entropy(logits, labels, reduction="sum")
-            correct = (logits.argmax(1) == labels).sum()
-        loss_sum, correct = self.sum(loss_sum, correct)
-        return {"loss": loss_sum / n, "acc": correct / n}
+            for i, logits in enumerate(logits_with_plain(model, data.test_images[part],
+                                                         **kwargs)):
+                sums[2 * i] = F.cross_entropy(logits, labels, reduction="sum")
+                sums[2 * i + 1] = (logits.argmax(1) == labels).sum()
+        loss_sum, correct, plain_loss, plain_correct = self.sum(*sums)
+        result = {"loss": loss_sum / n, "acc": correct / n}
+        if kwargs.get("tta"):
+            result.update(plain_loss=plain_loss / n, plain_acc=plain_correct / n)
+        return result
 
     def gather_rng(self) -> dict[str, Any]:
         """Every process's random state (for dropout), for a checkpoint: process 0's as in a

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
+import torch.nn.functional as F
 
 from convbook._args import check_choice, check_int, check_positive_int, check_tensor
 from convbook.data import normalize
@@ -72,6 +73,33 @@ def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[i
     batch = torch.arange(n, device=dev)[:, None, None, None]
     chans = torch.arange(c, device=dev)[None, :, None, None]
     return padded[batch, chans, rows, cols]
+
+
+def downscale(images: torch.Tensor, scale: float) -> torch.Tensor:
+    """``(N, C, H, W)`` float → ``(N, C, round(scale·H), round(scale·W))``: each image shrunk
+    as a whole (bilinear, antialiased: every output pixel averages the input pixels it
+    covers), so that a network sees the same objects at a smaller scale.  Training the first
+    epochs on smaller images (*progressive resizing*) costs less per image: a convolution's
+    work grows with the area of its input.  ``scale`` is in ``(0, 1]``."""
+    check_tensor(images, "images", [4], ["(N, C, H, W)"])
+    if not images.is_floating_point():
+        raise TypeError(f"images must be floating point (normalised), got {images.dtype}")
+    check_scale(scale, "scale")
+    h, w = images.shape[2:]
+    size = (max(1, round(scale * h)), max(1, round(scale * w)))
+    if size == (h, w):
+        return images
+    return F.interpolate(images, size=size, mode="bilinear", antialias=True,
+                         align_corners=False)
+
+
+def check_scale(scale: object, name: str) -> float:
+    """``scale`` as a float in ``(0, 1]``, or a ``TypeError``/``ValueError`` naming ``name``."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(f"{name} must be a number in (0, 1], got {scale!r}")
+    if not 0 < scale <= 1:  # also catches NaN
+        raise ValueError(f"{name} must be in (0, 1], got {scale}")
+    return float(scale)
 
 
 class TrainLoader:
@@ -181,12 +209,16 @@ class TrainLoader:
             flips = torch.zeros(n, dtype=torch.bool)
         return order, dy, dx, flips[order]
 
-    def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The batches of epoch ``epoch`` (0-based), beginning with batch number ``start``."""
+    def epoch(self, epoch: int, start: int = 0, scale: float = 1.0
+              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of epoch ``epoch`` (0-based), beginning with batch number ``start``;
+        with ``scale < 1``, every image is scaled down by ``scale`` (:func:`downscale`)
+        after its shift and flip."""
         check_int(epoch, "epoch", minimum=0)
         check_int(start, "start")
         if not 0 <= start <= len(self):
             raise ValueError(f"start must be in [0, {len(self)}], got {start}")
+        check_scale(scale, "scale")
         order, dy, dx, flips = self._draws(epoch)
         for b in range(start, len(self)):
             first = b * self.batch_size
@@ -196,5 +228,5 @@ class TrainLoader:
             x = crop(self.padded[idx], dy[sl], dx[sl], self.size)  # (B, C, H, W) uint8
             mirror = flips[sl].to(self.device).view(-1, 1, 1, 1)
             x = torch.where(mirror, x.flip(3), x)
-            x = normalize(x, self.mean, self.std).contiguous(memory_format=self.memory_format)
-            yield x, self.labels[idx]
+            x = downscale(normalize(x, self.mean, self.std), scale)
+            yield x.contiguous(memory_format=self.memory_format), self.labels[idx]

@@ -191,7 +191,9 @@ def data_signature(data: ImageData) -> str:
 def _check_same_run(saved: dict[str, Any], now: dict[str, Any], path: os.PathLike) -> None:
     """Refuse to resume when the checkpoint's run and this one differ."""
     def flat(config: dict[str, Any]) -> dict[str, Any]:
-        settings = config.get("settings", {})
+        # a setting added to Recipe after the checkpoint was written had its default then
+        defaults = {f.name: f.default for f in dataclasses.fields(Recipe)}
+        settings = {**defaults, **config.get("settings", {})}
         return {**{k: v for k, v in config.items() if k not in ("settings", "mean", "std")},
                 **{f"recipe's {k}": tuple(v) if isinstance(v, list) else v
                    for k, v in settings.items()}}
@@ -390,9 +392,9 @@ def fit(
                 if first == 0:
                     partial = {"loss_sum": 0.0, "correct": 0, "seen": 0}
                 pending = _pending(dev)
-                bar = tqdm(loader.epoch(epoch, start=first), total=steps, initial=first,
-                           desc=f"epoch {epoch + 1}/{epochs}", leave=False,
-                           disable=not progress)
+                batches = loader.epoch(epoch, start=first, scale=r.image_scale(epoch))
+                bar = tqdm(batches, total=steps, initial=first, desc=f"epoch {epoch + 1}/{epochs}",
+                           leave=False, disable=not progress)
                 for i, (xb, yb) in enumerate(bar, start=first):
                     step = epoch * steps + i
                     if whiten_bias is not None and whiten_bias.requires_grad and \
@@ -450,9 +452,15 @@ def fit(
                                           time.perf_counter() - t0 >= minutes * 60)
                 if procs and minutes is not None:
                     last = procs.any(last)  # the clocks of the processes differ
-                test = measure() if last or (eval_every and done % eval_every == 0) \
-                    else {"loss": None, "acc": None}
-                tta_acc = measure(tta=r.tta)["acc"] if last and r.tta else None
+                tta_acc = None
+                if last and r.tta:  # one pass gives the plain accuracy and the TTA one
+                    both = measure(tta=r.tta)
+                    test = {"loss": both["plain_loss"], "acc": both["plain_acc"]}
+                    tta_acc = both["acc"]
+                elif last or (eval_every and done % eval_every == 0):
+                    test = measure()
+                else:
+                    test = {"loss": None, "acc": None}
                 train_loss = partial["loss_sum"] / max(1, partial["seen"])
                 train_acc = partial["correct"] / max(1, partial["seen"])
                 for key, value in (("epoch", done), ("train_loss", train_loss),

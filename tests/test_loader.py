@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convbook.loader import TrainLoader, crop, reflect_pad
+from convbook.loader import TrainLoader, crop, downscale, reflect_pad
 
 
 @given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(2, 9), w=st.integers(2, 9),
@@ -98,3 +98,27 @@ def test_no_flip_and_errors():
                     2, torch.zeros(3), torch.ones(3))
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         loader(batch_size=0)
+
+
+def test_downscale_shrinks_whole_images_and_keeps_what_is_uniform():
+    x = torch.full((2, 3, 32, 32), 0.7)
+    y = downscale(x, 0.75)
+    assert y.shape == (2, 3, 24, 24)
+    torch.testing.assert_close(y, torch.full_like(y, 0.7))  # a uniform image stays uniform
+    assert downscale(x, 1.0) is x  # scale 1: the images as they are, no copy
+    # shrinking by two averages each 2×2 block with its neighbours: a checkerboard of ±1
+    # (the finest pattern there is) nearly vanishes, where plain subsampling would keep it
+    board = (torch.arange(8)[:, None] + torch.arange(8)).remainder(2).float() * 2 - 1
+    small = downscale(board.expand(1, 1, 8, 8), 0.5)
+    assert small.shape == (1, 1, 4, 4) and small.abs().max() < 0.3
+    assert board[::2, ::2].abs().min() == 1
+    assert downscale(torch.zeros(1, 1, 5, 7), 0.5).shape == (1, 1, 2, 4)  # round(2.5), round(3.5)
+
+
+def test_an_epoch_at_a_smaller_scale_is_the_same_epoch_shrunk():
+    _, tl = loader(n=12, batch_size=5)
+    for (x_full, y_full), (x_small, y_small) in zip(tl.epoch(1), tl.epoch(1, scale=0.5)):
+        assert x_small.shape[2:] == (4, 4) and torch.equal(y_full, y_small)
+        torch.testing.assert_close(x_small, downscale(x_full, 0.5))
+    with pytest.raises(ValueError, match=r"scale must be in \(0, 1\], got 1.5"):
+        next(tl.epoch(0, scale=1.5))

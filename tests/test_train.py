@@ -9,6 +9,7 @@ import signal
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from convbook import train as T
 from convbook.checkpoint import CheckpointError, load_checkpoint
@@ -351,3 +352,48 @@ def test_fit_trains_in_the_memory_layout_asked_for(channels_last):
     weight = model.blocks[0].conv1.weight  # (C_out, C_in, 3, 3)
     assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
     assert weight.is_contiguous() == (not channels_last)
+
+
+class RecordsSizes(nn.Module):
+    """A tiny classifier that records the size of the images it trains on, per call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.head = nn.Linear(4, 2)
+        self.sizes: list[tuple[int, int]] = []
+
+    def forward(self, x):
+        if self.training:
+            self.sizes.append(tuple(x.shape[2:]))
+        return self.head(self.conv(x).amax(dim=(2, 3)))
+
+
+def test_progressive_resizing_trains_the_first_epochs_on_smaller_images():
+    d = toy_data()  # 8×8 images, 48 training images: 3 steps an epoch at batch 16
+    net = RecordsSizes()
+    h = T.fit(net, d, 3, recipe="fast", image_scales=(0.5, 0.75),
+              **FAST)
+    assert net.sizes == [(4, 4)] * 3 + [(6, 6)] * 3 + [(8, 8)] * 3
+    assert h["tta_acc"][-1] is not None  # tested at full size, with test-time augmentation
+
+
+def test_the_last_evaluation_gives_both_accuracies_from_one_pass(monkeypatch):
+    d = toy_data()
+    passes = []
+    real = T.evaluate
+
+    def counting(*args, **kwargs):
+        passes.append(kwargs.get("tta", 0))
+        return real(*args, **kwargs)
+
+    import convbook.train as train_module
+
+    monkeypatch.setattr(train_module, "evaluate", counting)
+    net = tiny_net()
+    h = T.fit(net, d, 1, eval_every=0, **FAST)
+    assert passes == [2]  # one pass, with test-time augmentation
+    mean, std = d.mean_std()
+    plain = T.evaluate(net, d, mean=mean, std=std, device="cpu", precision="fp32")
+    assert h["test_acc"][-1] == pytest.approx(plain["acc"])
+    assert h["test_loss"][-1] == pytest.approx(plain["loss"], rel=1e-5)

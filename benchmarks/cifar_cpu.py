@@ -39,9 +39,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from convbook import data, evaluation, models, train
-from convbook.checkpoint import load_checkpoint
-from convbook.devices import autocast, cpu_has_bf16, select_device
+from convbook import data, models
+from convbook.training import evaluation, train
+from convbook.training.checkpoint import load_checkpoint
+from convbook.training.devices import autocast, cpu_has_bf16, select_device
 
 RECIPES = ("fast", "best", "tutorial")
 

@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from convbook import data, models, train
+from convbook import data, models
+from convbook.training import train
 
 
 def images(n: int) -> data.ImageData:

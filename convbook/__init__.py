@@ -36,6 +36,7 @@ _SUBMODULES = {
     "source",
     "timing",
     "train",
+    "training",
     "widgets",
 }
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported when needed: `convbook --help` answers without loading torch
     import torch
 
-    from convbook import distributed
+    from convbook.training import distributed
 
 MODELS = ("fast", "tutorial", "wide")
 RECIPES = ("fast", "best", "tutorial")
@@ -136,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_paths(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """Fail fast, before any data is loaded, on options that cannot work."""
-    from convbook import train
-    from convbook.checkpoint import CheckpointError, load_checkpoint
+    from convbook.training import train
+    from convbook.training.checkpoint import CheckpointError, load_checkpoint
 
     try:
         train.select_device(args.device)
@@ -166,7 +166,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     (:func:`convbook.distributed.init`) and leaves them at the end.
     """
     _check_paths(args, parser)
-    from convbook import distributed
+    from convbook.training import distributed
 
     if not distributed.launched():
         return _train(args)
@@ -195,8 +195,9 @@ def _train(args: argparse.Namespace, device: torch.device | None = None,
     """The run of ``convbook train`` (of one process, in a data-parallel run ``procs``)."""
     import torch
 
-    from convbook import data, distributed, models, train
-    from convbook.live import LiveLoss
+    from convbook import data, models
+    from convbook.training import distributed, train
+    from convbook.training.live import LiveLoss
 
     main = procs is None or procs.main
     say = print if main else (lambda *_, **__: None)  # process 0 speaks for all processes

@@ -24,7 +24,7 @@ from test_cli import make_tree
 from convbook import cli, distributed
 from convbook.checkpoint import load_checkpoint
 from convbook.loader import TrainLoader
-from convbook.train import _StopRequest
+from convbook.training.interrupt import StopRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,13 +157,13 @@ def test_failures_of_other_processes_are_told_apart_from_other_errors():
 
 
 def test_in_a_run_of_several_processes_ctrl_c_waits_for_their_agreement():
-    stop = _StopRequest(agreed=True)
+    stop = StopRequest(agreed=True)
     with stop.installed():
         os.kill(os.getpid(), signal.SIGINT)
         assert stop.signalled and not stop.requested  # the loop decides, with the others
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C still stops at once
-    alone = _StopRequest()
+    alone = StopRequest()
     with alone.installed():
         os.kill(os.getpid(), signal.SIGINT)
         assert alone.signalled and alone.requested

@@ -387,9 +387,9 @@ def test_the_last_evaluation_gives_both_accuracies_from_one_pass(monkeypatch):
         passes.append(kwargs.get("tta", 0))
         return real(*args, **kwargs)
 
-    import convbook.train as train_module
+    import convbook.training.run as run_module
 
-    monkeypatch.setattr(train_module, "evaluate", counting)
+    monkeypatch.setattr(run_module, "evaluate", counting)
     net = tiny_net()
     h = T.fit(net, d, 1, eval_every=0, **FAST)
     assert passes == [2]  # one pass, with test-time augmentation

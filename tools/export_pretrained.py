@@ -36,11 +36,12 @@ from typing import Any
 import torch
 
 import convbook
-from convbook import cli, data, models, recipes
+from convbook import cli, data, models
 from convbook._io import atomic_torch_save
-from convbook.checkpoint import load_checkpoint
-from convbook.evaluation import predict
-from convbook.train import data_signature
+from convbook.training import recipes
+from convbook.training.checkpoint import load_checkpoint
+from convbook.training.evaluation import predict
+from convbook.training.train import data_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_PER_CLASS = 5

@@ -40,8 +40,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.checkpoint import rng_state, set_rng_state
-from convbook.devices import select_device
+from convbook.training.checkpoint import rng_state, set_rng_state
+from convbook.training.devices import select_device
+from convbook.training.evaluation import logits_with_plain
+from convbook.training.loader import shard
 
 __all__ = ["DisagreementError", "LostProcessError", "Processes", "close", "describe_failure",
            "init", "launched", "processes", "shard", "sigterm_raises"]
@@ -128,23 +130,6 @@ def close() -> None:
         time.sleep(0.1)
 
 
-def shard(n: int, rank: int, size: int) -> slice:
-    """Part ``rank`` of ``range(n)`` cut into ``size`` contiguous parts.
-
-    The parts' lengths differ by at most one (the first ``n % size`` are one longer), like
-    ``torch.tensor_split``; together they cover ``range(n)`` without overlap.
-
-    >>> [shard(10, r, 3) for r in range(3)]
-    [slice(0, 4, None), slice(4, 7, None), slice(7, 10, None)]
-    """
-    if size < 1 or not 0 <= rank < size:
-        raise ValueError(f"rank must be in [0, size) and size >= 1, got rank={rank}, "
-                         f"size={size}")
-    base, extra = divmod(n, size)
-    start = rank * base + min(rank, extra)
-    return slice(start, start + base + (rank < extra))
-
-
 @dataclass(frozen=True)
 class Processes:
     """The processes of a data-parallel run, as seen from one of them.
@@ -224,8 +209,6 @@ class Processes:
         measures its :func:`shard` of the images and the sums are added up.  Every process
         gets the result (with ``"plain_loss"`` and ``"plain_acc"`` when ``tta`` is given, as
         there); ``kwargs`` go to :func:`convbook.evaluation.predict`."""
-        from convbook.evaluation import logits_with_plain  # evaluation → loader → distributed
-
         self.broadcast_buffers(model)  # one model, process 0's, on every process
         n = len(data.test_labels)
         part = shard(n, self.rank, self.size)

@@ -8,8 +8,8 @@ from torch import nn
 
 from convbook._args import check_choice, check_positive_int, check_tensor
 from convbook.data import ImageData, normalize
-from convbook.devices import autocast, resolve_precision, select_device
-from convbook.loader import reflect_pad
+from convbook.training.devices import autocast, resolve_precision, select_device
+from convbook.training.loader import reflect_pad
 
 
 def _views(x: torch.Tensor, tta: int) -> list[tuple[float, torch.Tensor]]:

@@ -26,7 +26,6 @@ import torch.nn.functional as F
 
 from convbook._args import check_choice, check_int, check_positive_int, check_tensor
 from convbook.data import normalize
-from convbook.distributed import shard
 
 FLIPS = ("alternating", "random", "none")
 
@@ -102,6 +101,23 @@ def check_scale(scale: object, name: str) -> float:
     return float(scale)
 
 
+def shard(n: int, rank: int, size: int) -> slice:
+    """Part ``rank`` of ``range(n)`` cut into ``size`` contiguous parts.
+
+    The parts' lengths differ by at most one (the first ``n % size`` are one longer), like
+    ``torch.tensor_split``; together they cover ``range(n)`` without overlap.
+
+    >>> [shard(10, r, 3) for r in range(3)]
+    [slice(0, 4, None), slice(4, 7, None), slice(7, 10, None)]
+    """
+    if size < 1 or not 0 <= rank < size:
+        raise ValueError(f"rank must be in [0, size) and size >= 1, got rank={rank}, "
+                         f"size={size}")
+    base, extra = divmod(n, size)
+    start = rank * base + min(rank, extra)
+    return slice(start, start + base + (rank < extra))
+
+
 class TrainLoader:
     """Shuffled, augmented, normalised training batches.
 
@@ -117,7 +133,7 @@ class TrainLoader:
         memory_format: of the batches (``torch.channels_last`` for convolutions).
         rank, world_size: in a data-parallel run of ``world_size`` processes, this process's
             number; it then gets part ``rank`` of every batch
-            (:func:`convbook.distributed.shard`): ``batch_size`` is the batch of all processes
+            (:func:`shard`): ``batch_size`` is the batch of all processes
             together.
 
     ``loader.epoch(e)`` yields ``(x, y)``: ``x`` float32 ``(B, C, H, W)``, ``y`` int64 ``(B,)``.
@@ -159,7 +175,7 @@ class TrainLoader:
                                  f"got {len(t)}")
         if not isinstance(memory_format, torch.memory_format):
             raise TypeError(f"memory_format must be a torch.memory_format, got {memory_format!r}")
-        from convbook.devices import select_device
+        from convbook.training.devices import select_device
 
         device = select_device(device)
         check_positive_int(world_size, "world_size")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convbook._args import check_choice, check_int, check_positive_int
-from convbook.loader import FLIPS, check_scale
+from convbook.training.loader import FLIPS, check_scale
 
 SCHEDULES = ("linear", "onecycle", "constant")
 

@@ -1,0 +1,5 @@
+"""Another name of :mod:`convbook.training.optim`, kept for scripts and chapters."""
+import importlib
+import sys
+
+sys.modules[__name__] = importlib.import_module("convbook.training.optim")

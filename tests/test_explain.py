@@ -382,11 +382,11 @@ def test_activation_maximisation_raises_the_activation_and_stays_in_pixel_range(
 @given(sigma=st.floats(0.2, 3.0), h=st.integers(1, 9), w=st.integers(1, 9))
 def test_gaussian_blur_keeps_constants_and_sums(sigma, h, w):
     flat = torch.full((1, 3, h, w), 0.7, dtype=torch.float64)
-    torch.testing.assert_close(E._gaussian_blur(flat, sigma), flat)
+    torch.testing.assert_close(E.visualisation._gaussian_blur(flat, sigma), flat)
     # away from the edges a blurred point keeps its mass
     point = torch.zeros(1, 1, 21, 21, dtype=torch.float64)
     point[0, 0, 10, 10] = 1
-    blurred = E._gaussian_blur(point, sigma)
+    blurred = E.visualisation._gaussian_blur(point, sigma)
     assert math.isclose(float(blurred.sum()), 1.0, rel_tol=1e-9)
     torch.testing.assert_close(blurred, blurred.flip(2).flip(3))
 

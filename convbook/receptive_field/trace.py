@@ -1,29 +1,18 @@
-"""Receptive field, effective stride and effective padding of every layer of a CNN.
+"""Trace a model with :mod:`torch.fx` and walk its graph, layer by layer, applying
+:func:`~convbook.receptive_field.arithmetic.next_field`: :func:`receptive_field` and the
+helpers of its walk.
 
-Follows Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural
-Networks" (Distill, 2019).  Walking forward from the input (``r_0 = 1, j_0 = 1, P_0 = 0``),
-a layer with kernel ``k``, stride ``s``, padding ``p`` and dilation ``d`` gives, per axis,
-
-* kernel extent ``k' = d(k - 1) + 1``;
-* receptive field ``r_l = r_{l-1} + (k' - 1) j_{l-1}`` (input pixels one unit sees);
-* effective stride ``j_l = j_{l-1} s`` (input pixels between neighbouring units);
-* effective padding ``P_l = P_{l-1} + p j_{l-1}``;
-
-so output unit ``i`` of layer ``l`` sees input pixels ``i j_l - P_l`` to
-``i j_l - P_l + r_l - 1`` (the range may run into the padding), centred at
-``i j_l + (r_l - 1) / 2 - P_l``.
-
-The model is traced with :mod:`torch.fx`, so branches work: a residual addition or a
-channel concatenation sees the *union* of its inputs' fields (the largest one when the
-branches are centred alike).  Layers that do not move pixels (activations, normalisation,
-dropout, element-wise arithmetic) pass the field through, and so do operations on the
-channel axis only: a channel mean or maximum (spatial attention), a channel shuffle's
-``view``/``transpose``, ``chunk`` and ``cat`` along the channels, a ``permute`` to channels
-last and back.  The walk ends at the last spatial feature map, before a reduction over the
-spatial axes (global pooling, ``mean([2, 3])``), ``flatten`` or a ``Linear`` layer; where
-it has to stop at something it cannot follow (a ``view`` that merges the spatial axes,
-say), it warns that the field may be larger than reported.  A model that returns several
-outputs, like ``(main, aux)``, is measured along its first output.
+Branches work: a residual addition or a channel concatenation sees the *union* of its
+inputs' fields (the largest one when the branches are centred alike).  Layers that do not
+move pixels (activations, normalisation, dropout, element-wise arithmetic) pass the field
+through, and so do operations on the channel axis only: a channel mean or maximum (spatial
+attention), a channel shuffle's ``view``/``transpose``, ``chunk`` and ``cat`` along the
+channels, a ``permute`` to channels last and back (``_spatial_axes`` follows those).  The
+walk ends at the last spatial feature map, before a reduction over the spatial axes (global
+pooling, ``mean([2, 3])``), ``flatten`` or a ``Linear`` layer; where it has to stop at
+something it cannot follow (a ``view`` that merges the spatial axes, say), it warns that the
+field may be larger than reported.  A model that returns several outputs, like
+``(main, aux)``, is measured along its first output.
 
 Limits: the model is traced, not run, so sizes are known only where they can be read
 from the graph, and a value that comes back from global pooling into the spatial path
@@ -33,8 +22,6 @@ see the whole image.
 
 from __future__ import annotations
 
-import html
-import math
 import operator
 import warnings
 from collections.abc import Iterable, Sequence
@@ -45,8 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from convbook._args import check_positive_int, check_tensor, ntuple, pair
-from convbook._spatial_axes import (
+from convbook._args import ntuple, pair
+from convbook.receptive_field._common import Pair, _show
+from convbook.receptive_field._spatial_axes import (
     ELEMENTWISE,
     END,
     GIVE_UP,
@@ -54,19 +42,8 @@ from convbook._spatial_axes import (
     Layout,
     follow,
 )
-from convbook.shapes import conv_out_size, pool_out_size
-
-Pair = tuple[int, int]
-
-__all__ = [
-    "Layer",
-    "ReceptiveField",
-    "field_size",
-    "next_field",
-    "plot_receptive_field",
-    "receptive_field",
-    "unit_gradient",
-]
+from convbook.receptive_field.arithmetic import _pool_out, _window, next_field
+from convbook.receptive_field.table import Layer, ReceptiveField
 
 # Layers and functions that leave every pixel where it is.
 _PASS_MODULES: tuple[type[nn.Module], ...] = (
@@ -110,123 +87,6 @@ class _Geometry:
     layout: Layout = field(default_factory=Layout)  # where height and width are
 
 
-@dataclass(frozen=True)
-class Layer:
-    """One row of the table: a layer and the geometry of its output, per axis ``(h, w)``.
-
-    ``kernel``, ``stride``, ``padding`` and ``dilation`` are the layer's own arguments
-    (``None`` for a merge of branches); ``size`` is its output height and width; ``r``,
-    ``j``, ``P`` are the receptive field, effective stride and effective padding of its
-    output units; ``centre`` is where output unit ``(0, 0)``'s field is centred on the
-    input, ``(r - 1) / 2 - P``.
-    """
-
-    name: str
-    type: str
-    kernel: Pair | None
-    stride: Pair | None
-    padding: Pair | None
-    dilation: Pair | None
-    size: Pair
-    r: Pair
-    j: Pair
-    P: Pair
-
-    @property
-    def centre(self) -> tuple[float, float]:
-        return tuple((r - 1) / 2 - p for r, p in zip(self.r, self.P))  # type: ignore[return-value]
-
-
-_COLUMNS = ("layer", "type", "kernel", "stride", "padding", "dilation", "output",
-            "r", "j", "P", "centre")
-
-
-def _show(value: tuple | None) -> str:
-    """``(3, 3)`` as ``3``, ``(3, 5)`` as ``3x5``, ``None`` as ``-``."""
-    if value is None:
-        return "-"
-    parts = [f"{v:g}" if isinstance(v, float) else str(v) for v in value]
-    return parts[0] if parts[0] == parts[1] else "x".join(parts)
-
-
-def _cells(row: Layer) -> list[str]:
-    return [row.name, row.type, _show(row.kernel), _show(row.stride), _show(row.padding),
-            _show(row.dilation), _show(row.size), _show(row.r), _show(row.j), _show(row.P),
-            _show(row.centre)]
-
-
-@dataclass(frozen=True)
-class ReceptiveField:
-    """The result of :func:`receptive_field`: the table and the final values.
-
-    Attributes:
-        rows: one :class:`Layer` per layer that changes the geometry (convolution,
-            pooling, padding) or merges branches, in execution order, after an ``input`` row.
-        input_size: ``(C, H, W)`` given to :func:`receptive_field`.
-        size: receptive field ``(r_h, r_w)`` of a unit of the last spatial feature map.
-        stride: its effective stride ``(j_h, j_w)``.
-        padding: its effective padding ``(P_h, P_w)``.
-        output_size: ``(H, W)`` of the last spatial feature map.
-        layer: the name of the node that produces it.
-        stopped_at: the global pooling / flatten / linear layer that ends the spatial part,
-            e.g. ``"avgpool (AdaptiveAvgPool2d)"``, or ``None`` if the model returns it.
-    """
-
-    rows: list[Layer]
-    input_size: tuple[int, int, int]
-    size: Pair
-    stride: Pair
-    padding: Pair
-    output_size: Pair
-    layer: str
-    stopped_at: str | None
-    _features: fx.GraphModule | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def centre(self) -> tuple[float, float]:
-        """Centre of output unit ``(0, 0)``'s field on the input: ``(r - 1) / 2 - P``."""
-        return tuple((r - 1) / 2 - p for r, p in zip(self.size, self.padding))  # type: ignore[return-value]
-
-    def box(self, row: int, col: int) -> tuple[Pair, Pair]:
-        """Input rows and columns ``((top, bottom), (left, right))`` (inclusive) that output
-        unit ``(row, col)`` sees.  Not clipped: parts may lie in the padding, outside the
-        image."""
-        top = row * self.stride[0] - self.padding[0]
-        left = col * self.stride[1] - self.padding[1]
-        return (top, top + self.size[0] - 1), (left, left + self.size[1] - 1)
-
-    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the model up to the last spatial feature map: ``(N, C, H, W)`` ->
-        ``(N, C', *output_size)``."""
-        if self._features is None:  # pragma: no cover - always set by receptive_field
-            raise ValueError("this ReceptiveField has no model attached")
-        return self._features(x)
-
-    def _summary(self) -> str:
-        stop = f", stops before {self.stopped_at}" if self.stopped_at else ""
-        return (f"receptive field {_show(self.size)}, effective stride {_show(self.stride)}, "
-                f"effective padding {_show(self.padding)}, centre of unit (0, 0) at "
-                f"{_show(self.centre)}; last feature map {_show(self.output_size)} "
-                f"from '{self.layer}'{stop}")
-
-    def __repr__(self) -> str:
-        table = [list(_COLUMNS), *(_cells(row) for row in self.rows)]
-        widths = [max(len(line[c]) for line in table) for c in range(len(_COLUMNS))]
-        lines = ["  ".join(cell.rjust(w) if c > 1 else cell.ljust(w)
-                           for c, (cell, w) in enumerate(zip(line, widths))).rstrip()
-                 for line in table]
-        return "\n".join([*lines, self._summary()])
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(row)) + "</tr>"
-            for row in self.rows
-        )
-        return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-                f"<p>{html.escape(self._summary())}</p>")
-
-
 def _cannot(node: fx.Node, what: str, why: str = "") -> ValueError:
     reason = f": {why}" if why else ""
     return ValueError(
@@ -238,54 +98,6 @@ def _name(node: fx.Node) -> str:
     return str(node.target) if node.op == "call_module" else node.name
 
 
-def _pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """Output size of a sliding window along one axis, by :mod:`convbook.shapes`."""
-    if ceil_mode:
-        return pool_out_size(n, k, s, p, d, ceil_mode=True)
-    return conv_out_size(n, k, s, p, d)
-
-
-def next_field(
-    r: int, j: int, P: int, kernel_size: int, stride: int = 1, padding: int = 0,
-    dilation: int = 1,
-) -> tuple[int, int, int]:
-    """One step of the forward recursion, along one axis: the receptive field ``r``,
-    effective stride ``j`` and effective padding ``P`` of a layer's output units, from
-    those of its input and the layer's own arguments (a convolution or a pooling).
-
-    >>> next_field(1, 1, 0, kernel_size=3, stride=2, padding=1)  # on the input pixels
-    (3, 2, 1)
-    """
-    k = dilation * (kernel_size - 1) + 1  # the dilated kernel's extent
-    return r + (k - 1) * j, j * stride, P + padding * j
-
-
-def field_size(
-    kernel_sizes: Sequence[int], strides: Sequence[int], dilations: Sequence[int] | None = None
-) -> int:
-    """Receptive field of a chain of layers along one axis, in closed form:
-    ``1 + sum_l (k'_l - 1) * prod_{i < l} s_i``, with ``k'_l = d_l (k_l - 1) + 1``.
-
-    >>> field_size([5, 2, 3], [1, 2, 1])  # 1 + 4 + 1 * 1 + 2 * 2
-    10
-    """
-    if dilations is None:
-        dilations = [1] * len(kernel_sizes)
-    if not len(kernel_sizes) == len(strides) == len(dilations):
-        raise ValueError(
-            f"kernel_sizes, strides and dilations must have the same length, got "
-            f"{len(kernel_sizes)}, {len(strides)} and {len(dilations)}"
-        )
-    for name, values in (("kernel_sizes", kernel_sizes), ("strides", strides),
-                         ("dilations", dilations)):
-        for v in values:
-            check_positive_int(v, name)
-    return 1 + sum(
-        d * (k - 1) * math.prod(strides[:layer])
-        for layer, (k, d) in enumerate(zip(kernel_sizes, dilations))
-    )
-
-
 def _slide(
     geo: _Geometry, k: Pair, s: Pair, p: Pair, d: Pair, ceil_mode: bool = False,
     same: bool = False,
@@ -295,27 +107,6 @@ def _slide(
     size = geo.size if same else tuple(_pool_out(*a, ceil_mode) for a in zip(geo.size, k, s, p, d))
     r, j, P = zip(*(next_field(*axis) for axis in zip(geo.r, geo.j, geo.P, k, s, p, d)))
     return _Geometry(size, r, j, P)  # type: ignore[arg-type]
-
-
-def _conv_padding(conv: nn.Conv2d) -> Pair:
-    """Padding before the first row / column (torch puts the odd extra of 'same' after)."""
-    if conv.padding == "valid":
-        return (0, 0)
-    if conv.padding == "same":
-        return tuple(d * (k - 1) // 2 for k, d in zip(conv.kernel_size, conv.dilation))  # type: ignore[return-value]
-    return pair(tuple(conv.padding), "padding", minimum=0)
-
-
-def _window(module: nn.Module) -> tuple[Pair, Pair, Pair, Pair, bool]:
-    """Kernel, stride, padding, dilation and ceil_mode of a conv or pooling layer."""
-    if isinstance(module, nn.Conv2d):
-        return (module.kernel_size, module.stride, _conv_padding(module),  # type: ignore[return-value]
-                module.dilation, False)
-    k = pair(module.kernel_size, "kernel_size", minimum=1)
-    s = pair(module.stride if module.stride is not None else k, "stride", minimum=1)
-    p = pair(module.padding, "padding", minimum=0)
-    d = pair(getattr(module, "dilation", 1), "dilation", minimum=1)
-    return k, s, p, d, bool(module.ceil_mode)
 
 
 def _merge(node: fx.Node, geos: list[_Geometry], kind: str) -> _Geometry:
@@ -584,97 +375,3 @@ def _truncate(gm: fx.GraphModule, last: fx.Node) -> fx.GraphModule:
     features.graph.eliminate_dead_code()
     features.recompile()
     return features
-
-
-def unit_gradient(
-    result: ReceptiveField, x: torch.Tensor, unit: tuple[int, int] | None = None
-) -> torch.Tensor:
-    """Gradient of one unit of the last feature map (summed over its channels) with respect
-    to the input image.
-
-    Args:
-        result: :func:`receptive_field`'s result for the model.
-        x: one image ``(C, H, W)``.
-        unit: ``(i, j)`` in the last feature map; default the centre unit.
-
-    Returns:
-        ``(C, H, W)``: nonzero only inside the unit's receptive field.  The model runs in
-        eval mode (its modes are restored afterwards); nothing is written into its
-        parameters' ``.grad`` or its batch-norm statistics.
-    """
-    if not isinstance(result, ReceptiveField):
-        raise TypeError(f"result must be a ReceptiveField, got {type(result).__name__}")
-    check_tensor(x, "x", [3], ["(C, H, W)"])
-    if tuple(x.shape) != result.input_size:
-        raise ValueError(f"x must have the shape {result.input_size} the receptive field was "
-                         f"computed for, got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
-    if unit is not None:
-        unit = pair(unit, "unit", minimum=0)  # type: ignore[assignment]
-    features = result._features
-    assert features is not None  # always set by receptive_field
-    # Eval mode (BatchNorm keeps its running statistics, dropout is off), then every
-    # module's own mode back; autograd.grad leaves the parameters' .grad alone.
-    modes = [(m, m.training) for m in features.modules()]
-    features.eval()
-    try:
-        x = x.detach().clone().unsqueeze(0).requires_grad_(True)
-        fmap = features(x)
-        i, j = unit if unit is not None else (fmap.shape[-2] // 2, fmap.shape[-1] // 2)
-        if not (i < fmap.shape[-2] and j < fmap.shape[-1]):
-            raise ValueError(f"unit must lie inside the {tuple(fmap.shape[-2:])} feature map, "
-                             f"got {(i, j)}")
-        (grad,) = torch.autograd.grad(fmap[0, :, i, j].sum(), x)
-    finally:
-        for module, mode in modes:
-            module.training = mode
-    return grad[0]
-
-
-def plot_receptive_field(
-    model: nn.Module,
-    image: torch.Tensor,
-    unit: tuple[int, int] | None = None,
-    ax: Any = None,
-) -> Any:
-    """Draw on ``image`` the receptive field of one unit of ``model``'s last feature map:
-    its rectangle (from the calculator) over the measured input-gradient heat map.
-
-    Args:
-        model: a CNN (see :func:`receptive_field`).
-        image: ``(C, H, W)`` in [0, 1], as :func:`convbook.images.photo` returns.
-        unit: ``(i, j)`` in the last feature map; default the centre unit.
-        ax: a matplotlib axes (default: a new figure).
-
-    Returns:
-        The axes.
-    """
-    import matplotlib.axes
-    import matplotlib.patches as patches
-    import matplotlib.pyplot as plt
-
-    check_tensor(image, "image", [3], ["(C, H, W)"])
-    if unit is not None:
-        unit = pair(unit, "unit", minimum=0)  # type: ignore[assignment]
-    if ax is not None and not isinstance(ax, matplotlib.axes.Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
-    result = receptive_field(model, tuple(image.shape))  # type: ignore[arg-type]
-    oh, ow = result.output_size
-    i, j = unit if unit is not None else (oh // 2, ow // 2)
-    heat = unit_gradient(result, image, (i, j)).abs().sum(0)
-    heat = heat / heat.max().clamp_min(1e-30)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
-    shown = image.permute(1, 2, 0) if image.shape[0] == 3 else image[0]
-    ax.imshow(shown.numpy(), cmap=None if image.shape[0] == 3 else "gray")
-    ax.imshow(heat.sqrt().numpy(), cmap="inferno", alpha=0.55)
-    (top, bottom), (left, right) = result.box(i, j)
-    ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1,
-                                   fill=False, edgecolor="cyan", linewidth=2))
-    ax.set_xlim(-0.5, image.shape[2] - 0.5)
-    ax.set_ylim(image.shape[1] - 0.5, -0.5)
-    ax.set_title(f"unit {(i, j)}: field {_show(result.size)} px")
-    ax.axis("off")
-    return ax
-

@@ -3,6 +3,7 @@
 #   make lab        open the book in JupyterLab
 #   make test       run every test, including every chapter under nbval
 #   make notebooks  re-execute every chapter and save its outputs in the .ipynb
+#   make translations  bring the Chinese edition (chapters/zh/) in step with the English
 #   make lint       ruff and the pairing check
 #   make book       the static HTML book in _build/html/ (from the committed notebooks)
 
@@ -26,7 +27,8 @@ export CONVBOOK_DATA := $(SHARED_CIFAR)
 endif
 endif
 
-.PHONY: setup lab test test-python test-notebooks test-browser notebooks sync lint book clean
+.PHONY: setup lab test test-python test-notebooks test-browser notebooks translations sync lint \
+	book clean
 
 setup: $(STAMP)
 
@@ -84,6 +86,12 @@ notebooks: $(STAMP)
 			--ExecutePreprocessor.timeout=3600 $$nb || exit 1; \
 		$(BIN)/jupytext --sync --quiet $$md || exit 1; \
 	done
+	$(PY) tools/translations.py
+
+# The Chinese edition: each chapters/zh/NN_name.md gets the English chapter's code cells, and
+# its .ipynb the executed English notebook's outputs (nothing is executed again).
+translations: $(STAMP)
+	$(PY) tools/translations.py
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync $(CHAPTERS)

@@ -26,6 +26,7 @@ from tools import launch_links
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
+TRANSLATIONS = sorted((ROOT / "chapters" / "zh").glob("[0-9][0-9]_*.md"))
 
 
 
@@ -204,7 +205,7 @@ def _urls(text: str, host: str) -> list[str]:
 
 
 def _launch_pages() -> list[Path]:
-    return [ROOT / "README.md", *CHAPTERS]
+    return [ROOT / "README.md", *CHAPTERS, *TRANSLATIONS]
 
 
 def test_binder_urls_are_well_formed_and_point_at_files():
@@ -222,7 +223,8 @@ def test_binder_urls_are_well_formed_and_point_at_files():
             assert urlpath.startswith("lab/tree/"), url
             assert (ROOT / urlpath.removeprefix("lab/tree/")).exists(), url
             seen += 1
-    assert seen == 2 * len(CHAPTERS) + 1  # a badge per chapter, its README row, the book
+    # a badge per chapter and translation, their README rows, and the whole book
+    assert seen == 2 * (len(CHAPTERS) + len(TRANSLATIONS)) + 1
 
 
 def test_colab_urls_are_well_formed_and_point_at_notebooks():
@@ -238,7 +240,7 @@ def test_colab_urls_are_well_formed_and_point_at_notebooks():
             path = ROOT / parts.path.removeprefix(prefix)
             assert path.suffix == ".ipynb" and path.exists(), url
             seen += 1
-    assert seen == 2 * len(CHAPTERS)
+    assert seen == 2 * (len(CHAPTERS) + len(TRANSLATIONS))
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)

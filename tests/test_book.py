@@ -15,6 +15,7 @@ from tools import build_book
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+TRANSLATED = sorted((ROOT / "chapters" / "zh").glob("[0-9][0-9]_*.ipynb"))
 VIEW = "application/vnd.jupyter.widget-view+json"
 STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -83,7 +84,8 @@ class Book:
 def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
     out = tmp_path_factory.mktemp("html")
     build_book.build(out)
-    return Book(out, {path.name: Page(path) for path in out.glob("*.html")})
+    return Book(out, {path.relative_to(out).as_posix(): Page(path)
+                      for path in out.rglob("*.html")})
 
 
 def _page(book: Book, notebook: Path) -> Page:
@@ -135,7 +137,8 @@ def test_appendices_are_lettered(book):
 
 
 def test_index_lists_every_chapter_in_order(book):
-    links = [a["href"] for a in book.pages["index.html"].all("a")]
+    links = [a["href"] for a in book.pages["index.html"].all("a")
+             if "translation" not in a.get("class", "")]
     assert links == [nb.with_suffix(".html").name for nb in NOTEBOOKS]
     assert "<code>make lab</code>" in (book.out / "index.html").read_text(encoding="utf-8")
 
@@ -155,22 +158,49 @@ def test_navigation_bars(book):
 def test_no_broken_internal_links(book):
     checked = 0
     for name, page in book.pages.items():
+        folder = (book.out / name).parent
         for tag, attr in (("a", "href"), ("link", "href"), ("img", "src"), ("script", "src")):
             for a in page.all(tag):
                 target = a.get(attr, "")
                 parts = urlsplit(target)
                 if not target or parts.scheme or target.startswith("//"):
                     continue  # absent, data:, http(s): not internal
-                file = book.out / unquote(parts.path) if parts.path else book.out / name
+                file = (folder / unquote(parts.path)).resolve() if parts.path \
+                    else book.out / name
                 assert file.is_file(), f"{name}: {tag} {attr}={target!r} points to no file"
                 if parts.fragment:
                     assert file.suffix == ".html", f"{name}: fragment on {target!r}"
-                    ids = book.pages[file.name].ids
+                    ids = book.pages[file.relative_to(book.out.resolve()).as_posix()].ids
                     # a browser tries the fragment as written, then percent-decoded
                     found = {parts.fragment, unquote(parts.fragment)} & ids
                     assert found, f"{name}: no id for {target!r}"
                 checked += 1
-    assert checked >= 3 * len(NOTEBOOKS)  # the stylesheet and the navigation bars at least
+    assert checked >= 3 * (len(NOTEBOOKS) + len(TRANSLATED))  # stylesheet and bars at least
+
+
+def test_the_chinese_edition_has_a_page_for_every_translated_chapter(book):
+    assert TRANSLATED, "no chapters/zh/NN_name.ipynb"
+    for nb in TRANSLATED:
+        name = nb.with_suffix(".html").name
+        zh, en = book.pages[f"zh/{name}"], book.pages[name]
+        # each chapter's bars link to its translation, both ways
+        assert {a["href"] for a in zh.all("a", class_="translation")} == {f"../{name}"}
+        assert {a["href"] for a in en.all("a", class_="translation")} == {f"zh/{name}"}
+        assert ("html", {"lang": "zh"}) in [(t, {"lang": a.get("lang")}) for t, a in zh.tags
+                                             if t == "html"]
+    untranslated = {nb.with_suffix(".html").name for nb in NOTEBOOKS} - \
+        {nb.with_suffix(".html").name for nb in TRANSLATED}
+    for name in untranslated:  # no link to a page that does not exist
+        assert book.pages[name].all("a", class_="translation") == []
+
+
+def test_the_two_tables_of_contents_link_to_each_other(book):
+    zh_index = book.pages["zh/index.html"]
+    chapters = [a["href"] for a in zh_index.all("a") if "translation" not in a.get("class", "")]
+    assert chapters == [nb.with_suffix(".html").name for nb in TRANSLATED]
+    assert [a["href"] for a in zh_index.all("a", class_="translation")] == ["../index.html"]
+    assert [a["href"] for a in book.pages["index.html"].all("a", class_="translation")] == \
+        ["zh/index.html"]
 
 
 @pytest.mark.parametrize(

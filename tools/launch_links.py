@@ -3,11 +3,11 @@
 Everything derives from the repository URL in ``pyproject.toml`` (``[project.urls]
 Repository``), so that the links never drift from it or from the chapter files:
 
-* in each ``chapters/NN_name.md``: a line of two badges right under the title, and a first
-  code cell (with one sentence of prose before it) that installs ``convbook`` when it is
-  missing, as on Colab;
+* in each ``chapters/NN_name.md`` and each Chinese ``chapters/zh/NN_name.md``: a line of two
+  badges right under the title, and a first code cell (with one sentence of prose before it,
+  in the chapter's language) that installs ``convbook`` when it is missing, as on Colab;
 * in ``README.md``: the section between the ``launch-links`` markers, with a Binder badge for
-  the whole book and a table of both links for every chapter.
+  the whole book and a table of both links for every chapter and its Chinese translation.
 
 Usage, from the repository root::
 
@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER_GLOB = "chapters/[0-9][0-9]_*.md"
+TRANSLATION_GLOB = "chapters/zh/[0-9][0-9]_*.md"
 
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -41,6 +42,9 @@ README_END = "<!-- launch-links:end -->"
 INSTALL_PROSE = [
     "The first code cell installs the `convbook` package when it is missing (on Colab, for",
     "instance) and does nothing where it is already installed.",
+]
+INSTALL_PROSE_ZH = [
+    "第一个代码单元会在缺少 `convbook` 包时安装它（例如在 Colab 上），已经安装时什么也不做。",
 ]
 INSTALL_MARKER = 'importlib.util.find_spec("convbook") is None'
 CODE_FENCE = "```{code-cell} ipython3"
@@ -108,8 +112,10 @@ def _is_badge_line(line: str) -> bool:
     return line.startswith("[![Open in Binder]")
 
 
-def render_chapter(text: str, notebook: str, repo: Repository) -> str:
-    """``text`` (a chapter's MyST source) with its badges and install cell brought up to date."""
+def render_chapter(text: str, notebook: str, repo: Repository,
+                   prose: list[str] = INSTALL_PROSE) -> str:
+    """``text`` (a chapter's MyST source) with its badges and install cell brought up to date;
+    ``prose`` is the sentence before the install cell, in the chapter's language."""
     lines = text.split("\n")
     title = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
     if title is None:
@@ -130,8 +136,8 @@ def render_chapter(text: str, notebook: str, repo: Repository) -> str:
         # Remove the cell, the blank lines around it and the prose sentence before it.
         while start > 0 and not lines[start - 1].strip():
             start -= 1
-        if lines[max(start - len(INSTALL_PROSE), 0) : start] == INSTALL_PROSE:
-            start -= len(INSTALL_PROSE)
+        if lines[max(start - len(prose), 0) : start] == prose:
+            start -= len(prose)
             while start > 0 and not lines[start - 1].strip():
                 start -= 1
         stop = end + 1
@@ -140,7 +146,7 @@ def render_chapter(text: str, notebook: str, repo: Repository) -> str:
         del lines[start:stop]
         lines[start:start] = [""]
         fence = start + 1
-    block = [*INSTALL_PROSE, "", CODE_FENCE, *install_cell(repo).split("\n"), "```", ""]
+    block = [*prose, "", CODE_FENCE, *install_cell(repo).split("\n"), "```", ""]
     lines[fence:fence] = block
     return "\n".join(lines)
 
@@ -149,10 +155,21 @@ def chapter_title(text: str) -> str:
     return next(line[2:].strip() for line in text.split("\n") if line.startswith("# "))
 
 
-def readme_section(repo: Repository, chapters: list[tuple[str, str]]) -> str:
-    """The README block; ``chapters`` holds ``(notebook path, title)`` pairs."""
+def readme_section(repo: Repository, chapters: list[tuple[str, str]],
+                   translations: dict[str, tuple[str, str]] | None = None) -> str:
+    """The README block; ``chapters`` holds ``(notebook path, title)`` pairs, and
+    ``translations`` maps an English notebook path to its Chinese one and title."""
+    translations = translations or {}
+
+    def chinese(nb: str) -> str:
+        if nb not in translations:
+            return ""
+        zh, title = translations[nb]
+        return f"[{title}]({repo.binder_url(zh)}) ([Colab]({repo.colab_url(zh)}))"
+
     rows = [
-        f"| {title} | [Binder]({repo.binder_url(nb)}) | [Colab]({repo.colab_url(nb)}) |"
+        f"| {title} | [Binder]({repo.binder_url(nb)}) | [Colab]({repo.colab_url(nb)}) | "
+        f"{chinese(nb)} |"
         for nb, title in chapters
     ]
     return "\n".join([
@@ -161,10 +178,11 @@ def readme_section(repo: Repository, chapters: list[tuple[str, str]]) -> str:
         "",
         "Run the book without installing anything: Binder opens JupyterLab on the chapters",
         "(CPU only; the first start builds the environment, which takes a few minutes), and",
-        "Colab opens one chapter at a time, installing `convbook` in its first cell.",
+        "Colab opens one chapter at a time, installing `convbook` in its first cell. The last",
+        "column opens the Chinese edition (中文版, in `chapters/zh/`) on Binder and on Colab.",
         "",
-        "| chapter | Binder | Colab |",
-        "| --- | --- | --- |",
+        "| chapter | Binder | Colab | 中文版 |",
+        "| --- | --- | --- | --- |",
         *rows,
         README_END,
     ])
@@ -187,8 +205,16 @@ def expected_files(root: Path = ROOT) -> dict[Path, str]:
         text = md.read_text()
         out[md] = render_chapter(text, notebook, repo)
         chapters.append((notebook, chapter_title(text)))
+    translations = {}
+    for md in sorted(root.glob(TRANSLATION_GLOB)):
+        notebook = md.relative_to(root).with_suffix(".ipynb").as_posix()
+        text = md.read_text()
+        out[md] = render_chapter(text, notebook, repo, INSTALL_PROSE_ZH)
+        english = f"chapters/{md.with_suffix('.ipynb').name}"
+        translations[english] = (notebook, chapter_title(text))
     readme = root / "README.md"
-    out[readme] = render_readme(readme.read_text(), readme_section(repo, chapters))
+    out[readme] = render_readme(readme.read_text(),
+                                readme_section(repo, chapters, translations))
     return out
 
 

@@ -1,7 +1,9 @@
 """Self-checks for the exercises: ``convbook.check.ch01.<exercise>(answer)``.
 
 Each function compares the reader's answer with one computed independently (by torch or
-by a formula) and returns a :class:`CheckResult` that prints ✅ or ❌ with a hint.
+by a formula) and returns a :class:`CheckResult` that prints ✅ or ❌ with a hint, in English
+or, in the Chinese chapters, in Chinese (see :func:`get_language`; :func:`set_language`
+chooses one by hand).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from convbook.check._lang import get_language, set_language
 from convbook.check._result import CheckResult, verdict
 
-__all__ = ["CheckResult", "verdict"]
+__all__ = ["CheckResult", "get_language", "set_language", "verdict"]
 
 
 def __getattr__(name: str) -> Any:

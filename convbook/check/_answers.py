@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from convbook.check._lang import tr
 from convbook.check._result import CheckResult, verdict
 
 _NOT_A_SCALAR = object()
@@ -112,13 +113,15 @@ def as_tensor(answer: object, ndim: int | None = None) -> torch.Tensor | None:
 
 def wrong_kind(answer: object, expected: str) -> CheckResult:
     """The ❌ verdict for an answer of the wrong kind; ``expected`` says what is wanted,
-    e.g. ``"an int: the output width"``."""
+    e.g. ``tr("an int: the output width", "一个整数（输出的宽度）")``."""
     if answer is None:
-        return verdict(False, "", f"replace None with your answer: {expected}")
+        return verdict(False, "", tr(f"replace None with your answer: {expected}",
+                                     f"把 None 换成你的答案：{expected}"))
     shown = repr(answer)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return verdict(False, "", f"answer with {expected}; got {shown}")
+    return verdict(False, "", tr(f"answer with {expected}; got {shown}",
+                                 f"答案应是{expected}；你给的是 {shown}"))
 
 
 def judge_int(
@@ -135,11 +138,12 @@ def judge_int(
     ``wrong_kind`` unless the answer reads as an int (:func:`as_int`); then ✅ with
     ``success`` if it is ``expected``; ❌ with the hint for a typical wrong answer
     (``typical`` maps such answers to hints); else ❌ with ``hint``.  ``what`` says what the
-    number counts, e.g. ``"the output width"``.
+    number counts, e.g. ``"the output width"``.  Each text is already in the reader's
+    language (``tr(english, chinese)``, see :mod:`convbook.check._lang`).
     """
     got = as_int(answer)
     if got is None:
-        return wrong_kind(answer, f"an int: {what}")
+        return wrong_kind(answer, tr(f"an int: {what}", f"一个整数（{what}）"))
     if got != expected and typical and got in typical:
         return verdict(False, "", typical[got])
     return verdict(got == expected, success, hint)

@@ -1,0 +1,501 @@
+"""The self-checks answer in the reader's language: English, or Chinese in chapters/zh/.
+
+Every message goes through ``tr(english, chinese)`` (convbook/check/_lang.py); the language
+comes from ``set_language``, else ``CONVBOOK_LANG``, else the notebook's path
+(``JPY_SESSION_NAME``) or the working directory (``.../chapters/zh``), else English.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import inspect
+import math
+import pkgutil
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import convbook.check
+from convbook.check import CheckResult, ch01, ch02, ch07, ch09, get_language, set_language
+from convbook.check._answers import judge_int, wrong_kind
+from convbook.check._lang import tr
+
+CHECK_DIR = Path(convbook.check.__file__).parent
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+@pytest.fixture(autouse=True)
+def _automatic_language(monkeypatch, tmp_path):
+    """Each test starts from the automatic language, outside any chapters/zh folder."""
+    set_language(None)
+    monkeypatch.delenv("CONVBOOK_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+    set_language(None)
+
+
+# ---------------------------------------------------------------------------------------
+# Every check, in both languages
+
+
+def _im2col(X, K):
+    k_h, k_w = K.shape
+    rows = F.unfold(X[None, None], (k_h, k_w))[0].T
+    return (rows @ K.reshape(-1)).reshape(X.shape[0] - k_h + 1, X.shape[1] - k_w + 1)
+
+
+def _blue(rows):
+    K = torch.zeros(3, 3, 3)
+    K[2] = torch.tensor(rows)
+    return K
+
+
+@functools.cache
+def _rank1_errors() -> tuple[float, float]:
+    """Exercise 4 of chapter 7 worked with F.conv2d: (output error, kernel error)."""
+    from convbook.images import photo
+
+    K = ch07.RANK1_KERNEL.double()
+    U, S, Vh = torch.linalg.svd(K)
+    X = photo("camera", size=128).double()[None, None]
+    Y = F.conv2d(X, K[None, None])
+    Y1 = F.conv2d(F.conv2d(X, (U[:, 0] * S[0]).reshape(1, 1, 3, 1)), Vh[0].reshape(1, 1, 1, 3))
+    kernel = (S[0] * torch.outer(U[:, 0], Vh[0]) - K).norm() / K.norm()
+    return float((Y1 - Y).norm() / Y.norm()), float(kernel)
+
+
+W = 640 * 480 * 3 * 1000  # chapter 1's fully connected weights
+EVENS = list(range(2, 21, 2))
+STANDARD, BOTTLENECK = 256 * 256 * 9, 256 * 64 + 64 * 64 * 9 + 64 * 256
+SOBEL_Y = [[1.0, 2, 1], [0, 0, 0], [-1, -2, -1]]
+STRIDE_TWO = [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
+
+# name: (a right answer, the typical wrong answers), from the tests of each chapter's checks;
+# None (the placeholder) is tried on every check too.
+CASES = {
+    "ch01.output_shape": ((220, 178), [(219, 177), (178, 220), (224, 180), 220, (True, 178)]),
+    "ch01.fc_parameters": (W + 1000, [W, W // 3 + 1000, W // 3, 3_600_000_000, "many"]),
+    "ch01.diagonal_edge_kernel": ([[1.0, 0.0], [0.0, -1.0]], [
+        [[1.0, 1.0], [1.0, 1.0]], [[0.0, 1.0], [-1.0, 0.0]], [[1.0, -1.0]], torch.ones(6, 6),
+        [[float("nan")]]]),
+    "ch01.second_derivative_kernel": ([1, -2, 1], [
+        [-1, 2, -1], [[1.0], [-2.0], [1.0]], [1.0, -1.0, 0.0], [1.0, -2.0]]),
+    "ch01.corr2d_by_hand": ([[1, 8], [1, 0]], [
+        F.conv2d(ch01.HAND_X[None, None], ch01.HAND_K.flip(0, 1)[None, None])[0, 0],
+        [[1, 8], [2, 0]], [[1.0, 8.0, 0.0]]]),
+    "ch02.output_size": (112, [111, 224, True]),
+    "ch02.same_padding": (4, [2, 8, 3]),
+    "ch02.corner_windows": (9, [1, 25, 4, "nine"]),
+    "ch02.halving_sizes": (EVENS, [[*EVENS, 5], EVENS[:-1], [4, 8, 16], 2]),
+    "ch03.param_count": ((64 * 9 + 1) * 128, [64 * 9 * 128, 9 * 128]),
+    "ch03.mac_count": (56 * 56 * 64 * 256, [64 * 256, 56 * 56 * 64]),
+    "ch03.bottleneck_params": ((STANDARD, BOTTLENECK), [
+        (BOTTLENECK, STANDARD), (256 * 9, BOTTLENECK), (STANDARD, 64 * 64 * 9), STANDARD]),
+    "ch03.blue_edge_kernel": (_blue([[1.0, 1, 1], [0, 0, 0], [-1, -1, -1]]), [
+        _blue([[1.0, 1, 1], [0, 0, 0], [0, 0, 0]]), _blue([[2.0, 1, 0], [0, 0, 0], [0, -1, -2]]),
+        torch.zeros(3, 3, 3), torch.stack([torch.tensor(SOBEL_Y)] * 3), torch.zeros(3, 3)]),
+    "ch03.im2col_entries": (112 * 112 * 3 * 49, [3 * 49 * 218 * 218, 49 * 112 * 112, True]),
+    "ch03.corr2d_as_matmul": (_im2col, [
+        lambda X, K: _im2col(X, K.flip(0, 1)), lambda X, K: _im2col(X.T, K.T),
+        lambda X, K: _im2col(X, K)[:2, :2], lambda X, K: _im2col(X, K) + 1e-3,
+        lambda X, K: X @ K, lambda X, K: None]),
+    "ch04.pool_output_size": (56, [112, 55]),
+    "ch04.max_pool_values": ([[6, 5], [7, 9]], [
+        [[6, 6], [9, 9]], [[6, 6, 5], [7, 9, 9], [7, 9, 9]], "six"]),
+    "ch04.pooling_reads": (64 * 56 * 56 * 9, [64 * 112 * 112 * 9, 56 * 56 * 9, 64 * 56 * 56]),
+    "ch04.min_pool": (lambda X, k: -F.max_pool2d(-X, k), [
+        lambda X, k: F.max_pool2d(-X, k), lambda X, k: F.avg_pool2d(X, k),
+        lambda X, k: -F.max_pool2d(-X, k, stride=1), lambda X, k: F.max_pool2d(X)]),
+    "ch05.output_size": (10, [12, 11, 9, True]),
+    "ch05.stride_two": (STRIDE_TWO, [
+        [[1, 3, 2], [4, 10, 6], [3, 7, 4]], [[0, 1, 2, 2], *STRIDE_TWO[1:]]]),
+    "ch05.overlap_counts": ([1, 1, 2, 1, 2, 1, 2, 1, 1], [[1] * 9, [1, 2]]),
+    "ch05.code_bits_per_pixel": (1.0, [8.0, 4.0, 0.25, "1 bit"]),
+    "ch05.psnr_of_error": (40, [20, -40]),
+    "ch06.mixed_stack": (18, [9, 17, "18", 18.5, True]),
+    "ch06.layers_for_field": (50, [49, 51, 0]),
+    "ch06.dilated_stack": (31, [9, 30]),
+    "ch06.weights_saved": (22528, [22, 22527]),
+    "ch06.stem_geometry": ((11, 4, 5), [(9, 4, 5), (13, 4, 5), (11, 2, 5), (11, 4, 4), (11, 4)]),
+    "ch07.separable_params": (32 * 9 + 32 * 64, [32 * 64 * 9, 288, 2000]),
+    "ch07.dilated_receptive_field": (15, [7, 13, "15"]),
+    "ch07.shuffle_order": ([0, 2, 4, 1, 3, 5], [[0, 3, 1, 4, 2, 5], [0, 1, 2, 3, 4, 5]]),
+    "ch07.rank1_error": None,  # needs the photo: see _case
+    "ch07.grouped_params": (128 * 8 * 9, [128 * 64 * 9, 16 * 8 * 9, 128 * 8 * 9 + 128]),
+    "ch08.tutorial_flatten_size": (16 * 4 * 4, [400, 576]),
+    "ch08.conv_parameters": (32 * 27 + 32, [864, 288, True]),
+    "ch08.optimizer_steps": (150, [50, 3, 151]),
+    "ch08.fastnet_final_size": (3, [4, 2, 32]),
+    "ch09.block_field": ((23, 4), [(12, 4), (22, 4), (23, 2), (25, 4), (23,), ("23", "4")]),
+    "ch09.grad_cam_by_hand": ([[0.5, 0], [0.75, 0]], [
+        [[0.5, -0.75], [0.75, -0.75]], [[2, 0], [3, 0]], [[0.5, 0], [1, 0]], [[1, 0], [0, 1]],
+        "map", [[0.5, 0]]]),
+    "ch09.rank_correlation": (0.4, [float(np.corrcoef(ch09.MAP_A, ch09.MAP_B)[0, 1]), 0.6,
+                                    -0.4, "0.4", math.nan]),
+    "ch09.occlusion_passes": (50, [49, 64, 51, "50"]),
+    "ch90.same_padding": ((2, 3), [(3, 2), (3, 3), (2, 2), 5]),
+    "ch90.transpose_size": (33, [32, 31]),
+    "ch90.nhwc_to_nchw": ((0, 3, 1, 2), [[0, 2, 3, 1], [0, 3, 2, 1], [0, 3, 3, 1]]),
+}
+
+
+def _case(name):
+    if name == "ch07.rank1_error":
+        right, kernel = _rank1_errors()
+        return right, [kernel, right * 1.1, 0.0, "small"]
+    return CASES[name]
+
+
+def _public_checks():
+    """Every public function of every convbook.check.chNN module, by ``chNN.name``."""
+    found = {}
+    for info in pkgutil.iter_modules(convbook.check.__path__):
+        if not re.fullmatch(r"ch\d+", info.name):
+            continue
+        module = importlib.import_module(f"convbook.check.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                found[f"{info.name}.{name}"] = fn
+    return found
+
+
+CHECKS = _public_checks()
+
+
+def test_the_table_names_every_check():
+    assert set(CHECKS) == set(CASES)
+    assert len({name.split(".")[0] for name in CHECKS}) == 10
+
+
+def _in(lang, check, answer):
+    set_language(lang)
+    try:
+        return check(answer)
+    finally:
+        set_language(None)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_check_answers_in_both_languages(name):
+    check = CHECKS[name]
+    right, wrongs = _case(name)
+    for i, answer in enumerate([None, right, *wrongs]):
+        en, zh = _in("en", check, answer), _in("zh", check, answer)
+        where = (name, i, en.message, zh.message)
+        assert en.ok == zh.ok == (i == 1), where
+        assert en.lang == "en" and zh.lang == "zh", where
+        assert en.message and not CJK.search(en.message), where
+        assert CJK.search(zh.message), where
+        assert repr(en).startswith("✅ Correct: " if en.ok else "❌ Not yet: "), where
+        assert repr(zh).startswith("✅ 正确：" if zh.ok else "❌ 还不对："), where
+        # Automatic, outside chapters/zh: English, exactly as before.
+        assert check(answer) == en, where
+
+
+def test_a_check_run_in_chapters_zh_answers_in_chinese(monkeypatch, tmp_path):
+    english = ch02.output_size(111)
+    assert english.message == "padding=3 is per side: the total padding is 6."
+    folder = tmp_path / "book" / "chapters" / "zh"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(folder)
+    chinese = ch02.output_size(111)
+    assert not chinese and chinese.message == "padding=3 指每一侧的填充：总的填充是 6。"
+    assert repr(chinese) == "❌ 还不对：padding=3 指每一侧的填充：总的填充是 6。"
+
+
+def test_a_result_keeps_the_language_it_was_made_in():
+    set_language("zh")
+    result = ch02.output_size(112)
+    set_language("en")
+    assert repr(result).startswith("✅ 正确：112：")
+    assert "✅ 正确" in result._repr_html_()
+    assert repr(CheckResult(True, "fine")) == "✅ Correct: fine"  # default: English
+    assert repr(CheckResult(False, "不对", "zh")) == "❌ 还不对：不对"
+    with pytest.raises(ValueError, match="lang must be 'en' or 'zh', got 'fr'"):
+        CheckResult(True, "fine", "fr")
+
+
+def test_answer_helpers_in_chinese():
+    set_language("zh")
+    assert wrong_kind(None, "一个整数").message == "把 None 换成你的答案：一个整数"
+    assert wrong_kind(True, "一个整数").message == "答案应是一个整数；你给的是 True"
+
+    def judge(answer):
+        return judge_int(answer, 10, what=tr("a size", "尺寸"), success=tr("right", "对"),
+                         hint=tr("try again", "再试试"), typical={12: tr("padding", "填充")})
+
+    assert judge(10).message == "对" and judge(12).message == "填充"
+    assert judge(11).message == "再试试"
+    assert judge("10").message == "答案应是一个整数（尺寸）；你给的是 '10'"
+    assert judge(None).message == "把 None 换成你的答案：一个整数（尺寸）"
+    set_language("en")
+    assert judge(None).message == "replace None with your answer: an int: a size"
+
+
+# ---------------------------------------------------------------------------------------
+# Source scan: no message bypasses tr(english, chinese)
+
+MESSAGE_KEYWORDS = {"success", "hint", "what"}
+# function name: (positions of its message arguments, their keyword names)
+MESSAGE_ARGS = {
+    "verdict": ((1, 2), {"success", "hint"}),
+    "CheckResult": ((1,), {"message"}),
+    "wrong_kind": ((1,), {"expected"}),
+}
+
+
+def _name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _literal_text(node: ast.expr) -> str | None:
+    """The text of a string literal or the fixed parts of an f-string, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+        return "".join(parts) if node.values else ""
+    return None
+
+
+def _non_empty(node: ast.expr) -> bool:
+    """A non-empty string literal, or an f-string with something in it."""
+    if isinstance(node, ast.JoinedStr):
+        return bool(node.values)
+    return bool(_literal_text(node))
+
+
+def _is_translated(node: ast.Call) -> bool:
+    return (_name(node.func) == "tr" and len(node.args) == 2 and not node.keywords
+            and all(_non_empty(arg) for arg in node.args))
+
+
+def untranslated(source: str, filename: str) -> list[str]:
+    """``file:line: code`` of every string literal or f-string shown as a message without
+    ``tr(english, chinese)``: passed as ``success=``, ``hint=``, ``what=``, a value of
+    ``typical={...}``, or a message argument of ``verdict``/``CheckResult``/``wrong_kind``,
+    directly, through a conditional expression, or through a local variable."""
+    tree = ast.parse(source, filename)
+    scopes = [tree, *(n for n in ast.walk(tree)
+                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    found: set[tuple[int, int, str]] = set()  # line, column, code
+
+    def assigned(scope: ast.AST, name: str) -> list[ast.expr]:
+        values = []
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets = [node.target]
+            else:
+                continue
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                values.append(node.value)
+        return values
+
+    def check(node: ast.expr, scope: ast.AST, seen: frozenset[str] = frozenset()) -> None:
+        if isinstance(node, ast.Constant) and node.value == "":
+            return
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and _literal_text(node) is not None:
+            found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
+        elif isinstance(node, ast.Call) and _name(node.func) == "tr":
+            if not _is_translated(node):
+                found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
+        elif isinstance(node, ast.IfExp):
+            check(node.body, scope, seen)
+            check(node.orelse, scope, seen)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            check(node.left, scope, seen)
+            check(node.right, scope, seen)
+        elif isinstance(node, ast.Name) and node.id not in seen:
+            for value in assigned(scope, node.id):
+                check(value, scope, seen | {node.id})
+
+    for scope in scopes:
+        body = scope.body if isinstance(scope, ast.Module) else [scope]
+        calls = [n for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+        if isinstance(scope, ast.Module):  # module level only: functions are their own scope
+            inner = {id(n) for s in scopes[1:] for n in ast.walk(s)}
+            calls = [c for c in calls if id(c) not in inner]
+        else:  # calls of nested functions belong to the innermost one
+            nested = {id(n) for s in ast.walk(scope) if s is not scope
+                      and isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                      for n in ast.walk(s)}
+            calls = [c for c in calls if id(c) not in nested]
+        for call in calls:
+            positions, keywords = MESSAGE_ARGS.get(_name(call.func), ((), set()))
+            for i in positions:
+                if i < len(call.args):
+                    check(call.args[i], scope)
+            for keyword in call.keywords:
+                if keyword.arg in MESSAGE_KEYWORDS | keywords:
+                    check(keyword.value, scope)
+                elif keyword.arg == "typical" and isinstance(keyword.value, ast.Dict):
+                    for value in keyword.value.values:
+                        check(value, scope)
+    return [f"{filename}:{line}: {code}" for line, _, code in sorted(found)]
+
+
+def _sources():
+    return sorted(CHECK_DIR.glob("*.py"))
+
+
+def test_every_message_goes_through_tr():
+    assert len(_sources()) >= 13
+    problems = [p for path in _sources()
+                for p in untranslated(path.read_text(encoding="utf-8"), path.name)]
+    assert problems == [], "messages without tr(english, chinese):\n" + "\n".join(problems)
+
+
+BARE = '''
+def check(answer):
+    hint = "a bare hint"
+    if answer:
+        hint = tr("fine", "好")
+    judge_int(answer, 1, what="bare", success=tr("only English", ""), hint=hint,
+              typical={2: "bare typical", 3: tr("fine", "好")})
+    wrong_kind(answer, f"bare {answer}")
+    CheckResult(False, "bare message")
+    other = "not a message"
+    return verdict(False, "", "a bare verdict" if answer else tr("fine", "好"))
+'''
+
+
+def test_the_scan_catches_bare_strings():
+    problems = untranslated(BARE, "bare.py")
+    assert [int(p.split(":")[1]) for p in problems] == [3, 6, 6, 7, 8, 9, 11], problems
+    assert problems[0] == "bare.py:3: 'a bare hint'"
+
+
+def test_the_scan_accepts_translated_messages():
+    good = '''
+def check(answer, lang):
+    hint = tr("try again", "再试试") if answer else tr(f"got {answer}", f"你给的是 {answer}")
+    return verdict(answer == 1, tr("right", "对"), hint)
+'''
+    assert untranslated(good, "good.py") == []
+
+
+def test_every_tr_call_has_english_then_chinese():
+    calls = [(path.name, node) for path in _sources()
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and _name(node.func) == "tr"]
+    assert len(calls) >= 150
+    for filename, node in calls:
+        en, zh = (_literal_text(arg) for arg in node.args)
+        where = f"{filename}:{node.lineno}"
+        assert en and not CJK.search(en), where
+        assert zh and CJK.search(zh), where
+
+
+# ---------------------------------------------------------------------------------------
+# How the language is chosen
+
+
+def _chinese_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "convbook" / "chapters" / "zh"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_english_by_default():
+    assert get_language() == "en" and tr("right", "对") == "right"
+
+
+def test_set_language_wins(monkeypatch, tmp_path):
+    monkeypatch.chdir(_chinese_folder(tmp_path))
+    monkeypatch.setenv("JPY_SESSION_NAME", "chapters/zh/01_cross_correlation.ipynb")
+    monkeypatch.setenv("CONVBOOK_LANG", "zh")
+    set_language("en")
+    assert get_language() == "en" and tr("right", "对") == "right"
+    monkeypatch.setenv("CONVBOOK_LANG", "en")
+    set_language("zh")
+    assert get_language() == "zh" and tr("right", "对") == "对"
+    set_language(None)
+    assert get_language() == "en"  # back to automatic: CONVBOOK_LANG
+
+
+def test_convbook_lang_beats_the_notebook(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONVBOOK_LANG", "zh")
+    assert get_language() == "zh"
+    monkeypatch.chdir(_chinese_folder(tmp_path))
+    monkeypatch.setenv("JPY_SESSION_NAME", "chapters/zh/01_cross_correlation.ipynb")
+    monkeypatch.setenv("CONVBOOK_LANG", "en")
+    assert get_language() == "en"
+    for ignored in ("fr", "", "chinese"):  # not a language: the notebook decides
+        monkeypatch.setenv("CONVBOOK_LANG", ignored)
+        assert get_language() == "zh"
+
+
+@pytest.mark.parametrize(
+    "path, lang",
+    [
+        ("chapters/zh/05_transposed_convolution.ipynb", "zh"),
+        ("/home/reader/convbook/chapters/zh/05_transposed_convolution.ipynb", "zh"),
+        ("C:\\Users\\reader\\convbook\\chapters\\zh\\05_transposed_convolution.ipynb", "zh"),
+        ("chapters/05_transposed_convolution.ipynb", "en"),
+        ("zh/chapters/05_transposed_convolution.ipynb", "en"),
+        ("chapters/extra/zh/05_transposed_convolution.ipynb", "en"),
+        ("chapters/zh_old/05_transposed_convolution.ipynb", "en"),
+        ("chapters_zh/05_transposed_convolution.ipynb", "en"),
+        ("", "en"),
+    ],
+)
+def test_jpy_session_name(monkeypatch, path, lang):
+    monkeypatch.setenv("JPY_SESSION_NAME", path)
+    assert get_language() == lang
+
+
+def test_working_directory(monkeypatch, tmp_path):
+    folder = _chinese_folder(tmp_path)
+    for english in (folder.parent, tmp_path / "zh", tmp_path / "zh" / "chapters"):
+        english.mkdir(parents=True, exist_ok=True)
+        monkeypatch.chdir(english)
+        assert get_language() == "en", english
+    monkeypatch.chdir(folder)
+    assert get_language() == "zh"
+    # A Chinese chapter's notebook path, or its folder, is enough on its own.
+    monkeypatch.setenv("JPY_SESSION_NAME", "chapters/05_transposed_convolution.ipynb")
+    assert get_language() == "zh"
+    monkeypatch.chdir(tmp_path)
+    assert get_language() == "en"
+    monkeypatch.setenv("JPY_SESSION_NAME", "chapters/zh/05_transposed_convolution.ipynb")
+    assert get_language() == "zh"
+
+
+def test_nothing_is_cached(monkeypatch):
+    assert get_language() == "en"
+    monkeypatch.setenv("CONVBOOK_LANG", "zh")
+    assert get_language() == "zh"
+    monkeypatch.delenv("CONVBOOK_LANG")
+    assert get_language() == "en"
+
+
+@pytest.mark.parametrize("bad", ["fr", "EN", "zh-CN", ""])
+def test_set_language_rejects_other_languages(bad):
+    set_language("zh")
+    message = f"lang must be 'en' or 'zh' (or None for automatic), got {bad!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        set_language(bad)
+    assert get_language() == "zh"  # unchanged
+
+
+@pytest.mark.parametrize("bad", [1, True, b"zh", ["zh"]])
+def test_set_language_rejects_other_types(bad):
+    with pytest.raises(TypeError, match=r"^lang must be a str or None, got "):
+        set_language(bad)
+    assert get_language() == "en"
+
+
+def test_exported_from_convbook_check():
+    assert {"set_language", "get_language"} <= set(convbook.check.__all__)
+    assert convbook.check.set_language is set_language

@@ -1,7 +1,8 @@
-"""Shared pytest configuration: hypothesis profiles and determinism."""
+"""Shared pytest configuration: hypothesis profiles, determinism, and an English reader."""
 
 import os
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -16,3 +17,12 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _english_self_checks(monkeypatch):
+    """The tests compare the self-checks' English messages: whatever the environment of the
+    person running them says (CONVBOOK_LANG=zh, a Jupyter session in chapters/zh), answer
+    in English unless a test asks for another language itself."""
+    monkeypatch.delenv("CONVBOOK_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)

@@ -313,14 +313,14 @@ def test_mimebundle_uses_the_short_repr(small):
 
 
 def test_large_images_call_conv2d_directly(monkeypatch):
-    import convbook.widgets.kernel_editor as module
+    import convbook.widgets.kernel_editor_state as module
 
     monkeypatch.setattr(module, "_MAX_STACK", 100)  # so a 3x3 kernel on 6x7 is "large"
 
     def no_stack(self, k):
         raise AssertionError("a large image must not build the stack of basis responses")
 
-    monkeypatch.setattr(module.KernelEditor, "_shifted", no_stack)
+    monkeypatch.setattr(module.Correlator, "_shifted", no_stack)
     torch.manual_seed(2)
     e = KernelEditor(image=torch.rand(3, 6, 7), kernel="sharpen")
     assert e.error is None

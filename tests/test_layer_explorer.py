@@ -274,7 +274,7 @@ def test_a_bad_upload_shows_why_and_keeps_the_last_good_image(content, message):
 
 
 def test_a_too_large_upload_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr(LE, "MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr("convbook.widgets.layer_explorer_state.MAX_UPLOAD_BYTES", 100)
     ex = small_explorer()
     assert not ex.upload_file(b"\x89PNG" + b"\x00" * 200, "huge.png")
     assert "'huge.png' is 0.0 MB; the explorer takes images up to 0 MB" in ex.error

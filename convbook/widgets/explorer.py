@@ -20,8 +20,9 @@ A combination that cannot work (a dilated kernel larger than the padded input, o
 transposed output of size 0 or less) does not raise: the widget shows a message saying
 which axis fails and why, ``.error`` holds it, and everything recovers as soon as the
 sliders make the combination valid again.  The explorer follows the pattern of
-:mod:`convbook.widgets.base`; the arithmetic is in :mod:`~convbook.widgets.explorer_geometry`
-and the picture in :mod:`~convbook.widgets.explorer_drawing`.
+:mod:`convbook.widgets.base`; the arithmetic is in :mod:`~convbook.widgets.explorer_geometry`,
+the state attributes in :mod:`~convbook.widgets.explorer_state` and the picture in
+:mod:`~convbook.widgets.explorer_drawing`.
 
 Everything works headless (in tests, or a notebook run by nbval), through the sliders or
 through :meth:`ConvExplorer.set`:
@@ -101,30 +102,27 @@ import functools
 import html
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 
-from convbook._args import check_positive_int, pair
+from convbook._args import check_positive_int
 from convbook.widgets._png import png_bytes
 from convbook.widgets.base import BookWidget, callback
 from convbook.widgets.explorer_drawing import Painter, legend_html
 from convbook.widgets.explorer_geometry import (
     INPUT,
-    MODES,
     PADDING,
     ZERO,
     ConvGeometry,
-    Pair,
     check_output_padding,
     output_padding_limits,
 )
+from convbook.widgets.explorer_state import NAMES, ConvExplorerState
 
 # INPUT, PADDING, ZERO: the cell kinds of ConvExplorer.cell_kinds, importable from here too
 __all__ = ["INPUT", "PADDING", "ZERO", "ConvExplorer"]
 
-_NAMES = ("input_size", "kernel_size", "padding", "stride", "dilation", "output_padding")
 _LABELS = {
     "input_size": "input",
     "kernel_size": "kernel",
@@ -133,31 +131,6 @@ _LABELS = {
     "dilation": "dilation",
     "output_padding": "output pad",
 }
-
-
-class _Setting:
-    """A setting of the explorer, read from its sliders; assigning it calls ``set``.
-
-    ``widget`` names the sub-widget whose ``value`` the setting is; without it, the
-    setting is a size: the ``(h, w)`` pair of its two per-axis sliders.
-    """
-
-    def __init__(self, doc: str, widget: str | None = None) -> None:
-        self.__doc__ = doc
-        self.widget = widget
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, explorer: ConvExplorer | None, owner: type | None = None) -> Any:
-        if explorer is None:
-            return self
-        if self.widget is None:
-            return explorer._pair(self.name)
-        return getattr(explorer, self.widget).value
-
-    def __set__(self, explorer: ConvExplorer, value: Any) -> None:
-        explorer.set(**{self.name: value})
 
 
 def _slider(
@@ -169,33 +142,13 @@ def _slider(
     )
 
 
-class ConvExplorer(BookWidget):
+class ConvExplorer(ConvExplorerState, BookWidget):
     """Sliders for a 2D convolution's sizes, and a picture of where its kernel reads.
 
     See the module docstring for the constructor arguments, state attributes and methods.
     """
 
     CSS_CLASS = "convbook-conv-explorer"
-
-    #: (min, max) of each slider
-    LIMITS: ClassVar[dict[str, tuple[int, int]]] = {
-        "input_size": (1, 12),
-        "kernel_size": (1, 7),
-        "padding": (0, 4),
-        "stride": (1, 4),
-        "dilation": (1, 4),
-        "output_padding": (0, 3),
-    }
-
-    input_size = _Setting("``(h, w)`` size of the input.")
-    kernel_size = _Setting("``(h, w)`` size of the kernel.")
-    padding = _Setting("``(h, w)`` padding on each side.")
-    stride = _Setting("``(h, w)`` stride.")
-    dilation = _Setting("``(h, w)`` dilation.")
-    output_padding = _Setting("``(h, w)`` output padding (transposed mode).")
-    mode = _Setting("``'conv'`` or ``'transposed'``.", "mode_toggle")
-    per_axis = _Setting("Whether separate height and width sliders show.", "per_axis_checkbox")
-    step = _Setting("Index of the current output position, ``0 .. n_steps - 1``.", "step_slider")
 
     def __init__(
         self,
@@ -239,7 +192,7 @@ class ConvExplorer(BookWidget):
         self._op_layout = widgets.Layout(width="300px")  # hidden in conv mode
         self._square: dict[str, widgets.IntSlider] = {}
         self._hw: dict[str, tuple[widgets.IntSlider, widgets.IntSlider]] = {}
-        for name in _NAMES:
+        for name in NAMES:
             lo, hi = self.LIMITS[name]
             label, (h, w) = _LABELS[name], pairs[name]
             layout = self._op_layout if name == "output_padding" else shared
@@ -272,7 +225,7 @@ class ConvExplorer(BookWidget):
         self.square_box = widgets.VBox(list(self._square.values()))
         row = widgets.Layout()
         self.per_axis_box = widgets.VBox(
-            [widgets.HBox(list(self._hw[name]), layout=row) for name in _NAMES]
+            [widgets.HBox(list(self._hw[name]), layout=row) for name in NAMES]
         )
 
         super().__init__(
@@ -294,53 +247,7 @@ class ConvExplorer(BookWidget):
         if step:
             self.set(step=step)
 
-    # ----------------------------------------------------------------- validation
-    def _check(self, name: str, value: object) -> tuple[int, int]:
-        lo, hi = self.LIMITS[name]
-        h, w = pair(value, name, minimum=lo)
-        if max(h, w) > hi:
-            raise ValueError(f"{name} must be <= {hi} in the explorer, got {value}")
-        return h, w
-
-    @staticmethod
-    def _check_mode(mode: object) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be 'conv' or 'transposed', got {mode!r}")
-
-    @staticmethod
-    def _check_per_axis(per_axis: object) -> None:
-        if not isinstance(per_axis, bool):
-            raise TypeError(f"per_axis must be True or False, got {per_axis!r}")
-
-    # ----------------------------------------------------------------- state
-    def _pair(self, name: str) -> tuple[int, int]:
-        sh, sw = self._hw[name]
-        return sh.value, sw.value
-
-    @property
-    def output_size(self) -> Pair | None:
-        return self._geometry.output_size
-
-    @property
-    def n_steps(self) -> int:
-        return self._geometry.n_steps
-
-    @property
-    def padded_size(self) -> Pair:
-        return self._geometry.padded_size
-
-    @property
-    def output_position(self) -> Pair | None:
-        return self._geometry.position(self.step)
-
-    @property
-    def window(self) -> list[Pair]:
-        return self._geometry.window(self.step)
-
-    @property
-    def formula(self) -> str:
-        return self._geometry.formula
-
+    # ----------------------------------------------------------------- the picture
     @property
     def png(self) -> bytes:
         return self._png
@@ -352,23 +259,6 @@ class ConvExplorer(BookWidget):
         ``(14 + r * cell_px, c * cell_px)``, under the 14-pixel title strip."""
         return self._painter.cell_px
 
-    def positions(self) -> list[Pair]:
-        """Every output position ``(row, col)``, in step (row-major) order."""
-        return self._geometry.positions()
-
-    def window_at(self, step: int) -> list[Pair]:
-        """``window`` at output position number ``step`` (row-major), without moving there."""
-        if not 0 <= step < self.n_steps:
-            raise ValueError(f"step must be in 0..{self.n_steps - 1}, got {step}")
-        return self._geometry.window(step)
-
-    def cell_kinds(self) -> np.ndarray:
-        """The padded grid, ``(rows, cols)``: INPUT, PADDING or ZERO (inserted) per cell.
-
-        With negative transposed padding (a crop) the grid is the cropped one.
-        """
-        return self._geometry.cell_kinds()
-
     # ----------------------------------------------------------------- setting
     def set(self, **kwargs: Any) -> ConvExplorer:
         """Set several values at once (one redraw); returns ``self``.
@@ -377,31 +267,11 @@ class ConvExplorer(BookWidget):
         ``output_padding`` (int or ``(h, w)``), ``mode``, ``per_axis``, ``step``.  Every
         value is checked, against the state it would make, before anything changes.
         """
-        unknown = set(kwargs) - {*_NAMES, "mode", "per_axis", "step"}
-        if unknown:
-            raise TypeError(f"set() got unexpected argument(s) {sorted(unknown)}")
-        pairs = {n: self._check(n, kwargs[n]) for n in _NAMES if n in kwargs}
-        mode = kwargs.get("mode", self.mode)
-        self._check_mode(mode)
-        if kwargs.get("per_axis") is not None:
-            self._check_per_axis(kwargs["per_axis"])
-        after = {n: pairs.get(n, self._pair(n)) for n in _NAMES}
-        if "output_padding" in pairs:
-            check_output_padding(after["output_padding"], after["stride"], after["dilation"])
-        else:  # the sliders lower it to what the new stride and dilation allow
-            limits = output_padding_limits(after["stride"], after["dilation"])
-            after["output_padding"] = tuple(map(min, after["output_padding"], limits))
-        if "step" in kwargs:
-            step = kwargs["step"]
-            if not isinstance(step, int) or isinstance(step, bool):
-                raise TypeError(f"step must be an int, got {step!r}")
-            n_steps = ConvGeometry.of(**after, mode=mode).n_steps
-            if not 0 <= step < max(n_steps, 1):
-                raise ValueError(f"step must be in 0..{max(n_steps, 1) - 1}, got {step}")
+        pairs = self._check_changes(kwargs)
 
         with self._hold():
             if "mode" in kwargs:
-                self.mode_toggle.value = mode
+                self.mode_toggle.value = kwargs["mode"]
             if kwargs.get("per_axis") is not None:
                 self.per_axis_checkbox.value = kwargs["per_axis"]
             for name, value in pairs.items():
@@ -483,7 +353,7 @@ class ConvExplorer(BookWidget):
     def _on_per_axis(self, change: dict) -> None:
         with self._sync():
             if not change["new"]:  # back to square: use the height values for both axes
-                for name in _NAMES:
+                for name in NAMES:
                     sh, sw = self._hw[name]
                     self._square[name].value = sh.value
                     sw.value = sh.value
@@ -522,7 +392,7 @@ class ConvExplorer(BookWidget):
 
     def _recompute(self) -> None:
         """Geometry, error and step range from the sliders (no drawing)."""
-        self._geometry = ConvGeometry.of(**{n: self._pair(n) for n in _NAMES}, mode=self.mode)
+        self._geometry = ConvGeometry.of(**{n: self._pair(n) for n in NAMES}, mode=self.mode)
         self.error = self._geometry.error
         self._op_layout.display = None if self.mode == "transposed" else "none"
         n = self.n_steps

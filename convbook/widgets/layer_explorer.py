@@ -10,7 +10,8 @@ network's input size, and every image is rounded to 8 bits, as a CIFAR-10 image 
 
 By default it shows the network that ships with convbook (:func:`convbook.models.pretrained`)
 on a few CIFAR-10 test images shipped with it.  The explorer follows the pattern of
-:mod:`convbook.widgets.base`; its pictures are drawn in
+:mod:`convbook.widgets.base`; what it shows is computed in
+:mod:`~convbook.widgets.layer_explorer_state` and drawn in
 :mod:`~convbook.widgets.layer_explorer_drawing`.
 
 Headless, through :meth:`LayerExplorer.set` (or the sub-widgets' ``value``)::
@@ -39,177 +40,48 @@ run its convolutions and poolings as modules, one after another (as ``FastNet`` 
 from __future__ import annotations
 
 import html
-import io
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import ipywidgets as widgets
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
-from convbook import explain
-from convbook._args import check_positive_int, check_tensor
-from convbook.data import normalize
-from convbook.evaluation import predict
+from convbook._args import check_positive_int
 from convbook.images import PHOTOS, as_image, photo
-from convbook.receptive_field import receptive_field
 from convbook.widgets._png import png_bytes
 from convbook.widgets.base import BookWidget, callback
 from convbook.widgets.layer_explorer_drawing import (
-    Box,
     channel_picture,
     grid_picture,
+    heat_map,
     input_picture,
     still,
+    top5_html,
+    unit_html,
+)
+from convbook.widgets.layer_explorer_state import (
+    LayerExplorerState,
+    LayerInfo,
+    as_vector,
+    check_images,
+    decode_image,
+    field_margin,
+    input_gradient,
+    layer_table,
+    logits,
+    look,
+    to_input,
 )
 
 __all__ = ["LayerExplorer", "LayerInfo", "decode_image", "layer_table"]
 
 CUSTOM = "custom"
-MAX_UPLOAD_BYTES = 20 * 2**20
 _CANVAS_PX = 400  # the input picture is at most about this many pixels wide
 
 
-@dataclass(frozen=True)
-class LayerInfo:
-    """A layer the explorer can show, and where its units sit on the input (per axis
-    ``(h, w)``: receptive field ``r``, effective stride ``j``, effective padding ``P``)."""
-
-    name: str
-    kind: str
-    channels: int
-    size: tuple[int, int]
-    r: tuple[int, int]
-    j: tuple[int, int]
-    P: tuple[int, int]
-
-    def box(self, row: int, col: int) -> Box:
-        """Input rows and columns ``((top, bottom), (left, right))`` that unit ``(row, col)``
-        sees, inclusive; they may reach past the image, into the padding."""
-        top = row * self.j[0] - self.P[0]
-        left = col * self.j[1] - self.P[1]
-        return (top, top + self.r[0] - 1), (left, left + self.r[1] - 1)
-
-    def centre(self, row: int, col: int) -> tuple[float, float]:
-        """Where unit ``(row, col)``'s field is centred on the input."""
-        (top, bottom), (left, right) = self.box(row, col)
-        return (top + bottom) / 2, (left + right) / 2
-
-
-def _is_shown(module: nn.Module) -> bool:
-    return isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) or any(module.children())
-
-
-def layer_table(model: nn.Module, input_size: tuple[int, int, int]) -> list[LayerInfo]:
-    """The layers of ``model`` worth showing for ``(C, H, W)`` inputs, in the order they run:
-    convolutions, poolings and blocks that run once and output ``(N, C, h, w)``, each with
-    the geometry of its units (a block's is that of the last convolution or pooling in it).
-
-    Raises:
-        ValueError: the model cannot be traced by the receptive-field calculator, or it runs
-            a convolution or pooling that is not a module (a function call).
-    """
-    finished: list[tuple[str, object]] = []  # (module name, output), as each module returns
-    hooks = [m.register_forward_hook(lambda mod, args, out, name=name:
-                                     finished.append((name, out)))
-             for name, m in model.named_modules() if name]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_size))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
-    order = {name: i for i, (name, _) in enumerate(finished)}  # the last time each ran
-    counts: dict[str, int] = {}
-    for name, _ in finished:
-        counts[name] = counts.get(name, 0) + 1
-    rows = receptive_field(model, input_size).rows[1:]
-    for row in rows:
-        if row.name not in order:
-            raise ValueError(f"LayerExplorer: cannot place layer {row.name!r} ({row.type}): "
-                             "only convolutions and poolings that are modules are supported")
-    modules = dict(model.named_modules())
-    table, seen = [], []
-    for i, (name, out) in enumerate(finished):
-        if (counts[name] != 1 or not _is_shown(modules[name]) or not isinstance(out, torch.Tensor)
-                or out.dim() != 4 or any(out is s for s in seen)):
-            continue  # a block's output that is its last layer's is shown once
-        seen.append(out)
-        done = [row for row in rows if order[row.name] <= i]
-        geometry = done[-1] if done else None
-        table.append(LayerInfo(
-            name, type(modules[name]).__name__, out.shape[1], tuple(out.shape[2:]),
-            geometry.r if geometry else (1, 1), geometry.j if geometry else (1, 1),
-            geometry.P if geometry else (0, 0),
-        ))
-    if not table:
-        raise ValueError("LayerExplorer: the model has no convolution, pooling or block that "
-                         "outputs (N, C, h, w) feature maps")
-    return table
-
-
-def decode_image(content: bytes, name: str = "upload") -> torch.Tensor:
-    """A file's bytes as a ``(3, H, W)`` float image in [0, 1] (transparency on white).
-
-    Raises:
-        ValueError: naming the file and saying why it cannot be used (empty, too large, not
-            an image PIL can read, or a decompression bomb).
-    """
-    if not content:
-        raise ValueError(f"{name!r} is empty: choose an image file (PNG, JPEG, ...)")
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"{name!r} is {len(content) / 2**20:.1f} MB; the explorer takes images "
-                         f"up to {MAX_UPLOAD_BYTES // 2**20} MB")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as img:
-                img.load()
-                if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-                    rgba = img.convert("RGBA")
-                    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                    rgb = Image.alpha_composite(white, rgba).convert("RGB")
-                else:
-                    rgb = img.convert("RGB")
-    except Exception as error:  # PIL raises many kinds of errors on a broken file
-        reason = f"{type(error).__name__}: {error}".rstrip(": ")
-        raise ValueError(f"could not read {name!r} as an image ({reason}); choose a PNG, "
-                         "JPEG, GIF, BMP or WebP file") from None
-    return as_image(np.asarray(rgb))
-
-
-def _to_input(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """A ``(H, W)`` or ``(3, H, W)`` image in [0, 1] as a ``(3, *size)`` uint8 network input:
-    the centre crop of the right shape, shrunk (antialiased) or enlarged (bilinear)."""
-    if image.dim() == 2:
-        image = image.expand(3, -1, -1)
-    h, w = image.shape[1:]
-    th, tw = size
-    scale = min(h / th, w / tw)
-    ch, cw = max(1, round(th * scale)), max(1, round(tw * scale))
-    top, left = (h - ch) // 2, (w - cw) // 2
-    crop = image[:, top:top + ch, left:left + cw].float()
-    resized = F.interpolate(crop[None], size=size, mode="bilinear", align_corners=False,
-                            antialias=ch > th or cw > tw)[0]
-    return (resized.clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-def _as_vector(value: object, name: str) -> torch.Tensor:
-    v = torch.as_tensor(value, dtype=torch.float32)
-    if v.shape != (3,) or not torch.isfinite(v).all():
-        raise ValueError(f"{name} must be 3 finite numbers, one per colour channel, got {value!r}")
-    return v
-
-
-class LayerExplorer(BookWidget):
+class LayerExplorer(LayerExplorerState, BookWidget):
     """A trained CNN's predictions, feature maps and units for one image at a time.
 
     Args:
@@ -255,22 +127,14 @@ class LayerExplorer(BookWidget):
         if images is None:
             images, shipped = models.pretrained_samples()
             labels = shipped if labels is None else labels
-        check_tensor(images, "images", [4], ["(N, 3, H, W)"])
-        if images.dtype != torch.uint8 or images.shape[1] != 3 or len(images) == 0:
-            raise ValueError(f"images must be a non-empty (N, 3, H, W) uint8 tensor, got "
-                             f"{images.dtype} of shape {tuple(images.shape)}")
-        if labels is not None:
-            labels = torch.as_tensor(labels)
-            if labels.shape != (len(images),) or labels.is_floating_point():
-                raise ValueError(f"labels must be {len(images)} class indices, one per image, "
-                                 f"got shape {tuple(labels.shape)}")
+        labels = check_images(images, labels)
         if scale is not None:
             check_positive_int(scale, "scale")
             if scale > self.MAX_SCALE:
                 raise ValueError(f"scale must be <= {self.MAX_SCALE}, got {scale}")
         self.model = models.pretrained() if model is None else model
-        self.mean = _as_vector(info["mean"] if mean is None else mean, "mean")
-        self.std = _as_vector(info["std"] if std is None else std, "std")
+        self.mean = as_vector(info["mean"] if mean is None else mean, "mean")
+        self.std = as_vector(info["std"] if std is None else std, "std")
         if (self.std <= 0).any():
             raise ValueError(f"std must be > 0 in every channel, got {self.std.tolist()}")
         self._images = images
@@ -279,7 +143,7 @@ class LayerExplorer(BookWidget):
         self._device = next((p.device for p in self.model.parameters()), torch.device("cpu"))
         self._layers = layer_table(self.model, (3, *self.input_size))
         self._by_name = {info.name: info for info in self._layers}
-        n_classes = self._logits(images[:1]).shape[1]
+        n_classes = logits(self.model, images[:1], self.mean, self.std, self._device).shape[1]
         if classes is None:
             classes = info["classes"] if n_classes == len(info["classes"]) else [
                 str(k) for k in range(n_classes)]
@@ -291,7 +155,7 @@ class LayerExplorer(BookWidget):
         if labels is not None and ((labels < 0) | (labels >= n_classes)).any():
             raise ValueError(f"labels must be in 0..{n_classes - 1}")
         h, w = self.input_size
-        self._margin = self._field_margin()
+        self._margin = field_margin(self._layers, self.input_size)
         self._scale = scale or max(1, min(8, _CANVAS_PX // (max(h, w) + 2 * self._margin)))
         self._photos: dict[str, torch.Tensor] = {}
         self._custom: tuple[str, torch.Tensor] | None = None
@@ -349,71 +213,7 @@ class LayerExplorer(BookWidget):
         for slider in (self.channel_slider, self.row_slider, self.col_slider):
             slider.observe(self._on_unit, names="value")
 
-    # ----------------------------------------------------------------- state
-    @property
-    def layers(self) -> list[str]:
-        """Names of the layers that can be shown, in the order they run."""
-        return [info.name for info in self._layers]
-
-    def layer_info(self, name: str | None = None) -> LayerInfo:
-        """Shape and geometry of layer ``name`` (default: the current layer)."""
-        return self._by_name[self._check_layer(name if name is not None else self.layer)]
-
-    @property
-    def image_source(self) -> int | str:
-        """The image shown: an index into ``images``, a photo's name, or ``'custom'``."""
-        return self.image_dropdown.value
-
-    @property
-    def image(self) -> torch.Tensor:
-        """The network's input as a picture: ``(3, H, W)`` in [0, 1] (8-bit steps)."""
-        return self._uint8.float() / 255
-
-    @property
-    def layer(self) -> str:
-        return self.layer_dropdown.value
-
-    @property
-    def channel(self) -> int:
-        return self.channel_slider.value
-
-    @property
-    def position(self) -> tuple[int, int]:
-        """``(row, col)`` of the unit in the layer's feature maps."""
-        return self.row_slider.value, self.col_slider.value
-
-    @property
-    def probabilities(self) -> torch.Tensor:
-        """``(classes,)`` softmax of the logits."""
-        return self._probs
-
-    @property
-    def top5(self) -> list[tuple[str, float]]:
-        """The five most likely classes with their probabilities, most likely first."""
-        values, index = self._probs.topk(min(5, len(self._probs)))
-        return [(self.classes[k], float(p)) for p, k in zip(values, index)]
-
-    @property
-    def feature_maps(self) -> torch.Tensor:
-        """``(C, h, w)`` output of the current layer for the current image."""
-        return self._maps[self.layer]
-
-    @property
-    def unit_value(self) -> float:
-        """The current unit's activation."""
-        i, j = self.position
-        return float(self.feature_maps[self.channel, i, j])
-
-    @property
-    def unit_box(self) -> Box:
-        """Input rows and columns the current unit sees (see :meth:`LayerInfo.box`)."""
-        return self.layer_info().box(*self.position)
-
-    @property
-    def gradient(self) -> torch.Tensor:
-        """``(3, H, W)``: the current unit's gradient with respect to the normalised input."""
-        return self._gradient
-
+    # ----------------------------------------------------------------- display
     @property
     def png(self) -> bytes:
         """A still of the widget: input, channel, top-5 bars, and the grid of channels."""
@@ -466,7 +266,7 @@ class LayerExplorer(BookWidget):
             self._check_index(position[1], "position[1] (col)", info.size[1])
             new_position = (int(position[0]), int(position[1]))
         elif layer is not None and layer != self.layer:
-            new_position = self._nearest(target, self.layer_info().centre(*self.position))
+            new_position = info.nearest(self.layer_info().centre(*self.position))
         else:
             new_position = self.position
         if custom is not None:
@@ -499,11 +299,6 @@ class LayerExplorer(BookWidget):
                 f"image must be an index 0..{len(self._images) - 1}, a photo name "
                 f"({', '.join(PHOTOS)}){custom}, or a tensor or array, got {image!r}")
 
-    def _check_layer(self, layer: object) -> str:
-        if layer not in self._by_name:
-            raise ValueError(f"layer must be one of {', '.join(self._by_name)}, got {layer!r}")
-        return layer  # type: ignore[return-value]
-
     @staticmethod
     def _check_index(value: object, name: str, size: int) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -512,28 +307,9 @@ class LayerExplorer(BookWidget):
             raise ValueError(f"{name} must be in 0..{size - 1} for this layer, got {value}")
 
     # ----------------------------------------------------------------- internals
-    def _field_margin(self) -> int:
-        """Image pixels of padding to draw around the input so that every unit's whole
-        receptive field fits."""
-        h, w = self.input_size
-        over = 0
-        for info in self._layers:
-            for axis, n in ((0, h), (1, w)):
-                last = (info.size[axis] - 1) * info.j[axis] - info.P[axis] + info.r[axis] - 1
-                over = max(over, info.P[axis], last - (n - 1))
-        return over
-
     def _centre(self, layer: str) -> tuple[int, int]:
         h, w = self._by_name[layer].size
         return h // 2, w // 2
-
-    def _nearest(self, layer: str, centre: tuple[float, float]) -> tuple[int, int]:
-        """The unit of ``layer`` whose field is centred nearest ``centre``."""
-        info = self._by_name[layer]
-        at0 = info.centre(0, 0)
-        return tuple(  # type: ignore[return-value]
-            min(max(round((c - c0) / j), 0), n - 1)
-            for c, c0, j, n in zip(centre, at0, info.j, info.size))
 
     def _image_options(self) -> list[tuple[str, int | str]]:
         options: list[tuple[str, int | str]] = []
@@ -550,7 +326,7 @@ class LayerExplorer(BookWidget):
         return names[k] if names is not None and k < len(names) else str(k)
 
     def _use_custom(self, label: str, picture: torch.Tensor) -> None:
-        self._custom = (label, _to_input(picture, self.input_size))
+        self._custom = (label, to_input(picture, self.input_size))
         self._busy = True
         try:
             self.image_dropdown.options = self._image_options()
@@ -563,13 +339,9 @@ class LayerExplorer(BookWidget):
             return self._custom[1]
         if isinstance(source, str):
             if source not in self._photos:
-                self._photos[source] = _to_input(photo(source), self.input_size)
+                self._photos[source] = to_input(photo(source), self.input_size)
             return self._photos[source]
         return self._images[source]
-
-    def _logits(self, images: torch.Tensor) -> torch.Tensor:
-        return predict(self.model, images, self.mean, self.std, device=self._device,
-                       precision="fp32")
 
     def _apply(self, image: int | str | None, layer: str, channel: int,
                position: tuple[int, int]) -> None:
@@ -577,12 +349,11 @@ class LayerExplorer(BookWidget):
         if computing fails, nothing has changed."""
         if image is not None or not hasattr(self, "_maps"):
             picture = self._source_image(self.image_source if image is None else image)
-            logits = self._logits(picture[None])[0]
-            x = normalize(picture[None].to(self._device), self.mean, self.std)
-            maps = explain.feature_maps(self.model, x, self.layers)
+            probs, x, maps = look(self.model, picture, self.mean, self.std, self._device,
+                                  self.layers)
         else:
-            picture, x, maps, logits = self._uint8, self._x, None, None
-        gradient = explain.unit_gradient(self.model, x[0], layer, channel, position).cpu()
+            picture, x, maps, probs = self._uint8, self._x, None, None
+        gradient = input_gradient(self.model, x, layer, channel, position)
         info = self._by_name[layer]
         self._busy = True
         try:
@@ -596,20 +367,15 @@ class LayerExplorer(BookWidget):
         finally:
             self._busy = False
         if maps is not None:
-            self._uint8, self._x = picture, x
-            self._probs = logits.float().softmax(0)
-            self._maps = {name: m[0].cpu() for name, m in maps.items()}
+            self._uint8, self._x, self._probs, self._maps = picture, x, probs, maps
         self._gradient = gradient
         self._draw()
         self._show_error(None)
 
     def _draw(self) -> None:
         self._drawn = (self.layer, self.channel, self.position)  # what the pictures show
-        heat = self._gradient.abs().sum(0)
-        top = float(heat.max())
-        heat = heat / top if top > 0 else heat
-        self._input_array = input_picture(self.image, heat, self.unit_box, self._margin,
-                                          self._scale)
+        self._input_array = input_picture(self.image, heat_map(self._gradient), self.unit_box,
+                                          self._margin, self._scale)
         self._channel_array = channel_picture(self.feature_maps[self.channel], self.position)
         self._grid_array = grid_picture(self.feature_maps, self.channel)
         self.input_view.value = png_bytes(self._input_array)
@@ -621,35 +387,17 @@ class LayerExplorer(BookWidget):
                   f"{layer} (red > 0 > blue)")
         for widget, text in zip(self._titles, titles):
             widget.value = f"<b>{html.escape(text)}</b>"
-        self.top5_view.value = self._top5_html()
-
-    def _top5_html(self) -> str:
-        rows = []
-        for name, p in self.top5:
-            bar = (f'<div style="background:#4c78a8;height:10px;width:{round(120 * p)}px">'
-                   "</div>")
-            rows.append(f"<tr><td>{html.escape(name)}</td><td style='width:125px'>{bar}</td>"
-                        f"<td style='text-align:right'>{100 * p:.1f}%</td></tr>")
-        truth = ""
+        truth = None
         if self._labels is not None and isinstance(self.image_source, int) \
                 and not isinstance(self.image_source, bool):
-            truth = (f"<p>true class: "
-                     f"{html.escape(self.classes[int(self._labels[self.image_source])])}</p>")
-        return f"<table>{''.join(rows)}</table>{truth}"
+            truth = self.classes[int(self._labels[self.image_source])]
+        self.top5_view.value = top5_html(self.top5, truth)
 
     def _info_html(self) -> str:
         if not hasattr(self, "_gradient"):
             return ""
-        info = self.layer_info()
-        (top, bottom), (left, right) = self.unit_box
-        (i, j), c = self.position, self.channel
-        return (
-            f'<span class="convbook-unit">unit ({i}, {j}) of channel {c} of {info.name} '
-            f"({info.channels}×{info.size[0]}×{info.size[1]}): value {self.unit_value:.3f}; "
-            f"receptive field {info.r[0]}×{info.r[1]} pixels, rows {top}..{bottom} and "
-            f"columns {left}..{right} (effective stride {info.j[0]}; the grey margin is "
-            "padding). The heat map is |∂unit/∂pixel|, zero outside the field.</span>"
-        )
+        return unit_html(self.layer_info(), self.channel, self.position, self.unit_value,
+                         self.unit_box)
 
     # ----------------------------------------------------------------- observers
     @callback
@@ -665,7 +413,7 @@ class LayerExplorer(BookWidget):
         new = self._by_name[change["new"]]
         centre = old.centre(*self.position)
         channel = self.channel if self.channel < new.channels else 0
-        self._apply(None, new.name, channel, self._nearest(new.name, centre))
+        self._apply(None, new.name, channel, new.nearest(centre))
 
     @callback
     def _on_unit(self, change: dict) -> None:

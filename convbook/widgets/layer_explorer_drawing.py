@@ -1,6 +1,7 @@
 """The layer explorer's pictures, as uint8 RGB arrays: the input with a unit's receptive field
 and gradient, one channel's feature map with the unit marked, a grid of all channels, the
-top-5 bars, and the still that puts them together.
+top-5 bars, and the still that puts them together; and its HTML: the top-5 bars and the
+line about the unit.
 
 Feature maps are coloured red for positive and blue for negative values, white at zero,
 each channel on its own symmetric scale; the gradient is a heat map (``inferno``) whose
@@ -9,6 +10,7 @@ opacity grows with its size, so pixels the unit does not see show the plain imag
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -16,8 +18,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from convbook.widgets._png import to_uint8
-
-Box = tuple[tuple[int, int], tuple[int, int]]
+from convbook.widgets.layer_explorer_state import Box, LayerInfo
 
 PADDING_GREY = 225  # the margin around the image: where a receptive field meets padding
 BOX = (0, 220, 255)  # cyan: the receptive field
@@ -45,6 +46,14 @@ def _inferno(values: np.ndarray) -> np.ndarray:
     import matplotlib
 
     return matplotlib.colormaps["inferno"](values)[..., :3]
+
+
+def heat_map(gradient: torch.Tensor) -> torch.Tensor:
+    """A ``(3, H, W)`` input gradient as an ``(H, W)`` heat map in [0, 1]: its magnitude
+    summed over the colours, divided by the largest sum (all 0 if every value is 0)."""
+    heat = gradient.abs().sum(0)
+    top = float(heat.max())
+    return heat / top if top > 0 else heat
 
 
 def input_picture(image: torch.Tensor, heat: torch.Tensor | None, box: Box | None,
@@ -144,3 +153,30 @@ def still(pictures: list[tuple[str, np.ndarray]], grid: tuple[str, np.ndarray],
     _text(draw, (0, row_h + gap), grid_title)
     canvas.paste(Image.fromarray(grid_img), (0, row_h + gap + title_px))
     return np.asarray(canvas)
+
+
+def top5_html(top5: list[tuple[str, float]], truth: str | None) -> str:
+    """The top-5 classes as an HTML table of bars, and the true class under it if known."""
+    rows = []
+    for name, p in top5:
+        bar = (f'<div style="background:#4c78a8;height:10px;width:{round(120 * p)}px">'
+               "</div>")
+        rows.append(f"<tr><td>{html.escape(name)}</td><td style='width:125px'>{bar}</td>"
+                    f"<td style='text-align:right'>{100 * p:.1f}%</td></tr>")
+    truth_html = "" if truth is None else f"<p>true class: {html.escape(truth)}</p>"
+    return f"<table>{''.join(rows)}</table>{truth_html}"
+
+
+def unit_html(info: LayerInfo, channel: int, position: tuple[int, int], value: float,
+              box: Box) -> str:
+    """The line about unit ``position`` of ``channel`` of layer ``info``: its value and its
+    receptive field ``box``."""
+    (top, bottom), (left, right) = box
+    (i, j), c = position, channel
+    return (
+        f'<span class="convbook-unit">unit ({i}, {j}) of channel {c} of {info.name} '
+        f"({info.channels}×{info.size[0]}×{info.size[1]}): value {value:.3f}; "
+        f"receptive field {info.r[0]}×{info.r[1]} pixels, rows {top}..{bottom} and "
+        f"columns {left}..{right} (effective stride {info.j[0]}; the grey margin is "
+        "padding). The heat map is |∂unit/∂pixel|, zero outside the field.</span>"
+    )

@@ -35,6 +35,28 @@ SETTINGS = {
 }
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def widget_prefix(notebook: Path):
+    """The committed ``notebook`` cut after its last cell that shows a widget (its cells up to
+    there, outputs cleared), or ``None`` if it shows none: what a browser test must run to
+    use the chapter's widgets, without the rest of the chapter (nbval runs all of it)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    shows = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and any(WIDGET_VIEW in o.get("data", {}) for o in c.get("outputs", []))]
+    if not shows:
+        return None
+    nb.cells = nb.cells[:shows[-1] + 1]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("widgets", None)  # the saved state of widgets that no longer exist
+    return nb
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -65,6 +87,7 @@ class JupyterLab:
         self.log_path = workdir / "jupyterlab.log"
         self.process: subprocess.Popen | None = None
         self.api_timeout = 10.0
+        self.stop_timeout = 15.0  # seconds to wait for the server after SIGTERM
 
     def url(self, path: str = "lab") -> str:
         return f"http://127.0.0.1:{self.port}/{path}?token={self.token}"
@@ -172,7 +195,7 @@ class JupyterLab:
             group = os.getpgid(self.process.pid)
             os.killpg(group, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=self.stop_timeout)
             # the server if it hung (SIGKILL ends even a stopped process)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)

@@ -16,6 +16,7 @@ from tools import build_book
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+TRANSLATED = sorted((ROOT / "chapters" / "zh").glob("[0-9][0-9]_*.ipynb"))
 # The pages load require.js, MathJax and the Jupyter widget manager from these CDNs.
 CDN_HOSTS = {"cdnjs.cloudflare.com", "cdn.jsdelivr.net", "unpkg.com"}
 
@@ -55,10 +56,28 @@ def test_index(book, page, artifacts):
     assert titles[1] in page.inner_text("h1")
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chinese_index_and_the_way_back(book, page, artifacts):
+    _open(page, book / "zh" / "index.html")
+    titles = page.eval_on_selector_all(".book-index li a", "els => els.map(e => e.textContent)")
+    assert len(titles) == len(TRANSLATED)
+    assert page.evaluate("document.documentElement.lang") == "zh"
+    page.screenshot(path=str(artifacts / "index-zh.png"), full_page=True)
+    page.console.assert_clean()
+    page.click(f"text={titles[0]}")  # a Chinese chapter, then its English version
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/zh/" + TRANSLATED[0].with_suffix(".html").name)
+    page.locator("nav.book-nav a.translation").first.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/" + TRANSLATED[0].with_suffix(".html").name)
+    assert "/zh/" not in page.url
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS + TRANSLATED,
+                         ids=lambda p: f"{p.parent.name}-{p.stem}")
 def test_chapter_page(book, page, artifacts, notebook):
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    _open(page, book / notebook.with_suffix(".html").name)
+    folder = book / "zh" if notebook.parent.name == "zh" else book
+    _open(page, folder / notebook.with_suffix(".html").name)
 
     images = _images(page)
     badges = [i for i in images if urlsplit(i["src"]).hostname in BADGE_HOSTS]
@@ -89,7 +108,8 @@ def test_chapter_page(book, page, artifacts, notebook):
         assert formula.group(0) in page.inner_text("main")
 
     assert page.locator("nav.book-nav").count() == 2
-    page.screenshot(path=str(artifacts / f"{notebook.stem}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"{notebook.parent.name}-{notebook.stem}.png"),
+                    full_page=True)
     page.console.assert_clean(external_hosts=CDN_HOSTS | BADGE_HOSTS)
 
 

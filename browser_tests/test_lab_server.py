@@ -66,6 +66,7 @@ def test_kernels_never_outlive_a_killed_server(tmp_path: Path):
     with lab:
         _start_kernel(lab)
         lab.api_timeout = 2  # the stopped server will not answer its API
+        lab.stop_timeout = 2  # nor SIGTERM: then SIGKILL
         subprocess.run(["kill", "-STOP", str(lab.process.pid)], check=True)  # hangs it
     assert lab.process.poll() is not None
     assert _processes_mentioning(runtime) == []
@@ -83,3 +84,25 @@ def test_a_traceback_in_a_cell_fails_the_run(tmp_path: Path, page):
         open_notebook(page, lab, path.name)
         with pytest.raises(AssertionError, match="ZeroDivisionError"):
             run_all_cells(page, timeout_s=60)
+
+
+def test_a_chapter_is_cut_after_its_last_widget(tmp_path: Path):
+    from lab_server import WIDGET_VIEW, widget_prefix
+
+    def cell(source: str, widget: bool = False):
+        data = {"text/plain": "W"} | ({WIDGET_VIEW: {"model_id": "m"}} if widget else {})
+        return nbformat.v4.new_code_cell(source, execution_count=1, outputs=[
+            nbformat.v4.new_output("display_data", data=data)])
+
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("a = 1"), cell("w = W()", widget=True), nbformat.v4.new_markdown_cell("text"),
+        cell("v = W()", widget=True), cell("after = 2")])
+    nb.metadata["widgets"] = {"state": {}}
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    cut = widget_prefix(tmp_path / "01_x.ipynb")
+    assert [c.source for c in cut.cells] == ["a = 1", "w = W()", "text", "v = W()"]
+    assert all(c.outputs == [] and c.execution_count is None
+               for c in cut.cells if c.cell_type == "code")
+    assert "widgets" not in cut.metadata
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell("no widget")]), tmp_path / "02_y.ipynb")
+    assert widget_prefix(tmp_path / "02_y.ipynb") is None

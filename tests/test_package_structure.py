@@ -150,3 +150,15 @@ def test_contributing_maps_every_module_and_only_existing_ones():
             continue  # the old names, named together in the map
         assert shown in named or shown.removesuffix(".py") in named, \
             f"CONTRIBUTING.md's map does not mention {shown}"
+
+
+def test_the_old_names_are_kept_out_of_doctest_collection():
+    import tomllib
+
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    addopts = options["ini_options"]["addopts"]
+    aliases = [p.stem for p in PACKAGE.glob("*.py")
+               if "sys.modules[__name__] = " in p.read_text(encoding="utf-8")]
+    assert sorted(aliases) == sorted(ALIASES)
+    for name in aliases:
+        assert f"--ignore=convbook/{name}.py" in addopts, name

@@ -99,7 +99,7 @@ def test_cache_is_written_once_and_reused(tmp_path, monkeypatch):
     def no_decoding(source):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(D, "_decode_source", no_decoding)
+    monkeypatch.setattr(D.sources, "_decode_source", no_decoding)
     again = D.cifar10(tmp_path / "ds", expected_sizes=None)
     assert torch.equal(first.train_images, again.train_images)
 
@@ -330,7 +330,7 @@ def test_real_archive_cut_in_half_is_reported_as_truncated(tmp_path):
 
 @pytest.mark.parametrize("n, chunk", [(5, 1), (5, 2), (37, 8), (1, 4)])
 def test_channel_stats_match_numpy(n, chunk, monkeypatch):
-    monkeypatch.setattr(D, "_STATS_CHUNK", chunk)  # several chunks, a partial last one
+    monkeypatch.setattr(D.dataset, "_STATS_CHUNK", chunk)  # several chunks, a partial last one
     x = torch.randint(0, 256, (n, 3, 4, 6), dtype=torch.uint8)
     a = x.numpy().astype(np.float64) / 255
     mean, std = D.channel_stats(x)
@@ -344,7 +344,7 @@ def test_mean_std_is_computed_once(monkeypatch):
                     torch.arange(2), ("a", "b"))
     calls = []
     real = D.channel_stats
-    monkeypatch.setattr(D, "channel_stats", lambda x: calls.append(1) or real(x))
+    monkeypatch.setattr(D.dataset, "channel_stats", lambda x: calls.append(1) or real(x))
     first = d.mean_std()
     assert d.mean_std() is first and len(calls) == 1
     assert d == D.ImageData(d.train_images, d.train_labels, d.test_images, d.test_labels,

@@ -1,4 +1,4 @@
-"""CIFAR-10 as uint8 tensors: find it, decode it once, cache it, and feed it fast.
+"""Finding and decoding a data set: :func:`cifar10` and the sources it reads.
 
 ``cifar10()`` returns the whole data set as four tensors (``(N, 3, 32, 32)`` uint8 images and
 ``(N,)`` int64 labels for train and test) plus the class names.  The first call decodes the
@@ -11,40 +11,31 @@ Where the data comes from, in this order:
    ImageFolder layout (``train/<class>/*.png|jpg``, ``test/<class>/*``), a ``.tar.gz`` of
    such a directory, or torchvision's ``cifar-10-batches-py`` directory;
 2. torchvision's ``CIFAR10`` download (with its checksum check) into the cache directory.
-
-Augmentation (random crop after padding, horizontal flip) and normalisation run on whole
-batches of tensors on the training device, never image by image through PIL.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
-import math
 import os
 import pickle
-import re
 import tarfile
-import time
 import warnings
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from convbook._args import (
-    check_bool,
-    check_choice,
-    check_int,
-    check_path,
-    check_positive_int,
-    check_tensor,
+from convbook._args import check_bool, check_int, check_path
+from convbook.data.cache import (
+    _cache_prefix,
+    _fingerprint,
+    _load_cache,
+    _remove_superseded,
+    _save_cache,
+    cache_dir,
 )
-from convbook._io import atomic_torch_save
+from convbook.data.dataset import ImageData
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -52,111 +43,10 @@ CIFAR10_CLASSES = (
 )
 CIFAR10_SIZES = {"train": 50_000, "test": 10_000}
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-_CACHE_VERSION = 2
-_STALE_SECONDS = 600  # a cache's temporary file untouched this long is a killed write's
-_STATS_CHUNK = 1024  # images per step of channel_stats
 
 
 class DatasetError(RuntimeError):
     """The data set was found but is missing, partial or corrupt; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class ImageData:
-    """A labelled image data set split into train and test.
-
-    Attributes:
-        train_images: ``(N_train, 3, H, W)`` uint8.
-        train_labels: ``(N_train,)`` int64 class indices.
-        test_images: ``(N_test, 3, H, W)`` uint8.
-        test_labels: ``(N_test,)`` int64.
-        classes: class names, ``classes[label]``.
-    """
-
-    train_images: torch.Tensor
-    train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
-    classes: tuple[str, ...]
-    _stats: tuple[torch.Tensor, torch.Tensor] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-
-    def subset(self, n_train: int, n_test: int, seed: int = 0) -> ImageData:
-        """A random, class-mixed subset of ``n_train`` training and ``n_test`` test images,
-        drawn with ``seed`` (an int >= 0)."""
-        n_train = check_int(n_train, "n_train", minimum=1, maximum=len(self.train_labels))
-        n_test = check_int(n_test, "n_test", minimum=1, maximum=len(self.test_labels))
-        seed = check_int(seed, "seed", minimum=0)
-        g = torch.Generator().manual_seed(seed)
-        tr = torch.randperm(len(self.train_labels), generator=g)[:n_train]
-        te = torch.randperm(len(self.test_labels), generator=g)[:n_test]
-        return ImageData(
-            self.train_images[tr], self.train_labels[tr],
-            self.test_images[te], self.test_labels[te], self.classes,
-        )
-
-    def mean_std(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-channel mean and standard deviation of the training images, on the 0..1 scale.
-
-        Returns two ``(3,)`` float32 tensors, computed from the data (never copied constants)
-        on the first call and kept: later calls return the same tensors (do not modify them).
-        """
-        if self._stats is None:  # a frozen dataclass: set the kept value behind its back
-            object.__setattr__(self, "_stats", channel_stats(self.train_images))
-        assert self._stats is not None
-        return self._stats
-
-    def __repr__(self) -> str:
-        shape = tuple(self.train_images.shape[1:])
-        return (
-            f"ImageData(train={len(self.train_labels):,}, test={len(self.test_labels):,}, "
-            f"image shape={shape}, classes={len(self.classes)})"
-        )
-
-
-def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and (unbiased) std of ``images: (N, C, H, W)`` uint8, scaled to 0..1.
-
-    Exact sums in integers, a chunk of images at a time: no float64 copy of the data set
-    (which for CIFAR-10's 50,000 training images would take 1.2 GB).
-
-    Returns:
-        ``(mean, std)``, two ``(C,)`` float32 tensors on ``images``' device.
-    """
-    check_tensor(images, "images", [4], ["(N, C, H, W)"])
-    if images.dtype != torch.uint8:
-        raise TypeError(f"images must be a uint8 tensor (0..255), got {images.dtype}")
-    c = images.shape[1]
-    n = images.numel() // c if c else 0
-    if n == 0:
-        raise ValueError(f"images must hold at least one pixel per channel, got shape "
-                         f"{tuple(images.shape)}")
-    total = torch.zeros(c, dtype=torch.int64, device=images.device)
-    squares = torch.zeros(c, dtype=torch.int64, device=images.device)
-    for start in range(0, len(images), _STATS_CHUNK):
-        x = images[start:start + _STATS_CHUNK].to(torch.int32)
-        total += x.sum(dim=(0, 2, 3), dtype=torch.int64)
-        squares += (x * x).sum(dim=(0, 2, 3), dtype=torch.int64)
-    # In Python's exact integers: n * sum(x^2) - (sum x)^2 = n (n - 1) * variance * 255^2.
-    sums, sums_sq = total.tolist(), squares.tolist()
-    mean = [t / (n * 255) for t in sums]
-    std = [math.sqrt((n * q - t * t) / (n * (n - 1))) / 255 if n > 1 else math.nan
-           for t, q in zip(sums, sums_sq)]
-    return (torch.tensor(mean, dtype=torch.float32, device=images.device),
-            torch.tensor(std, dtype=torch.float32, device=images.device))
-
-
-# --------------------------------------------------------------------------- locating data
-
-
-def cache_dir() -> Path:
-    """Where decoded data sets are cached: ``$CONVBOOK_CACHE``, else
-    ``$XDG_CACHE_HOME/convbook``, else ``~/.cache/convbook``."""
-    if os.environ.get("CONVBOOK_CACHE"):
-        return Path(os.environ["CONVBOOK_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "convbook"
 
 
 def cifar10(
@@ -222,84 +112,6 @@ def _expected_sizes(value: object) -> dict[str, int] | None:
                          f"'train' and 'test', got {value!r}")
     return {split: check_int(n, f"expected_sizes[{split!r}]", minimum=1)
             for split, n in value.items()}
-
-
-def _cache_prefix(source: Path) -> str:
-    """``<name>-<hash of the resolved path>-``: the caches of one source share it."""
-    where = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:8]
-    return f"{source.name}-{where}-"
-
-
-def _fingerprint(source: Path) -> str:
-    """A short hash of what the source holds: the size and modification time (ns) of the
-    archive, or of every file of the directory (an image edited in place changes it).
-
-    Costs one ``stat`` per file: about 0.6 s for CIFAR-10's 60,000 files on 2 busy cores.
-    """
-    h = hashlib.sha256(f"v{_CACHE_VERSION}:{source.resolve()}".encode())
-    st = source.stat()
-    lines = [f".:{st.st_size}:{st.st_mtime_ns}"]
-    if source.is_dir():
-        lines += sorted(_file_stats(source, ""))
-    h.update("\n".join(lines).encode())
-    return h.hexdigest()[:16]
-
-
-def _file_stats(directory: Path, prefix: str) -> Iterator[str]:
-    """``"relative/path:size:mtime_ns"`` for every file below ``directory``."""
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            rel = f"{prefix}{entry.name}"
-            if entry.is_dir():
-                yield from _file_stats(Path(entry.path), rel + "/")
-            else:
-                st = entry.stat()
-                yield f"{rel}:{st.st_size}:{st.st_mtime_ns}"
-
-
-def _remove_superseded(cache_file: Path, source: Path) -> None:
-    """Delete this source's other caches (the source has changed since they were written),
-    caches of the older naming scheme, and temporary files of writes killed long ago.
-    Best effort: a cache directory that cannot be listed or cleaned is left alone."""
-    prefix = _cache_prefix(source)
-    legacy = re.compile(re.escape(source.name) + r"-[0-9a-f]{16}\.pt")
-    now = time.time()
-    try:
-        paths = list(cache_file.parent.iterdir())
-    except OSError:
-        return
-    for p in paths:
-        name = p.name
-        superseded = name.endswith(".pt") and p != cache_file and (
-            name.startswith(prefix) or legacy.fullmatch(name) is not None)
-        try:
-            killed = (name.startswith(f".{source.name}-") and name.endswith(".tmp")
-                      and now - p.stat().st_mtime > _STALE_SECONDS)
-            if superseded or killed:
-                p.unlink(missing_ok=True)
-        except OSError:
-            continue
-
-
-def _load_cache(path: Path) -> ImageData | None:
-    if not path.exists():
-        return None
-    try:
-        d = torch.load(path, weights_only=True)
-        return ImageData(d["train_images"], d["train_labels"], d["test_images"],
-                         d["test_labels"], tuple(d["classes"]))
-    except Exception:  # a stale or damaged cache is rebuilt, never trusted
-        return None
-
-
-def _save_cache(data: ImageData, path: Path) -> None:
-    """Write the cache atomically: a temporary file in the same directory, then rename."""
-    payload = {
-        "train_images": data.train_images, "train_labels": data.train_labels,
-        "test_images": data.test_images, "test_labels": data.test_labels,
-        "classes": list(data.classes),
-    }
-    atomic_torch_save(payload, path)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -525,136 +337,3 @@ def _check(data: ImageData, expected_sizes: dict[str, int] | None, source: Path)
         if (counts == 0).any():
             empty = [data.classes[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
             raise DatasetError(f"{source}: no {split} images for classes {empty}")
-
-
-# --------------------------------------------------------------------------- batches
-
-
-def normalize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """``(N, C, H, W)`` uint8 (0..255) → float32 ``(x / 255 - mean) / std`` per channel.
-
-    ``mean`` and ``std`` are ``(C,)`` tensors on the 0..1 scale (:meth:`ImageData.mean_std`);
-    ``std`` must be positive and both finite.
-    """
-    check_tensor(x, "x", [4], ["(N, C, H, W)"])
-    if x.dtype != torch.uint8:
-        raise TypeError(f"x must be a uint8 tensor (0..255), got {x.dtype}")
-    c = x.shape[1]
-    for t, name in ((mean, "mean"), (std, "std")):
-        check_tensor(t, name, [1], [f"(C,) = ({c},)"])
-        if t.shape[0] != c:
-            raise ValueError(f"{name} must have one value per channel of x ({c}), got "
-                             f"{t.shape[0]}")
-        if not torch.isfinite(t).all():
-            raise ValueError(f"{name} must be finite, got {t.tolist()}")
-    if not (std > 0).all():
-        raise ValueError(f"std must be > 0 in every channel, got {std.tolist()}")
-    mean = mean.to(x.device).view(1, -1, 1, 1)
-    std = std.to(x.device).view(1, -1, 1, 1)
-    return (x.float() / 255 - mean) / std
-
-
-def augment(
-    x: torch.Tensor,
-    *,
-    pad: int = 4,
-    flip: bool = True,
-    padding_mode: str = "reflect",
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Random crop after padding, and random horizontal flip, for a whole batch at once.
-
-    Args:
-        x: ``(N, C, H, W)`` images (any dtype) on any device.
-        pad: pixels added on each side before cropping back to ``H × W``; 0 turns cropping off.
-        flip: flip each image left-right with probability 1/2.
-        padding_mode: ``"reflect"`` or ``"constant"`` (zeros); ``pad`` must be smaller than
-            ``H`` and ``W``.
-        generator: CPU generator for the random offsets (seeded → reproducible).
-
-    Returns:
-        ``(N, C, H, W)``, same dtype and device: image ``n`` is the window of the padded image
-        starting at row ``dy[n]``, column ``dx[n]``, each uniform in ``0..2·pad``.
-    """
-    check_tensor(x, "x", [4], ["(N, C, H, W)"])
-    n, _, h, w = x.shape
-    pad = check_int(pad, "pad", minimum=0)
-    if pad and pad >= min(h, w):
-        raise ValueError(f"pad must be smaller than the images' height and width "
-                         f"{(h, w)}, got {pad}")
-    check_bool(flip, "flip")
-    check_choice(padding_mode, "padding_mode", ("reflect", "constant"))
-    _check_generator(generator)
-    if pad:
-        xp = F.pad(x.float() if padding_mode == "reflect" else x, (pad,) * 4, mode=padding_mode)
-        xp = xp.to(x.dtype)
-        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
-        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
-        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]  # (N, H, 1)
-        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]  # (N, 1, W)
-        idx = torch.arange(n, device=x.device)[:, None, None]
-        x = xp.permute(0, 2, 3, 1)[idx, rows, cols].permute(0, 3, 1, 2)  # (N, C, H, W)
-    if flip:
-        mask = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(-1, 1, 1, 1)
-        x = torch.where(mask, x.flip(3), x)
-    return x.contiguous()
-
-
-def batches(
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    batch_size: int,
-    *,
-    shuffle: bool = False,
-    generator: torch.Generator | None = None,
-    drop_last: bool = False,
-    device: torch.device | str = "cpu",
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(images, labels)`` batches (uint8 ``(B, C, H, W)``, int64 ``(B,)``) on ``device``.
-
-    A seeded ``generator`` makes the shuffled order reproducible.  Normalise and augment the
-    batches on the device afterwards (:func:`normalize`, :func:`augment`).  The arguments
-    are checked when it is called, before the first batch.
-    """
-    check_tensor(images, "images", [4], ["(N, C, H, W)"])
-    check_tensor(labels, "labels", [1], ["(N,)"])
-    if len(images) != len(labels):
-        raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) must have the "
-                         "same length")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    check_bool(shuffle, "shuffle")
-    check_bool(drop_last, "drop_last")
-    _check_generator(generator)
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    try:
-        device = torch.device(device)
-    except RuntimeError as e:
-        raise ValueError(f"device must name a torch device ('cpu', 'cuda', 'mps', ...), got "
-                         f"{device!r}") from e
-    return _batches(images, labels, batch_size, shuffle, generator, drop_last, device)
-
-
-def _batches(
-    images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool,
-    generator: torch.Generator | None, drop_last: bool, device: torch.device,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    n = len(labels)
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        i = order[start:start + batch_size]
-        yield (images[i].to(device, non_blocking=True), labels[i].to(device, non_blocking=True))
-
-
-def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
-    """How many batches :func:`batches` yields for ``n`` items."""
-    n = check_int(n, "n", minimum=0)
-    batch_size = check_positive_int(batch_size, "batch_size")
-    check_bool(drop_last, "drop_last")
-    return n // batch_size if drop_last else -(-n // batch_size)
-
-
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")

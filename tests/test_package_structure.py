@@ -135,21 +135,39 @@ def test_the_old_names_are_the_new_modules(old, new):
     assert getattr(convbook, old) is importlib.import_module(f"convbook.training.{new}")
 
 
-def test_contributing_maps_every_module_and_only_existing_ones():
+def contributing_map() -> set[str]:
+    """The package paths the first column of CONTRIBUTING.md's map names: ``convbook/x.py``
+    and, after it in the same cell, bare file names of the same folder (``kernels.py``)."""
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     section = text.split("## Map of the package", 1)[1].split("\n## ", 1)[0]
-    named = set(re.findall(r"`(convbook/[A-Za-z0-9_/]+(?:\.py)?)`", section))
-    for path in named:
+    named = set()
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        folder = ""
+        for span in re.findall(r"`([^`]+)`", line.split("|")[1]):
+            path = span if "/" in span else f"{folder}{span}"
+            folder = path.rsplit("/", 1)[0] + "/" if "/" in path else folder
+            if path.startswith("convbook/"):
+                named.add(path.rstrip("/"))
+    return named
+
+
+def test_contributing_maps_every_module_and_only_existing_ones():
+    named = contributing_map()
+    for path in sorted(named):
         assert (ROOT / path).exists(), f"CONTRIBUTING.md names {path}, which does not exist"
     for path in sorted(PACKAGE.iterdir()):
-        if (path.name.startswith(("_", ".")) and path.name != "__init__.py") or \
-                path.suffix not in ("", ".py") or path.name == "__pycache__":
+        if path.name.startswith(".") or path.name in ("__pycache__", "__init__.py") or \
+                path.suffix not in ("", ".py"):
             continue
-        shown = f"convbook/{path.name}"
-        if path.name in (f"{a}.py" for a in ALIASES):
-            continue  # the old names, named together in the map
-        assert shown in named or shown.removesuffix(".py") in named, \
-            f"CONTRIBUTING.md's map does not mention {shown}"
+        assert f"convbook/{path.name}" in named, \
+            f"CONTRIBUTING.md's map does not mention convbook/{path.name}"
+
+
+def test_the_map_reader_follows_bare_names_to_their_folder():
+    assert "convbook/kernels.py" in contributing_map()
+    assert "convbook/receptive_field" in contributing_map()
 
 
 def test_the_old_names_are_kept_out_of_doctest_collection():

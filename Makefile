@@ -45,9 +45,15 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # CONVBOOK_QUICK=1 makes the CIFAR-10 chapter train on a small subset (about a minute).
+# Two workers (pytest-xdist; --dist loadscope keeps each notebook's cells, and each test
+# file, on one worker, in order), each with its share of the cores as torch threads
+# (tests/conftest.py); the 15 slowest tests are listed at the end.
+# TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	CONVBOOK_QUICK=1 $(PY) -m pytest --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 $(ARGS)
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 \
+		-n $(TEST_WORKERS) --dist loadscope --durations=15 $(ARGS)
 
 # The unit tests and the docstring examples (doctests) of convbook, without the notebooks.
 # ARGS narrows or tunes the run: make test-python ARGS="-q tests/test_shapes.py"

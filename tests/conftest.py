@@ -2,8 +2,17 @@
 
 import os
 
-import pytest
-import torch
+# Under pytest-xdist each worker gets its share of the cores, and so do the notebook
+# kernels and subprocesses it starts (they inherit the environment): two workers with
+# two threads each on two cores made `make test` three times slower, not faster.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    _threads = str(max(1, (os.cpu_count() or 1) // _workers))
+    os.environ["OMP_NUM_THREADS"] = _threads
+    os.environ["MKL_NUM_THREADS"] = _threads
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 from hypothesis import HealthCheck, settings
 
 # "ci" (default) keeps the suite fast on 2 cores; "thorough" is for local bug hunts:

@@ -144,7 +144,7 @@ def test_resume_with_other_options_is_refused(tiny_cifar, tmp_path, capsys):
 def _train_process(tree: Path, ckpt: Path, cache: Path, *extra: str) -> subprocess.Popen:
     env = {"PYTHONPATH": str(ROOT), "CONVBOOK_CACHE": str(cache), "PATH": "/usr/bin:/bin"}
     return subprocess.Popen(
-        [sys.executable, "-m", "convbook", "train", "--model", "wide", "--epochs", "3",
+        [sys.executable, "-m", "convbook", "train", "--model", "wide", "--epochs", "2",
          "--device", "cpu", "--data", str(tree), "--any-size", "--checkpoint", str(ckpt),
          "--no-progress", "--batch-size", "4", "--precision", "fp32", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ckpt.parent)
@@ -153,30 +153,36 @@ def _train_process(tree: Path, ckpt: Path, cache: Path, *extra: str) -> subproce
 def test_sigint_in_the_middle_of_an_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     # the dropout network: resuming must also restore the random state of dropout
     tree = make_tree(tmp_path / "ds", 12, 1)  # 120 training images: 30 steps an epoch
-    straight = _train_process(tree, tmp_path / "straight.pt", tmp_path / "cache")
-    _, err = straight.communicate(timeout=600)
-    assert straight.returncode == 0, err
-    for attempt in range(4):
-        ckpt = tmp_path / f"stopped{attempt}.pt"
-        proc = _train_process(tree, ckpt, tmp_path / "cache")
-        deadline = time.monotonic() + 300
-        while not ckpt.exists() and time.monotonic() < deadline:  # the first epoch is done
-            if proc.poll() is not None:
-                pytest.fail(f"convbook train exited early: {proc.communicate()}")
-            time.sleep(0.05)
-        time.sleep(0.2 * attempt)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 130, err
-        assert "resume with: convbook train --resume" in err
-        if load_checkpoint(ckpt)["progress"].get("step"):
-            break  # it stopped in the middle of an epoch, as wanted
-    else:
-        pytest.fail("no SIGINT landed in the middle of an epoch in 4 attempts")
-    resumed = _train_process(tree, ckpt, tmp_path / "cache", "--resume")
-    _, err = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, err
+    # the run that is never interrupted trains meanwhile, in a process of its own
+    straight = _train_process(tree, tmp_path / "straight.pt", tmp_path / "cache-straight")
+    try:
+        for attempt in range(4):
+            ckpt = tmp_path / f"stopped{attempt}.pt"
+            proc = _train_process(tree, ckpt, tmp_path / "cache")
+            deadline = time.monotonic() + 300
+            while not ckpt.exists() and time.monotonic() < deadline:  # the first epoch is done
+                if proc.poll() is not None:
+                    pytest.fail(f"convbook train exited early: {proc.communicate()}")
+                time.sleep(0.05)
+            time.sleep(0.2 * attempt)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 130, err
+            assert "resume with: convbook train --resume" in err
+            if load_checkpoint(ckpt)["progress"].get("step"):
+                break  # it stopped in the middle of an epoch, as wanted
+        else:
+            pytest.fail("no SIGINT landed in the middle of an epoch in 4 attempts")
+        resumed = _train_process(tree, ckpt, tmp_path / "cache", "--resume")
+        _, err = resumed.communicate(timeout=600)
+        assert resumed.returncode == 0, err
+        _, err = straight.communicate(timeout=600)
+        assert straight.returncode == 0, err
+    finally:
+        if straight.poll() is None:  # the test failed before it finished
+            straight.kill()
+            straight.communicate()
     a, b = load_checkpoint(tmp_path / "straight.pt"), load_checkpoint(ckpt)
-    assert a["epoch"] == b["epoch"] == 3
+    assert a["epoch"] == b["epoch"] == 2
     for (k, x), y in zip(a["model"].items(), b["model"].values()):
         assert torch.equal(x, y), k

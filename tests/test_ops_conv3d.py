@@ -147,7 +147,15 @@ def test_conv3d_returns_the_memory_layout_torch_returns(case, x_layout, weight_c
         x = x.transpose(-1, -3).contiguous().transpose(-1, -3)
     if weight_cl:
         weight = weight.contiguous(memory_format=torch.channels_last_3d)
-    expected = F.conv3d(x, weight, bias, **args)
+    # With one thread, torch also skips oneDNN for 1x1 kernels at stride 1 (its fallback is
+    # faster there single-threaded) and returns NCDHW: the reference runs on two threads, so
+    # that the test does not depend on how many threads the machine (or xdist) gives it.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(2, threads))
+    try:
+        expected = F.conv3d(x, weight, bias, **args)
+    finally:
+        torch.set_num_threads(threads)
     got = conv3d(x, weight, bias, **args)
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
     assert _dense_strides(got) == _dense_strides(expected)

@@ -17,6 +17,7 @@ from convbook.check._answers import (
     as_number,
     as_tensor,
     judge_int,
+    judge_number,
     wrong_kind,
 )
 
@@ -111,6 +112,19 @@ def test_judge_int():
     assert not judge(11) and judge(11).message == "try again"
     assert judge(True).message == "answer with an int: a size; got True"
     assert judge(None).message == "replace None with your answer: an int: a size"
+
+
+def test_judge_number():
+    def judge(answer):
+        return judge_number(answer, 0.5, what="a ratio", success="right", hint="try again",
+                            tolerance=0.01, typical={2.0: "upside down", 0.505: "never shown"})
+
+    assert judge(0.5) and judge(0.509) and judge(np.float32(0.495)).message == "right"
+    assert not judge(0.52) and judge(0.52).message == "try again"
+    assert not judge(2.009) and judge(2.009).message == "upside down"
+    assert judge(float("nan")).message == "answer with a number: a ratio; got nan"
+    assert judge("0.5").message == "answer with a number: a ratio; got '0.5'"
+    assert judge(None).message == "replace None with your answer: a number: a ratio"
 
 
 def _integer_checks():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from verdicts import assert_right_passes_wrong_fails
 
 from convbook.check import ch06
 
@@ -25,11 +26,7 @@ from convbook.check import ch06
     ],
 )
 def test_right_passes_wrong_fails(check, right, wrong, hint):
-    assert check(right)
-    assert "✅ Correct" in repr(check(right))
-    result = check(wrong)
-    assert not result
-    assert hint in result.message
+    assert_right_passes_wrong_fails(check, right, wrong, hint)
 
 
 @pytest.mark.parametrize(

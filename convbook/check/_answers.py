@@ -147,3 +147,32 @@ def judge_int(
     if got != expected and typical and got in typical:
         return verdict(False, "", typical[got])
     return verdict(got == expected, success, hint)
+
+
+def judge_number(
+    answer: object,
+    expected: float,
+    *,
+    what: str,
+    success: str,
+    hint: str,
+    tolerance: float,
+    typical: dict[float, str] | None = None,
+) -> CheckResult:
+    """The verdict on an answer that should be the number ``expected``, give or take
+    ``tolerance`` (absolute).
+
+    ``wrong_kind`` unless the answer reads as a number (:func:`as_number`); then ✅ with
+    ``success`` if it is within ``tolerance`` of ``expected``; ❌ with the hint of the first
+    typical wrong answer it is as close to (``typical`` maps such values to hints); else ❌ with
+    ``hint``.  ``what`` says what the number is, e.g. ``"the relative error, e.g. 0.25"``.
+    """
+    got = as_number(answer)
+    if got is None:
+        return wrong_kind(answer, tr(f"a number: {what}", f"一个数（{what}）"))
+    if abs(got - expected) <= tolerance:
+        return verdict(True, success, hint)
+    for value, typical_hint in (typical or {}).items():
+        if abs(got - value) <= tolerance:
+            return verdict(False, "", typical_hint)
+    return verdict(False, success, hint)

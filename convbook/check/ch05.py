@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from convbook.check._answers import as_int_list, as_number, as_tensor, judge_int, wrong_kind
+from convbook.check._answers import as_int_list, as_tensor, judge_int, judge_number, wrong_kind
 from convbook.check._lang import tr
 from convbook.check._result import CheckResult, verdict
 
@@ -108,25 +108,24 @@ def code_bits_per_pixel(answer: object) -> CheckResult:
     code = torch.zeros(CODE_SHAPE)
     bits_per_value = math.ceil(math.log2(LEVELS))
     expected = code.numel() * bits_per_value / math.prod(PATCH)
-    got = as_number(answer)
-    if got is None:
-        return wrong_kind(answer, tr("a number: bits per pixel, e.g. 0.5",
-                                     "一个数（每个像素的比特数），例如 0.5"))
-    hint = tr("bits = (number of code values) x (bits per value); divide by the 32 x 32 pixels",
-              "比特数 = （编码值的个数）x（每个值的比特数）；再除以 32 x 32 个像素")
-    if math.isclose(got, code.numel() * 32 / math.prod(PATCH)):
-        hint = tr("that is the float32 code, 32 bits per value; 16 levels need only 4 bits",
-                  "这是 float32 编码，每个值 32 比特；16 个等级只需要 4 比特")
-    elif math.isclose(got, code.numel() * LEVELS / math.prod(PATCH)):
-        hint = tr("16 levels take log2(16) = 4 bits, not 16",
-                  "16 个等级占 log2(16) = 4 比特，而不是 16 比特")
-    return verdict(
-        math.isclose(got, expected),
-        tr(f"{expected:g} bits per pixel: 256 values x 4 bits over 1,024 pixels "
-           "(8 for the uint8 image itself)",
-           f"每个像素 {expected:g} 比特：256 个值 x 4 比特，分摊到 1,024 个像素上"
-           "（uint8 图像本身是每个像素 8 比特）"),
-        hint,
+    return judge_number(
+        answer, expected, what=tr("bits per pixel, e.g. 0.5", "每个像素的比特数，例如 0.5"),
+        tolerance=1e-9,
+        success=tr(f"{expected:g} bits per pixel: 256 values x 4 bits over 1,024 pixels "
+                   "(8 for the uint8 image itself)",
+                   f"每个像素 {expected:g} 比特：256 个值 x 4 比特，分摊到 1,024 个像素上"
+                   "（uint8 图像本身是每个像素 8 比特）"),
+        hint=tr("bits = (number of code values) x (bits per value); divide by the 32 x 32 "
+                "pixels",
+                "比特数 = （编码值的个数）x（每个值的比特数）；再除以 32 x 32 个像素"),
+        typical={
+            code.numel() * 32 / math.prod(PATCH):
+                tr("that is the float32 code, 32 bits per value; 16 levels need only 4 bits",
+                   "这是 float32 编码，每个值 32 比特；16 个等级只需要 4 比特"),
+            code.numel() * LEVELS / math.prod(PATCH):
+                tr("16 levels take log2(16) = 4 bits, not 16",
+                   "16 个等级占 log2(16) = 4 比特，而不是 16 比特"),
+        },
     )
 
 
@@ -139,15 +138,12 @@ def psnr_of_error(answer: object) -> CheckResult:
     image = torch.rand(16, 16, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     mse = nn.functional.mse_loss(image + 0.01, image).item()
     expected = 10 * math.log10(1 / mse)
-    got = as_number(answer)
-    if got is None:
-        return wrong_kind(answer, tr("a number: the PSNR in decibels",
-                                     "一个数（以分贝为单位的 PSNR）"))
-    hint = tr("PSNR = 10 log10(1 / MSE), and the MSE is the mean of the squared errors",
-              "PSNR = 10 log10(1 / MSE)，而 MSE 是误差平方的平均值")
-    if abs(got - 20.0) < 0.05:
-        hint = tr("that uses the error 0.01 itself; the MSE squares it, 0.0001",
-                  "这里直接用了误差 0.01；MSE 要先把它平方，得到 0.0001")
-    return verdict(abs(got - expected) < 0.05,
-                   tr(f"{expected:.1f} dB: MSE = 0.01² = 1e-4, and 10 log10(1e4) = 40",
-                      f"{expected:.1f} dB：MSE = 0.01² = 1e-4，而 10 log10(1e4) = 40"), hint)
+    return judge_number(
+        answer, expected, what=tr("the PSNR in decibels", "以分贝为单位的 PSNR"), tolerance=0.05,
+        success=tr(f"{expected:.1f} dB: MSE = 0.01² = 1e-4, and 10 log10(1e4) = 40",
+                   f"{expected:.1f} dB：MSE = 0.01² = 1e-4，而 10 log10(1e4) = 40"),
+        hint=tr("PSNR = 10 log10(1 / MSE), and the MSE is the mean of the squared errors",
+                "PSNR = 10 log10(1 / MSE)，而 MSE 是误差平方的平均值"),
+        typical={20.0: tr("that uses the error 0.01 itself; the MSE squares it, 0.0001",
+                          "这里直接用了误差 0.01；MSE 要先把它平方，得到 0.0001")},
+    )

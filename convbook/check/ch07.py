@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_int_list, as_number, judge_int, wrong_kind
+from convbook.check._answers import as_int_list, judge_int, judge_number, wrong_kind
 from convbook.check._lang import tr
 from convbook.check._result import CheckResult, verdict
 from convbook.images import photo
@@ -108,26 +108,23 @@ def rank1_error(answer: object) -> CheckResult:
     Y = F.conv2d(X, K[None, None])
     Y1 = F.conv2d(F.conv2d(X, u.reshape(1, 1, 3, 1)), v.reshape(1, 1, 1, 3))
     expected = float((Y1 - Y).norm() / Y.norm())
-    got = as_number(answer)
-    if got is None:
-        return wrong_kind(answer, tr("a number: the relative error, e.g. 0.25",
-                                     "一个数（相对误差），例如 0.25"))
-    hint = tr("keep the largest singular value: K ≈ S[0] U[:, 0] Vh[0]; apply the column, then "
-              "the row, and divide the norm of the difference by the norm of the exact output",
-              "保留最大的奇异值：K ≈ S[0] U[:, 0] Vh[0]；先用列、再用行做卷积，"
-              "然后用差的范数除以精确输出的范数")
     kernel_error = float((S[0] * torch.outer(U[:, 0], Vh[0]) - K).norm() / K.norm())
-    if abs(got - kernel_error) < 1e-3:
-        hint = tr("that is the error of the kernel itself; the exercise asks for the output's",
-                  "这是卷积核本身的误差；练习问的是输出的误差")
     energy = float(S[0] ** 2 / (S ** 2).sum())
-    return verdict(
-        abs(got - expected) <= 1e-3 * max(1.0, expected),
-        tr(f"{expected:.3f}: the rank-1 pair keeps {energy:.0%} of "
-           "the kernel's energy, but not all of the output",
-           f"{expected:.3f}：这对秩 1 的卷积核保留了原卷积核 {energy:.0%} 的能量，"
-           "但输出并没有全部保留"),
-        hint,
+    return judge_number(
+        answer, expected, what=tr("the relative error, e.g. 0.25", "相对误差，例如 0.25"),
+        tolerance=1e-3,
+        success=tr(f"{expected:.3f}: the rank-1 pair keeps {energy:.0%} of "
+                   "the kernel's energy, but not all of the output",
+                   f"{expected:.3f}：这对秩 1 的卷积核保留了原卷积核 {energy:.0%} 的能量，"
+                   "但输出并没有全部保留"),
+        hint=tr("keep the largest singular value: K ≈ S[0] U[:, 0] Vh[0]; apply the column, "
+                "then the row, and divide the norm of the difference by the norm of the exact "
+                "output",
+                "保留最大的奇异值：K ≈ S[0] U[:, 0] Vh[0]；先用列、再用行做卷积，"
+                "然后用差的范数除以精确输出的范数"),
+        typical={kernel_error: tr("that is the error of the kernel itself; the exercise asks "
+                                  "for the output's",
+                                  "这是卷积核本身的误差；练习问的是输出的误差")},
     )
 
 

@@ -4,7 +4,7 @@
 * :class:`WideDropoutNet`: the wider two-convolution network with dropout that many
   follow-up tutorials use.
 * :class:`FastNet`: a whitening layer and small 3×3 convolution blocks with batch norm and
-  GELU, after Keller Jordan's airbench; it trains to 85% in about two CPU minutes.
+  GELU, after Keller Jordan's airbench; it trains to 85% in two to four CPU minutes.
 
 All take ``(N, 3, 32, 32)`` normalised float images and return ``(N, 10)`` logits.
 

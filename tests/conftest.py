@@ -13,7 +13,7 @@ if _workers > 1:
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # "ci" (default) keeps the suite fast on 2 cores; "thorough" is for local bug hunts:
 #   HYPOTHESIS_PROFILE=thorough make test-python

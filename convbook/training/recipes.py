@@ -1,7 +1,8 @@
 """Training recipes: the settings of one way to train, checked, by name.
 
 * ``"fast"`` (the default): :class:`~convbook.models.FastNet` at widths 32/128/128 for three
-  epochs; 85% test accuracy (with test-time augmentation) in three minutes on a 2-core CPU;
+  epochs; 85% test accuracy (with test-time augmentation) in two minutes on a 2-core CPU
+  with bfloat16 arithmetic, under four without (``benchmarks/RESULTS.md``);
 * ``"best"``: airbench's full network (64/256/256) for eight epochs;
 * ``"tutorial"``: the PyTorch tutorial's plain SGD, for :class:`~convbook.models.TutorialNet`.
 

@@ -243,9 +243,19 @@ def test_conv2d_returns_the_memory_layout_torch_returns(case, x_layout, w_layout
     assume(_fits(case))
     x, weight, bias, args = _make(case)
     x, weight = _LAYOUTS[x_layout](x), _LAYOUTS[w_layout](weight)
-    expected = F.conv2d(x, weight, bias, **args)
     got = conv2d(x, weight, bias, **args)
-    torch.testing.assert_close(got, expected, **_tol(case["dtype"]))
+    if bias is not None and "channels_last" in (x_layout, w_layout):
+        # torch 2.14.1's oneDNN kernel crashes (SIGSEGV) on some float32 convolutions with a
+        # bias and a channels-last input or weight, e.g. x (1, 4, 9, 1), weight (2, 2, 4, 1)
+        # channels-last, stride 2, padding 1, dilation 2, groups 2 (80,000 random cases
+        # without the bias, or with contiguous tensors, never crashed): torch gives the values
+        # from contiguous tensors and the layout from the same call without the bias.
+        values = F.conv2d(x.contiguous(), weight.contiguous(), bias, **args)
+        torch.testing.assert_close(got, values, **_tol(case["dtype"]))
+        expected = F.conv2d(x, weight, None, **args)
+    else:
+        expected = F.conv2d(x, weight, bias, **args)
+        torch.testing.assert_close(got, expected, **_tol(case["dtype"]))
     assert _dense_strides(got) == _dense_strides(expected)
     assert got.is_contiguous() == expected.is_contiguous()
 

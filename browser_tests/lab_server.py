@@ -260,7 +260,13 @@ def run_all_cells(page, timeout_s: float = 600) -> float:
         prompts = page.evaluate(_PROMPTS_JS)
         pending = sum(not re.fullmatch(r"\[\d+\]:", p) for p in prompts)
         if prompts and pending == 0:
-            return time.monotonic() - start
+            took = time.monotonic() - start
+            # The last cell may have finished, and shown its traceback, after the check
+            # above; and an error output can be rendered a moment after its prompt number.
+            time.sleep(0.5)
+            errors = notebook_errors(page)
+            assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
+            return took
         if time.monotonic() - start > timeout_s:
             raise TimeoutError(f"{pending} of {len(prompts)} cells not run after {timeout_s} s")
         time.sleep(0.25)

@@ -35,3 +35,28 @@ def _english_self_checks(monkeypatch):
     in English unless a test asks for another language itself."""
     monkeypatch.delenv("CONVBOOK_LANG", raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+
+
+@pytest.fixture
+def check_catalog(tmp_path, monkeypatch):
+    """Self-check messages of the test's own (chapter ``ch99``: an int check ``size`` and a
+    number check ``ratio``, in English and Chinese) in place of the package's catalogs."""
+    from convbook.check import _messages, set_language
+
+    words = {
+        "en": ("a size", "right", "try again", "padding {p} per side", "a ratio", "upside down"),
+        "zh": ("尺寸", "对", "再试试", "每侧填充 {p}", "比值", "颠倒了"),
+    }
+    for lang, (size, success, hint, padding, ratio, upside) in words.items():
+        (tmp_path / lang).mkdir()
+        (tmp_path / lang / "ch99.toml").write_text(
+            f'[size]\nwhat = "{size}"\nsuccess = "{success}: {{expected}}"\nhint = "{hint}"\n'
+            f'typical.padding = "{padding}"\ntypical.never = "never shown"\n\n'
+            f'[ratio]\nwhat = "{ratio}"\nsuccess = "{success}"\nhint = "{hint}"\n'
+            f'typical.upside_down = "{upside}"\ntypical.never = "never shown"\n',
+            encoding="utf-8")
+        (tmp_path / lang / "common.toml").write_bytes(
+            (_messages.MESSAGES / lang / "common.toml").read_bytes())
+    monkeypatch.setattr(_messages, "MESSAGES", tmp_path)
+    yield tmp_path
+    set_language(None)

@@ -102,22 +102,21 @@ RIGHT_INTS = {
 }
 
 
-def test_judge_int():
+def test_judge_int(check_catalog):
     def judge(answer):
-        return judge_int(answer, 10, what="a size", success="right", hint="try again",
-                         typical={12: "forgot the padding", 10: "never shown"})
+        return judge_int(answer, 10, "ch99.size", typical={12: "padding", 10: "never"}, p=1)
 
-    assert judge(10) and judge(10.0) and judge(10).message == "right"
-    assert not judge(12) and judge(12).message == "forgot the padding"
+    assert judge(10) and judge(10.0) and judge(10).message == "right: 10"
+    assert not judge(12) and judge(12).message == "padding 1 per side"
     assert not judge(11) and judge(11).message == "try again"
     assert judge(True).message == "answer with an int: a size; got True"
     assert judge(None).message == "replace None with your answer: an int: a size"
 
 
-def test_judge_number():
+def test_judge_number(check_catalog):
     def judge(answer):
-        return judge_number(answer, 0.5, what="a ratio", success="right", hint="try again",
-                            tolerance=0.01, typical={2.0: "upside down", 0.505: "never shown"})
+        return judge_number(answer, 0.5, "ch99.ratio", tolerance=0.01,
+                            typical={2.0: "upside_down", 0.505: "never"})
 
     assert judge(0.5) and judge(0.509) and judge(np.float32(0.495)).message == "right"
     assert not judge(0.52) and judge(0.52).message == "try again"

@@ -1,13 +1,13 @@
 """The self-checks answer in the reader's language: English, or Chinese in chapters/zh/.
 
-Every message goes through ``tr(english, chinese)`` (convbook/check/_lang.py); the language
-comes from ``set_language``, else ``CONVBOOK_LANG``, else the notebook's path
-(``JPY_SESSION_NAME``) or the working directory (``.../chapters/zh``), else English.
+Every message comes from the catalogs (convbook/check/messages, tested in
+test_check_messages.py); the language comes from ``set_language``, else ``CONVBOOK_LANG``,
+else the notebook's path (``JPY_SESSION_NAME``) or the working directory
+(``.../chapters/zh``), else English (convbook/check/_lang.py).
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import importlib
 import inspect
@@ -23,10 +23,8 @@ import torch.nn.functional as F
 
 import convbook.check
 from convbook.check import CheckResult, ch01, ch02, ch07, ch09, get_language, set_language
-from convbook.check._answers import judge_int, wrong_kind
-from convbook.check._lang import tr
+from convbook.check._messages import text
 
-CHECK_DIR = Path(convbook.check.__file__).parent
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
@@ -222,181 +220,6 @@ def test_a_result_keeps_the_language_it_was_made_in():
         CheckResult(True, "fine", "fr")
 
 
-def test_answer_helpers_in_chinese():
-    set_language("zh")
-    assert wrong_kind(None, "一个整数").message == "把 None 换成你的答案：一个整数"
-    assert wrong_kind(True, "一个整数").message == "答案应是一个整数；你给的是 True"
-
-    def judge(answer):
-        return judge_int(answer, 10, what=tr("a size", "尺寸"), success=tr("right", "对"),
-                         hint=tr("try again", "再试试"), typical={12: tr("padding", "填充")})
-
-    assert judge(10).message == "对" and judge(12).message == "填充"
-    assert judge(11).message == "再试试"
-    assert judge("10").message == "答案应是一个整数（尺寸）；你给的是 '10'"
-    assert judge(None).message == "把 None 换成你的答案：一个整数（尺寸）"
-    set_language("en")
-    assert judge(None).message == "replace None with your answer: an int: a size"
-
-
-# ---------------------------------------------------------------------------------------
-# Source scan: no message bypasses tr(english, chinese)
-
-MESSAGE_KEYWORDS = {"success", "hint", "what"}
-# function name: (positions of its message arguments, their keyword names)
-MESSAGE_ARGS = {
-    "verdict": ((1, 2), {"success", "hint"}),
-    "CheckResult": ((1,), {"message"}),
-    "wrong_kind": ((1,), {"expected"}),
-}
-
-
-def _name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    return func.attr if isinstance(func, ast.Attribute) else ""
-
-
-def _literal_text(node: ast.expr) -> str | None:
-    """The text of a string literal or the fixed parts of an f-string, else None."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
-        return "".join(parts) if node.values else ""
-    return None
-
-
-def _non_empty(node: ast.expr) -> bool:
-    """A non-empty string literal, or an f-string with something in it."""
-    if isinstance(node, ast.JoinedStr):
-        return bool(node.values)
-    return bool(_literal_text(node))
-
-
-def _is_translated(node: ast.Call) -> bool:
-    return (_name(node.func) == "tr" and len(node.args) == 2 and not node.keywords
-            and all(_non_empty(arg) for arg in node.args))
-
-
-def untranslated(source: str, filename: str) -> list[str]:
-    """``file:line: code`` of every string literal or f-string shown as a message without
-    ``tr(english, chinese)``: passed as ``success=``, ``hint=``, ``what=``, a value of
-    ``typical={...}``, or a message argument of ``verdict``/``CheckResult``/``wrong_kind``,
-    directly, through a conditional expression, or through a local variable."""
-    tree = ast.parse(source, filename)
-    scopes = [tree, *(n for n in ast.walk(tree)
-                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
-    found: set[tuple[int, int, str]] = set()  # line, column, code
-
-    def assigned(scope: ast.AST, name: str) -> list[ast.expr]:
-        values = []
-        for node in ast.walk(scope):
-            if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                targets = [node.target]
-            else:
-                continue
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                values.append(node.value)
-        return values
-
-    def check(node: ast.expr, scope: ast.AST, seen: frozenset[str] = frozenset()) -> None:
-        if isinstance(node, ast.Constant) and node.value == "":
-            return
-        if isinstance(node, (ast.Constant, ast.JoinedStr)) and _literal_text(node) is not None:
-            found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
-        elif isinstance(node, ast.Call) and _name(node.func) == "tr":
-            if not _is_translated(node):
-                found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
-        elif isinstance(node, ast.IfExp):
-            check(node.body, scope, seen)
-            check(node.orelse, scope, seen)
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            check(node.left, scope, seen)
-            check(node.right, scope, seen)
-        elif isinstance(node, ast.Name) and node.id not in seen:
-            for value in assigned(scope, node.id):
-                check(value, scope, seen | {node.id})
-
-    for scope in scopes:
-        body = scope.body if isinstance(scope, ast.Module) else [scope]
-        calls = [n for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
-        if isinstance(scope, ast.Module):  # module level only: functions are their own scope
-            inner = {id(n) for s in scopes[1:] for n in ast.walk(s)}
-            calls = [c for c in calls if id(c) not in inner]
-        else:  # calls of nested functions belong to the innermost one
-            nested = {id(n) for s in ast.walk(scope) if s is not scope
-                      and isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-                      for n in ast.walk(s)}
-            calls = [c for c in calls if id(c) not in nested]
-        for call in calls:
-            positions, keywords = MESSAGE_ARGS.get(_name(call.func), ((), set()))
-            for i in positions:
-                if i < len(call.args):
-                    check(call.args[i], scope)
-            for keyword in call.keywords:
-                if keyword.arg in MESSAGE_KEYWORDS | keywords:
-                    check(keyword.value, scope)
-                elif keyword.arg == "typical" and isinstance(keyword.value, ast.Dict):
-                    for value in keyword.value.values:
-                        check(value, scope)
-    return [f"{filename}:{line}: {code}" for line, _, code in sorted(found)]
-
-
-def _sources():
-    return sorted(CHECK_DIR.glob("*.py"))
-
-
-def test_every_message_goes_through_tr():
-    assert len(_sources()) >= 13
-    problems = [p for path in _sources()
-                for p in untranslated(path.read_text(encoding="utf-8"), path.name)]
-    assert problems == [], "messages without tr(english, chinese):\n" + "\n".join(problems)
-
-
-BARE = '''
-def check(answer):
-    hint = "a bare hint"
-    if answer:
-        hint = tr("fine", "好")
-    judge_int(answer, 1, what="bare", success=tr("only English", ""), hint=hint,
-              typical={2: "bare typical", 3: tr("fine", "好")})
-    wrong_kind(answer, f"bare {answer}")
-    CheckResult(False, "bare message")
-    other = "not a message"
-    return verdict(False, "", "a bare verdict" if answer else tr("fine", "好"))
-'''
-
-
-def test_the_scan_catches_bare_strings():
-    problems = untranslated(BARE, "bare.py")
-    assert [int(p.split(":")[1]) for p in problems] == [3, 6, 6, 7, 8, 9, 11], problems
-    assert problems[0] == "bare.py:3: 'a bare hint'"
-
-
-def test_the_scan_accepts_translated_messages():
-    good = '''
-def check(answer, lang):
-    hint = tr("try again", "再试试") if answer else tr(f"got {answer}", f"你给的是 {answer}")
-    return verdict(answer == 1, tr("right", "对"), hint)
-'''
-    assert untranslated(good, "good.py") == []
-
-
-def test_every_tr_call_has_english_then_chinese():
-    calls = [(path.name, node) for path in _sources()
-             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-             if isinstance(node, ast.Call) and _name(node.func) == "tr"]
-    assert len(calls) >= 150
-    for filename, node in calls:
-        en, zh = (_literal_text(arg) for arg in node.args)
-        where = f"{filename}:{node.lineno}"
-        assert en and not CJK.search(en), where
-        assert zh and CJK.search(zh), where
-
-
 # ---------------------------------------------------------------------------------------
 # How the language is chosen
 
@@ -408,7 +231,7 @@ def _chinese_folder(tmp_path: Path) -> Path:
 
 
 def test_english_by_default():
-    assert get_language() == "en" and tr("right", "对") == "right"
+    assert get_language() == "en" and text("common.judge.an_int", what="x") == "an int: x"
 
 
 def test_set_language_wins(monkeypatch, tmp_path):
@@ -416,10 +239,10 @@ def test_set_language_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("JPY_SESSION_NAME", "chapters/zh/01_cross_correlation.ipynb")
     monkeypatch.setenv("CONVBOOK_LANG", "zh")
     set_language("en")
-    assert get_language() == "en" and tr("right", "对") == "right"
+    assert get_language() == "en" and text("common.judge.an_int", what="x") == "an int: x"
     monkeypatch.setenv("CONVBOOK_LANG", "en")
     set_language("zh")
-    assert get_language() == "zh" and tr("right", "对") == "对"
+    assert get_language() == "zh" and text("common.judge.an_int", what="x") == "一个整数（x）"
     set_language(None)
     assert get_language() == "en"  # back to automatic: CONVBOOK_LANG
 

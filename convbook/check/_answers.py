@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from convbook.check._lang import tr
+from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
 
 _NOT_A_SCALAR = object()
@@ -112,67 +112,71 @@ def as_tensor(answer: object, ndim: int | None = None) -> torch.Tensor | None:
 
 
 def wrong_kind(answer: object, expected: str) -> CheckResult:
-    """The ❌ verdict for an answer of the wrong kind; ``expected`` says what is wanted,
-    e.g. ``tr("an int: the output width", "一个整数（输出的宽度）")``."""
+    """The ❌ verdict for an answer of the wrong kind; ``expected`` says what is wanted, in
+    the reader's language, e.g. ``text("ch02.output_size.what")``."""
     if answer is None:
-        return verdict(False, "", tr(f"replace None with your answer: {expected}",
-                                     f"把 None 换成你的答案：{expected}"))
+        return verdict(False, "", text("common.wrong_kind.placeholder", expected=expected))
     shown = repr(answer)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return verdict(False, "", tr(f"answer with {expected}; got {shown}",
-                                 f"答案应是{expected}；你给的是 {shown}"))
+    return verdict(False, "", text("common.wrong_kind.other", expected=expected, shown=shown))
 
 
 def judge_int(
     answer: object,
     expected: int,
+    key: str,
     *,
-    what: str,
-    success: str,
-    hint: str,
     typical: dict[int, str] | None = None,
+    **values: object,
 ) -> CheckResult:
     """The verdict on an answer that should be the integer ``expected``.
 
+    The words are the messages under ``key`` (see :mod:`convbook.check._messages`):
+    ``what`` (what the number counts, e.g. "the output width"), ``success``, ``hint``, and
+    ``typical.<name>`` for each typical wrong answer: ``typical`` maps such answers to
+    their names.  ``expected`` and ``values`` fill in the messages' fields.
+
     ``wrong_kind`` unless the answer reads as an int (:func:`as_int`); then ✅ with
-    ``success`` if it is ``expected``; ❌ with the hint for a typical wrong answer
-    (``typical`` maps such answers to hints); else ❌ with ``hint``.  ``what`` says what the
-    number counts, e.g. ``"the output width"``.  Each text is already in the reader's
-    language (``tr(english, chinese)``, see :mod:`convbook.check._lang`).
+    ``success`` if it is ``expected``; ❌ with the typical answer's message; else ❌ with
+    ``hint``.
     """
+    values = {"expected": expected, **values}
     got = as_int(answer)
     if got is None:
-        return wrong_kind(answer, tr(f"an int: {what}", f"一个整数（{what}）"))
-    if got != expected and typical and got in typical:
-        return verdict(False, "", typical[got])
-    return verdict(got == expected, success, hint)
+        what = text(f"{key}.what", **values)
+        return wrong_kind(answer, text("common.judge.an_int", what=what))
+    if got == expected:
+        return verdict(True, text(f"{key}.success", **values), "")
+    if typical and got in typical:
+        return verdict(False, "", text(f"{key}.typical.{typical[got]}", **values))
+    return verdict(False, "", text(f"{key}.hint", **values))
 
 
 def judge_number(
     answer: object,
     expected: float,
+    key: str,
     *,
-    what: str,
-    success: str,
-    hint: str,
     tolerance: float,
     typical: dict[float, str] | None = None,
+    **values: object,
 ) -> CheckResult:
     """The verdict on an answer that should be the number ``expected``, give or take
-    ``tolerance`` (absolute).
+    ``tolerance`` (absolute); the messages as for :func:`judge_int`.
 
     ``wrong_kind`` unless the answer reads as a number (:func:`as_number`); then ✅ with
-    ``success`` if it is within ``tolerance`` of ``expected``; ❌ with the hint of the first
-    typical wrong answer it is as close to (``typical`` maps such values to hints); else ❌ with
-    ``hint``.  ``what`` says what the number is, e.g. ``"the relative error, e.g. 0.25"``.
+    ``success`` if it is within ``tolerance`` of ``expected``; ❌ with the message of the
+    first typical wrong answer it is as close to; else ❌ with ``hint``.
     """
+    values = {"expected": expected, **values}
     got = as_number(answer)
     if got is None:
-        return wrong_kind(answer, tr(f"a number: {what}", f"一个数（{what}）"))
+        what = text(f"{key}.what", **values)
+        return wrong_kind(answer, text("common.judge.a_number", what=what))
     if abs(got - expected) <= tolerance:
-        return verdict(True, success, hint)
-    for value, typical_hint in (typical or {}).items():
+        return verdict(True, text(f"{key}.success", **values), "")
+    for value, name in (typical or {}).items():
         if abs(got - value) <= tolerance:
-            return verdict(False, "", typical_hint)
-    return verdict(False, success, hint)
+            return verdict(False, "", text(f"{key}.typical.{name}", **values))
+    return verdict(False, "", text(f"{key}.hint", **values))

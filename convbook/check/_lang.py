@@ -61,18 +61,3 @@ def get_language() -> str:
     except OSError:  # the working directory was removed
         cwd = ""
     return "zh" if _in_chinese_chapters(cwd) else "en"
-
-
-def pick(lang: str, en: str, zh: str) -> str:
-    """The text for ``lang``: ``zh`` for ``"zh"``, else ``en``."""
-    return zh if lang == "zh" else en
-
-
-def tr(en: str, zh: str) -> str:
-    """The text in the reader's language (:func:`get_language`): ``en`` or ``zh``.
-
-    >>> set_language("zh"); tr("right", "正确")
-    '正确'
-    >>> set_language(None)
-    """
-    return pick(get_language(), en, zh)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from convbook.check._lang import LANGUAGES, get_language, pick
+from convbook.check._lang import LANGUAGES, get_language
+from convbook.check._messages import message
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,8 @@ class CheckResult:
 
     def __repr__(self) -> str:
         if self.ok:
-            prefix = pick(self.lang, "✅ Correct", "✅ 正确")
-        else:
-            prefix = pick(self.lang, "❌ Not yet", "❌ 还不对")
-        return f"{prefix}{pick(self.lang, ': ', '：')}{self.message}"
+            return message(self.lang, "common.result.correct", message=self.message)
+        return message(self.lang, "common.result.not_yet", message=self.message)
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.ok else "#b42318"

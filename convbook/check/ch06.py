@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.check._answers import as_int, as_int_list, judge_int, wrong_kind
-from convbook.check._lang import tr
+from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
 
 #: (kind, kernel, stride, padding, dilation) of each layer, along one axis.
@@ -72,17 +72,8 @@ def mixed_stack(answer: object) -> CheckResult:
     """
     expected = _field_size(MIXED_STACK)
     naive = 1 + sum(k - 1 for _, k, _, _, _ in MIXED_STACK)
-    return judge_int(
-        answer, expected, what=tr("the receptive field in pixels", "以像素计的感受野"),
-        success=tr(f"{expected} pixels.", f"{expected} 个像素。"),
-        hint=tr("walk forward: r += (k - 1) * j, then j *= s, starting from r = j = 1",
-                "从前往后逐层推：r += (k - 1) * j，然后 j *= s，从 r = j = 1 开始"),
-        typical={naive: tr(f"{naive} is what you get when each layer adds k - 1 pixels; a layer "
-                           "after a stride-2 pooling adds (k - 1) times the product of the "
-                           "strides before it",
-                           f"每层都只加 k - 1 个像素才会得到 {naive}；步幅为 2 的汇聚之后的层，"
-                           "要加 (k - 1) 乘以它之前所有步幅的乘积")},
-    )
+    return judge_int(answer, expected, "ch06.mixed_stack", naive=naive,
+                     typical={naive: "naive"})
 
 
 def layers_for_field(answer: object) -> CheckResult:
@@ -94,17 +85,16 @@ def layers_for_field(answer: object) -> CheckResult:
     expected = next(n for n in range(1, 200) if _field_size((conv3,) * n) >= 100)
     got = as_int(answer)
     if got is None:
-        return wrong_kind(answer, tr("an int: a number of layers", "一个整数（层数）"))
+        return wrong_kind(answer, text("ch06.layers_for_field.what"))
     if 1 <= got < expected:
         seen = _field_size((conv3,) * got)
-        hint = tr(f"{got} layers see only {seen} pixels", f"{got} 层只能看到 {seen} 个像素")
+        hint = text("ch06.layers_for_field.too_few", got=got, seen=seen)
     elif got < 1:
-        hint = tr("a stack has at least one layer", "一个堆叠至少有一层")
+        hint = text("ch06.layers_for_field.no_layers")
     else:
-        hint = tr("fewer layers are enough: each stride-1 3x3 layer adds 2 pixels to r = 1",
-                  "更少的层就够了：每个步幅为 1 的 3x3 层在 r = 1 的基础上增加 2 个像素")
-    return verdict(got == expected, tr(f"{expected} layers: r = 1 + 2n >= 100.",
-                                       f"{expected} 层：r = 1 + 2n >= 100。"), hint)
+        hint = text("ch06.layers_for_field.too_many")
+    return verdict(got == expected, text("ch06.layers_for_field.success", expected=expected),
+                   hint)
 
 
 def dilated_stack(answer: object) -> CheckResult:
@@ -113,14 +103,8 @@ def dilated_stack(answer: object) -> CheckResult:
     Answer: an int, the receptive field in pixels.
     """
     expected = _field_size(tuple(("conv", 3, 1, 0, d) for d in DILATIONS))
-    return judge_int(
-        answer, expected, what=tr("the receptive field in pixels", "以像素计的感受野"),
-        success=tr(f"{expected} pixels, from only 4 layers.", f"{expected} 个像素，只用了 4 层。"),
-        hint=tr("add d(k - 1) = 2d per layer to r = 1",
-                "从 r = 1 开始，每层加上 d(k - 1) = 2d"),
-        typical={1 + 2 * len(DILATIONS): tr("a dilated kernel spans d(k - 1) + 1 pixels, not k",
-                                            "空洞卷积核跨越 d(k - 1) + 1 个像素，而不是 k 个")},
-    )
+    return judge_int(answer, expected, "ch06.dilated_stack",
+                     typical={1 + 2 * len(DILATIONS): "undilated"})
 
 
 def weights_saved(answer: object, channels: int = 32) -> CheckResult:
@@ -134,16 +118,8 @@ def weights_saved(answer: object, channels: int = 32) -> CheckResult:
         p.numel() for _ in range(3)
         for p in nn.Conv2d(channels, channels, 3, bias=False).parameters()
     )
-    return judge_int(
-        answer, one - three, what=tr("a number of weights", "权重的个数"),
-        success=tr(f"{one - three} weights saved.", f"省下了 {one - three} 个权重。"),
-        hint=tr(f"49 C^2 - 3 * 9 C^2 with C = {channels}",
-                f"49 C^2 - 3 * 9 C^2，其中 C = {channels}"),
-        typical={49 - 27: tr("count the channels: a k x k layer from C to C channels has "
-                             "k * k * C * C weights",
-                             "别忘了通道：从 C 个通道到 C 个通道的 k x k 层有 "
-                             "k * k * C * C 个权重")},
-    )
+    return judge_int(answer, one - three, "ch06.weights_saved", channels=channels,
+                     typical={49 - 27: "no_channels"})
 
 
 def stem_geometry(answer: object) -> CheckResult:
@@ -160,23 +136,16 @@ def stem_geometry(answer: object) -> CheckResult:
     expected = [len(first), j, 10 * j - first.start]
     got = as_int_list(answer, length=3)
     if got is None:
-        return wrong_kind(answer, tr("a triple of ints: (r, j, P)", "三个整数 (r, j, P)"))
+        return wrong_kind(answer, text("ch06.stem_geometry.what"))
     r, j, P = expected
     if got[0] != r:
-        hint = (tr("r: the pooling adds (3 - 1) times the stride below it, 2, to the "
-                   "convolution's 7",
-                   "r：汇聚层在卷积的 7 之上，再加 (3 - 1) 乘以它下面的步幅 2")
-                if got[0] == 7 + 2 else tr("r: walk forward, r += (k - 1) j, j *= s",
-                                           "r：从前往后逐层推，r += (k - 1) j，j *= s"))
+        hint = (text("ch06.stem_geometry.r_pooling") if got[0] == 7 + 2
+                else text("ch06.stem_geometry.r_walk"))
         return verdict(False, "", hint)
     if got[1] != j:
-        return verdict(False, "", tr("j: the strides multiply, 2 x 2", "j：步幅要相乘，2 x 2"))
+        return verdict(False, "", text("ch06.stem_geometry.j_multiply"))
     return verdict(
         got[2] == P,
-        tr(f"(r, j, P) = ({r}, {j}, {P}): unit i sees pixels {j}i - {P} to {j}i + {r - P - 1}",
-           f"(r, j, P) = ({r}, {j}, {P})：单元 i 看到的是像素 {j}i - {P} 到 "
-           f"{j}i + {r - P - 1}"),
-        tr("P: each layer's padding counts in input pixels, p times the stride j below it: "
-           "P += p j",
-           "P：每层的填充都要换算成输入像素，即 p 乘以它下面的步幅 j：P += p j"),
+        text("ch06.stem_geometry.success", r=r, j=j, P=P, last=r - P - 1),
+        text("ch06.stem_geometry.hint"),
     )

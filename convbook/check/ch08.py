@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from convbook.check._answers import judge_int
-from convbook.check._lang import tr
 from convbook.check._result import CheckResult
 
 
@@ -25,14 +24,7 @@ def tutorial_flatten_size(answer: object) -> CheckResult:
     )
     with torch.no_grad():
         expected = layers(torch.zeros(1, 3, 28, 28)).numel()
-    return judge_int(
-        answer, expected, what=tr("a number of features", "特征的个数"),
-        success=tr(f"{expected}: 28 → 24 → 12 → 8 → 4, and 16·4·4 = {expected}.",
-                   f"{expected}：28 → 24 → 12 → 8 → 4，而 16·4·4 = {expected}。"),
-        hint=tr("Apply H_out = H − k + 1 for each 5×5 convolution and halve for each pool, then "
-                "multiply by the 16 channels.",
-                "每个 5×5 卷积用 H_out = H − k + 1，每个汇聚层减半，最后乘以 16 个通道。"),
-    )
+    return judge_int(answer, expected, "ch08.tutorial_flatten_size")
 
 
 def conv_parameters(answer: object) -> CheckResult:
@@ -41,13 +33,7 @@ def conv_parameters(answer: object) -> CheckResult:
     Answer: an int, a number of parameters.
     """
     expected = sum(p.numel() for p in nn.Conv2d(3, 32, 3).parameters())
-    return judge_int(
-        answer, expected, what=tr("a number of parameters", "参数的个数"),
-        success=tr(f"{expected}: 32 kernels of 3·3·3 weights, plus 32 biases.",
-                   f"{expected}：32 个卷积核，每个有 3·3·3 个权重，再加上 32 个偏置。"),
-        hint=tr("Each output channel has one 3×3 kernel per input channel, and one bias.",
-                "每个输出通道对每个输入通道各有一个 3×3 卷积核，另外还有一个偏置。"),
-    )
+    return judge_int(answer, expected, "ch08.conv_parameters")
 
 
 def optimizer_steps(answer: object) -> CheckResult:
@@ -58,16 +44,8 @@ def optimizer_steps(answer: object) -> CheckResult:
     images, batch, epochs = 50_000, 1_000, 3
     per_epoch = len(range(0, images, batch))  # one step per batch, a smaller last one too
     expected = epochs * per_epoch
-    return judge_int(
-        answer, expected, what=tr("a number of steps", "优化器的步数"),
-        success=tr(f"{expected}: 50,000 / 1,000 = {per_epoch} steps an epoch, times 3 epochs.",
-                   f"{expected}：50,000 / 1,000 = 每轮 {per_epoch} 步，乘以 3 轮。"),
-        hint=tr("One step per batch: divide the images by the batch size (rounding up), then "
-                "multiply by the number of epochs.",
-                "每个小批量走一步：用图像数除以批量大小（向上取整），再乘以轮数。"),
-        typical={per_epoch: tr("That is one epoch; the recipe trains for three.",
-                               "这只是一轮；这个配方要训练三轮。")},
-    )
+    return judge_int(answer, expected, "ch08.optimizer_steps", per_epoch=per_epoch,
+                     typical={per_epoch: "one_epoch"})
 
 
 def fastnet_final_size(answer: object) -> CheckResult:
@@ -82,15 +60,5 @@ def fastnet_final_size(answer: object) -> CheckResult:
     )
     with torch.no_grad():
         expected = layers(torch.zeros(1, 3, 32, 32)).shape[-1]
-    return judge_int(
-        answer, expected, what=tr("a height in pixels", "以像素计的高度"),
-        success=tr(f"{expected}: 32 → 31 (2×2 filters, no padding) → 15 → 7 → {expected}.",
-                   f"{expected}：32 → 31（2×2 滤波器，没有填充）→ 15 → 7 → {expected}。"),
-        hint=tr("The whitening layer takes one pixel off (32 − 2 + 1); the 3×3 convolutions keep "
-                "the size; each 2×2 pool halves it, rounding down.",
-                "白化层去掉一个像素 (32 − 2 + 1)；3×3 卷积保持尺寸不变；"
-                "每个 2×2 汇聚层把尺寸减半，向下取整。"),
-        typical={4: tr("32 → 16 → 8 → 4 forgets the whitening layer's lost pixel: "
-                       "31 // 2 = 15.",
-                       "32 → 16 → 8 → 4 忘了白化层去掉的那个像素：31 // 2 = 15。")},
-    )
+    return judge_int(answer, expected, "ch08.fastnet_final_size",
+                     typical={4: "forgot_whitening"})

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from convbook.check._lang import tr
+from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
 
 # (kernel, stride) of FastNet's convolutions and poolings up to the output of blocks.1
@@ -46,30 +46,17 @@ def block_field(answer: object) -> CheckResult:
     expected = _field(BLOCKS_1)
     if not (isinstance(answer, (tuple, list)) and len(answer) == 2
             and all(_is_int(v) for v in answer)):
-        return verdict(False, "", tr("answer with a pair of ints: (r, j), in input pixels",
-                                     "答案应是一对整数 (r, j)，以输入像素计"))
+        return verdict(False, "", text("ch09.block_field.not_a_pair"))
     r, j = answer
     if (r, j) == expected:
-        return verdict(True, tr(f"r = {expected[0]} pixels, j = {expected[1]}: the layer "
-                                "explorer's box for blocks.1 has that size, and moves 4 pixels "
-                                "per unit.",
-                                f"r = {expected[0]} 个像素，j = {expected[1]}：层浏览器里 "
-                                "blocks.1 的方框就是这么大，每个单元移动 4 个像素。"), "")
+        return verdict(True, text("ch09.block_field.success", r=expected[0], j=expected[1]), "")
     if j != expected[1]:
-        return verdict(False, "", tr("j doubles at each 2x2 pooling with stride 2, and blocks.1's "
-                                     "output comes after two of them",
-                                     "每经过一个步幅为 2 的 2x2 汇聚，j 就翻一倍，"
-                                     "而 blocks.1 的输出在两个这样的汇聚之后"))
+        return verdict(False, "", text("ch09.block_field.stride_doubles"))
     if r == 1 + sum(k - 1 for k, _ in BLOCKS_1):
-        return verdict(False, "", tr("a layer adds (k - 1) times the effective stride j of its "
-                                     "input, not k - 1: the strides below it multiply",
-                                     "一层增加的是 (k - 1) 乘以其输入的等效步幅 j，而不是 k - 1："
-                                     "它下面各层的步幅要相乘"))
+        return verdict(False, "", text("ch09.block_field.strides_multiply"))
     if r == _field(BLOCKS_1[1:])[0]:
-        return verdict(False, "", tr("count the 2x2 whitening convolution too: it adds 1 pixel",
-                                     "把 2x2 的白化卷积也算上：它增加 1 个像素"))
-    return verdict(False, "", tr("walk forward from r = j = 1: r += (k - 1) j, then j *= s",
-                                 "从 r = j = 1 开始从前往后逐层推：r += (k - 1) j，然后 j *= s"))
+        return verdict(False, "", text("ch09.block_field.forgot_whitening"))
+    return verdict(False, "", text("ch09.block_field.hint"))
 
 
 def grad_cam_by_hand(answer: object) -> CheckResult:
@@ -82,33 +69,20 @@ def grad_cam_by_hand(answer: object) -> CheckResult:
     try:
         got = torch.as_tensor(answer, dtype=torch.float32)
     except (TypeError, ValueError, RuntimeError):
-        return verdict(False, "", tr("answer with a 2x2 nested list of numbers",
-                                     "答案应是一个 2x2 的数字嵌套列表"))
+        return verdict(False, "", text("ch09.grad_cam_by_hand.not_numbers"))
     if got.shape != (2, 2) or not torch.isfinite(got).all():
-        return verdict(False, "", tr("answer with a 2x2 nested list of numbers: one per position",
-                                     "答案应是一个 2x2 的数字嵌套列表：每个位置一个数"))
+        return verdict(False, "", text("ch09.grad_cam_by_hand.wrong_shape"))
     if torch.allclose(got, expected, atol=1e-3):
-        return verdict(True, tr(f"{expected.tolist()}: α = {alpha.tolist()}; the ReLU keeps only "
-                                "the evidence for the class.",
-                                f"{expected.tolist()}：α = {alpha.tolist()}；ReLU 只保留支持"
-                                "这个类别的证据。"), "")
+        return verdict(True, text("ch09.grad_cam_by_hand.success", cam=expected.tolist(),
+                                  alpha=alpha.tolist()), "")
     if torch.allclose(got, weighted, atol=1e-3):
-        return verdict(False, "", tr("keep only the positive part: Grad-CAM ends with a ReLU",
-                                     "只保留正的部分：Grad-CAM 最后要经过一个 ReLU"))
+        return verdict(False, "", text("ch09.grad_cam_by_hand.no_relu"))
     if torch.allclose(got, (G.sum(dim=(1, 2))[:, None, None] * A).sum(0).clamp_min(0),
                       atol=1e-3):
-        return verdict(False, "", tr("α_k is the *mean* of the gradient over the positions, not "
-                                     "its sum",
-                                     "α_k 是梯度在各个位置上的*平均值*，而不是总和"))
+        return verdict(False, "", text("ch09.grad_cam_by_hand.summed_gradient"))
     if torch.allclose(got, (G * A).sum(0).clamp_min(0), atol=1e-3):
-        return verdict(False, "", tr("first average each channel's gradient into one weight "
-                                     "α_k, then weight the whole map A^k by it",
-                                     "先把每个通道的梯度平均成一个权重 α_k，"
-                                     "再用它给整张特征图 A^k 加权"))
-    return verdict(False, "", tr("α_k = mean of channel k's gradient; the map is the ReLU of "
-                                 "α_1 A^1 + α_2 A^2",
-                                 "α_k = 通道 k 的梯度的平均值；Grad-CAM 图是 "
-                                 "α_1 A^1 + α_2 A^2 经过 ReLU 的结果"))
+        return verdict(False, "", text("ch09.grad_cam_by_hand.not_averaged"))
+    return verdict(False, "", text("ch09.grad_cam_by_hand.hint"))
 
 
 def _ranks(values: tuple[float, ...]) -> list[int]:
@@ -127,28 +101,20 @@ def rank_correlation(answer: object) -> CheckResult:
     expected = 1 - 6 * d2 / (n * (n * n - 1))
     if isinstance(answer, bool) or not isinstance(answer, (int, float)) \
             or not math.isfinite(answer):
-        return verdict(False, "", tr("answer with a number between -1 and 1",
-                                     "答案应是 -1 到 1 之间的一个数"))
+        return verdict(False, "", text("ch09.rank_correlation.not_a_number"))
     if abs(answer - expected) < 1e-3:
-        return verdict(True, tr(f"ρ = {expected:g}: ranks {ra} and {rb}, Σd² = {d2}.",
-                                f"ρ = {expected:g}：秩分别是 {ra} 和 {rb}，Σd² = {d2}。"), "")
+        return verdict(True, text("ch09.rank_correlation.success", rho=expected, ranks_a=ra,
+                                  ranks_b=rb, sum_d2=d2), "")
     mean_a, mean_b = sum(MAP_A) / n, sum(MAP_B) / n
     cov = sum((a - mean_a) * (b - mean_b) for a, b in zip(MAP_A, MAP_B))
     pearson = cov / math.sqrt(sum((a - mean_a) ** 2 for a in MAP_A)
                               * sum((b - mean_b) ** 2 for b in MAP_B))
     if abs(answer - pearson) < 1e-3:
-        return verdict(False, "", tr("that is Pearson's correlation of the values: replace each "
-                                     "value by its rank (1 for the smallest) first",
-                                     "这是数值本身的皮尔逊相关系数：先把每个值换成它的秩"
-                                     "（最小的为 1）"))
+        return verdict(False, "", text("ch09.rank_correlation.pearson"))
     d1 = sum(abs(a - b) for a, b in zip(ra, rb))
     if abs(answer - (1 - 6 * d1 / (n * (n * n - 1)))) < 1e-3:
-        return verdict(False, "", tr("square the rank differences d before adding them",
-                                     "先把秩差 d 平方，再相加"))
-    return verdict(False, "", tr("rank each map (1 = smallest), then "
-                                 "ρ = 1 - 6 Σd² / (n(n² - 1)) with n = 4",
-                                 "给每张图的值排秩（最小的为 1），再算 "
-                                 "ρ = 1 - 6 Σd² / (n(n² - 1))，其中 n = 4"))
+        return verdict(False, "", text("ch09.rank_correlation.unsquared"))
+    return verdict(False, "", text("ch09.rank_correlation.hint"))
 
 
 def occlusion_passes(answer: object) -> CheckResult:
@@ -157,21 +123,12 @@ def occlusion_passes(answer: object) -> CheckResult:
     positions = sum(1 for _ in range(0, IMAGE - WINDOW + 1, STRIDE))
     expected = positions * positions + 1
     if not _is_int(answer):
-        return verdict(False, "", tr("answer with an int: a number of forward passes",
-                                     "答案应是一个整数：前向传播的次数"))
+        return verdict(False, "", text("ch09.occlusion_passes.not_an_int"))
     if answer == expected:
-        return verdict(True, tr(f"{expected}: {positions} × {positions} window positions and the "
-                                "image itself.",
-                                f"{expected}：{positions} × {positions} 个窗口位置，"
-                                "再加上图像本身。"), "")
+        return verdict(True, text("ch09.occlusion_passes.success", expected=expected,
+                                  positions=positions), "")
     if answer == expected - 1:
-        return verdict(False, "", tr("the score without occlusion needs a forward pass too",
-                                     "没有遮挡时的得分也需要一次前向传播"))
+        return verdict(False, "", text("ch09.occlusion_passes.forgot_unoccluded"))
     if answer in ((IMAGE // STRIDE) ** 2, (IMAGE // STRIDE) ** 2 + 1):
-        return verdict(False, "", tr("the last window must fit in the image: it starts at "
-                                     "32 - 8 = 24 at the latest",
-                                     "最后一个窗口必须完全落在图像里：它最晚从 32 - 8 = 24 开始"))
-    return verdict(False, "", tr("count the window's starts along one axis, 0, 4, ..., 24, then "
-                                 "square and add the unoccluded pass",
-                                 "数出一个轴上窗口的起点 0, 4, ..., 24，取平方，"
-                                 "再加上不遮挡的那一次"))
+        return verdict(False, "", text("ch09.occlusion_passes.window_overhangs"))
+    return verdict(False, "", text("ch09.occlusion_passes.hint"))

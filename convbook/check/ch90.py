@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from convbook.check._answers import as_int_list, judge_int, wrong_kind
-from convbook.check._lang import tr
+from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
 
 #: Exercise 1: a 7x7 Conv2D with strides 2 and padding='same' on 224x224.
@@ -38,28 +38,15 @@ def same_padding(answer: object) -> CheckResult:
     expected = [total // 2, total - total // 2]  # ...with the odd extra after the input
     got = as_int_list(answer, length=2)
     if got is None:
-        return wrong_kind(answer, tr("a pair of ints: (top, bottom)", "一对整数 (上, 下)"))
+        return wrong_kind(answer, text("ch90.same_padding.what"))
     if got == expected[::-1]:
-        return verdict(False, "", tr("TensorFlow puts the odd extra row at the bottom (after the "
-                                     "input), not the top",
-                                     "TensorFlow 把多出的那一行放在底部（输入之后），"
-                                     "而不是顶部"))
+        return verdict(False, "", text("ch90.same_padding.extra_on_top"))
     if got == [(k - 1) // 2] * 2:
-        return verdict(False, "", tr("that is PyTorch's padding=3, which keeps the size only at "
-                                     "stride 1; at stride 2 'same' needs only enough padding for "
-                                     "ceil(224 / 2) = 112 outputs",
-                                     "这是 PyTorch 的 padding=3，它只在步幅为 1 时保持尺寸不变；"
-                                     "步幅为 2 时，'same' 只需要够得到 ceil(224 / 2) = 112 "
-                                     "个输出的填充"))
+        return verdict(False, "", text("ch90.same_padding.pytorch_padding"))
     return verdict(
         got == expected,
-        tr(f"{tuple(expected)}: {wanted} outputs need (112 - 1) * 2 + 7 = 229 rows, "
-           f"{total} more than 224, split with the extra one at the bottom",
-           f"{tuple(expected)}：{wanted} 个输出需要 (112 - 1) * 2 + 7 = 229 行，"
-           f"比 224 多 {total} 行，分到上下两侧，多出的一行放在底部"),
-        tr("out = ceil(n / s); total padding = max((out - 1) s + k - n, 0); top = total // 2",
-           "out = ceil(n / s)；总填充 total = max((out - 1) s + k - n, 0)；"
-           "顶部 top = total // 2"),
+        text("ch90.same_padding.success", padding=tuple(expected), outputs=wanted, total=total),
+        text("ch90.same_padding.hint"),
     )
 
 
@@ -75,15 +62,7 @@ def transpose_size(answer: object) -> CheckResult:
     with torch.no_grad():
         full = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s)
     expected = full.shape[-1]
-    return judge_int(
-        answer, expected, what=tr("the output height", "输出的高度"),
-        success=tr(f"{expected} = (16 - 1) * 2 + 3", f"输出高度 {expected} = (16 - 1) * 2 + 3"),
-        hint=tr("'valid' crops nothing: (n - 1) s + k", "'valid' 不做任何裁剪：(n - 1) s + k"),
-        typical={n * s: tr("n * s is the size with padding='same'; 'valid' keeps the whole last "
-                           "kernel",
-                           "n * s 是 padding='same' 时的尺寸；'valid' 会保留最后一个卷积核"
-                           "覆盖的全部范围")},
-    )
+    return judge_int(answer, expected, "ch90.transpose_size", typical={n * s: "same_padding"})
 
 
 def nhwc_to_nchw(answer: object) -> CheckResult:
@@ -94,20 +73,12 @@ def nhwc_to_nchw(answer: object) -> CheckResult:
     """
     got = as_int_list(answer, length=4)
     if got is None or sorted(got) != [0, 1, 2, 3]:
-        return wrong_kind(answer, tr("4 ints, each of 0, 1, 2, 3 once, e.g. (0, 1, 2, 3)",
-                                     "四个整数，0、1、2、3 各出现一次，例如 (0, 1, 2, 3)"))
+        return wrong_kind(answer, text("ch90.nhwc_to_nchw.what"))
     nchw = torch.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)  # N=2, C=3, H=4, W=5
     nhwc = nchw.permute(0, 2, 3, 1).contiguous()  # the same numbers, channels last
     result = nhwc.permute(*got)
     if result.shape == nchw.shape and torch.equal(result, nchw):
-        return verdict(True, tr(f"{tuple(got)}: dimension 3 (C) goes second",
-                                f"{tuple(got)}：第 3 维（C）放到第二位"), "")
+        return verdict(True, text("ch90.nhwc_to_nchw.success", order=tuple(got)), "")
     if got == [0, 2, 3, 1]:
-        return verdict(False, "", tr("that is the other way round, NCHW to NHWC: permute lists, "
-                                     "for each new dimension, which old one goes there",
-                                     "方向反了，这是从 NCHW 到 NHWC：permute 的参数按新维度的"
-                                     "顺序，列出每个位置放的是哪个旧维度"))
-    return verdict(False, "", tr(f"that gives shape {tuple(result.shape)} from (N, H, W, C) = "
-                                 "(2, 4, 5, 3); the result must be (N, C, H, W) = (2, 3, 4, 5)",
-                                 f"这会把 (N, H, W, C) = (2, 4, 5, 3) 变成形状 "
-                                 f"{tuple(result.shape)}；结果必须是 (N, C, H, W) = (2, 3, 4, 5)"))
+        return verdict(False, "", text("ch90.nhwc_to_nchw.reversed"))
+    return verdict(False, "", text("ch90.nhwc_to_nchw.hint", shape=tuple(result.shape)))

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from verdicts import assert_right_passes_wrong_fails
+from verdicts import right_passes_wrong_fails
 
 from convbook.check import ch06
 
-
-@pytest.mark.parametrize(
-    "check, right, wrong, hint",
+test_right_passes_wrong_fails = right_passes_wrong_fails(
     [
         # 1 + 2 + 1*1 + 2*2 + 1*2 + 2*4, worked by hand
         (ch06.mixed_stack, 18, 9, "product of the strides"),
@@ -23,10 +21,8 @@ from convbook.check import ch06
         # 32 * 32 * (49 - 27)
         (ch06.weights_saved, 22528, 22, "k * k * C * C"),
         (ch06.weights_saved, 22528, 22527, "49 C^2"),
-    ],
+    ]
 )
-def test_right_passes_wrong_fails(check, right, wrong, hint):
-    assert_right_passes_wrong_fails(check, right, wrong, hint)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from verdicts import assert_right_passes_wrong_fails
+from verdicts import right_passes_wrong_fails
 
 from convbook.check import ch09
 
@@ -16,8 +16,7 @@ from convbook.check import ch09
 PEARSON = float(np.corrcoef(ch09.MAP_A, ch09.MAP_B)[0, 1])
 
 
-@pytest.mark.parametrize(
-    "check, right, wrong, hint",
+test_right_passes_wrong_fails = right_passes_wrong_fails(
     [
         (ch09.block_field, (23, 4), (12, 4), "the strides below it multiply"),
         (ch09.block_field, (23, 4), (22, 4), "count the 2x2 whitening convolution"),
@@ -36,10 +35,8 @@ PEARSON = float(np.corrcoef(ch09.MAP_A, ch09.MAP_B)[0, 1])
         (ch09.occlusion_passes, 50, 64, "the last window must fit"),
         (ch09.occlusion_passes, 50, 65, "the last window must fit"),
         (ch09.occlusion_passes, 50, 51, "count the window's starts"),
-    ],
+    ]
 )
-def test_right_passes_wrong_fails(check, right, wrong, hint):
-    assert_right_passes_wrong_fails(check, right, wrong, hint)
 
 
 def test_spearman_answer_close_enough_passes():

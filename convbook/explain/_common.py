@@ -37,6 +37,13 @@ def _check_images(x: object, name: str = "x") -> tuple[torch.Tensor, bool]:
     return (x.unsqueeze(0) if single else x).detach(), single
 
 
+def _check_inputs(model: object, x: object) -> tuple[torch.Tensor, bool]:
+    """Raise unless ``model`` is a module and ``x`` images (see :func:`_check_images`);
+    return ``x`` as ``(N, C, H, W)`` and whether it was one ``(C, H, W)`` image."""
+    _check_model(model)
+    return _check_images(x)
+
+
 def _targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
     """The target class of each image as an ``(N,)`` int64 tensor (default: the argmax)."""
     n, k = logits.shape

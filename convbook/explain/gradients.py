@@ -17,8 +17,7 @@ from convbook.explain._common import (
     Layer,
     Target,
     _capture,
-    _check_images,
-    _check_model,
+    _check_inputs,
     _find_layer,
     _inference,
     _logits,
@@ -39,8 +38,7 @@ def gradient(model: nn.Module, x: torch.Tensor, target: Target = None) -> torch.
     Returns:
         Same shape as ``x``.
     """
-    _check_model(model)
-    xb, single = _check_images(x)
+    xb, single = _check_inputs(model, x)
     with _inference(model, grad=True):
         xb = xb.clone().requires_grad_(True)
         logits = _logits(model, xb)
@@ -79,8 +77,7 @@ def grad_cam(
     Returns:
         ``(N, h, w)`` (``(N, H, W)`` when upsampled), or without ``N`` for one image.
     """
-    _check_model(model)
-    xb, single = _check_images(x)
+    xb, single = _check_inputs(model, x)
     if not isinstance(upsample, bool):
         raise TypeError(f"upsample must be True or False, got {upsample!r}")
     with _inference(model, grad=True), _capture(model, layer) as outputs:
@@ -107,8 +104,7 @@ def feature_maps(
 
     Given a list of layers, returns ``{name: maps}`` for all of them, from one forward pass.
     """
-    _check_model(model)
-    xb, single = _check_images(x)
+    xb, single = _check_inputs(model, x)
     several = isinstance(layer, (list, tuple))
     layers = list(layer) if several else [layer]
     with _inference(model, grad=False), ExitStack() as stack:
@@ -126,8 +122,7 @@ def unit_gradient(
 ) -> torch.Tensor:
     """``∂A^k_ij/∂x``: the input gradient of one unit of ``layer``'s feature maps, for one
     image ``x: (C, H, W)``; returns ``(C, H, W)``, zero outside the unit's receptive field."""
-    _check_model(model)
-    xb, single = _check_images(x)
+    xb, single = _check_inputs(model, x)
     if not single:
         raise ValueError(f"x must be one (C, H, W) image, got shape {tuple(x.shape)}")
     check_int(channel, "channel", minimum=0)

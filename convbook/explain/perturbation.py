@@ -10,14 +10,7 @@ import torch
 from torch import nn
 
 from convbook._args import check_number, check_positive_int, pair
-from convbook.explain._common import (
-    Target,
-    _check_images,
-    _check_model,
-    _inference,
-    _logits,
-    _targets,
-)
+from convbook.explain._common import Target, _check_inputs, _inference, _logits, _targets
 
 
 def occlusion(
@@ -48,8 +41,7 @@ def occlusion(
     Returns:
         ``(N, H', W')`` (or ``(H', W')``) with ``H' = (H - w_h) // s_h + 1``, likewise ``W'``.
     """
-    _check_model(model)
-    xb, single = _check_images(x)
+    xb, single = _check_inputs(model, x)
     wh, ww = pair(window, "window", minimum=1)
     sh, sw = pair(stride, "stride", minimum=1)
     check_positive_int(batch_size, "batch_size")

@@ -16,7 +16,7 @@ from torch import nn
 from convbook._args import check_int
 from convbook.explain._common import (
     Target,
-    _check_images,
+    _check_inputs,
     _check_model,
     _inference,
     _logits,
@@ -159,8 +159,7 @@ def sanity_check(
         x: ``(N, C, H, W)`` normalised images.
         absolute: compare ``|map|`` (the usual choice: the sign of a gradient is fragile).
     """
-    _check_model(model)
-    xb, _ = _check_images(x)
+    xb, _ = _check_inputs(model, x)
     if not callable(method):
         raise TypeError(f"method must be callable as method(model, x, target), got {method!r}")
     if mode not in ("cascading", "independent"):

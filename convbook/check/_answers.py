@@ -146,11 +146,7 @@ def judge_int(
     if got is None:
         what = text(f"{key}.what", **values)
         return wrong_kind(answer, text("common.judge.an_int", what=what))
-    if got == expected:
-        return verdict(True, text(f"{key}.success", **values), "")
-    if typical and got in typical:
-        return verdict(False, "", text(f"{key}.typical.{typical[got]}", **values))
-    return verdict(False, "", text(f"{key}.hint", **values))
+    return _judged(key, values, got == expected, (typical or {}).get(got))
 
 
 def judge_number(
@@ -174,9 +170,18 @@ def judge_number(
     if got is None:
         what = text(f"{key}.what", **values)
         return wrong_kind(answer, text("common.judge.a_number", what=what))
-    if abs(got - expected) <= tolerance:
+    near = next((name for value, name in (typical or {}).items()
+                 if abs(got - value) <= tolerance), None)
+    return _judged(key, values, abs(got - expected) <= tolerance, near)
+
+
+def _judged(key: str, values: dict[str, object], right: bool,
+            typical: str | None) -> CheckResult:
+    """The verdict of :func:`judge_int` and :func:`judge_number` once the answer is read:
+    ``success`` when ``right``, else the typical wrong answer's message (``typical``: its
+    name, or None), else ``hint``."""
+    if right:
         return verdict(True, text(f"{key}.success", **values), "")
-    for value, name in (typical or {}).items():
-        if abs(got - value) <= tolerance:
-            return verdict(False, "", text(f"{key}.typical.{name}", **values))
+    if typical is not None:
+        return verdict(False, "", text(f"{key}.typical.{typical}", **values))
     return verdict(False, "", text(f"{key}.hint", **values))

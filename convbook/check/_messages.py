@@ -72,9 +72,9 @@ def fields(template_text: str) -> set[str]:
 
 def message(lang: str, key: str, **values: object) -> str:
     """The message ``key`` in language ``lang``, its fields filled in from ``values``."""
-    text_ = template(lang, key)
+    words = template(lang, key)
     try:
-        return text_.format(**values)
+        return words.format(**values)
     except KeyError as e:
         raise KeyError(f"message {key!r} ({lang}) needs the value {e.args[0]!r}") from None
 

@@ -342,6 +342,24 @@ def test_a_missing_message_or_value_is_named(check_catalog):
     assert text("ch99.size.typical.padding", p=3) == "每侧填充 3"
 
 
+def test_a_broken_catalog_is_named(check_catalog):
+    good = (check_catalog / "en" / "ch99.toml").read_text(encoding="utf-8")
+    (check_catalog / "en" / "ch97.toml").write_text(good[:25], encoding="utf-8")  # cut short
+    with pytest.raises(ValueError, match=r"the message catalog .*ch97\.toml is not valid TOML"):
+        message("en", "ch97.size.what")
+    (check_catalog / "en" / "ch96.toml").write_text("", encoding="utf-8")  # empty
+    with pytest.raises(KeyError, match=r"no message 'ch96\.size\.what' in .*ch96\.toml"):
+        message("en", "ch96.size.what")
+    for key in ("ch99", "ch99.", "", ".size.what", "ch99.size..what"):
+        with pytest.raises(KeyError, match=r"a message key is '<chapter>\.<check>\.<name>', "
+                                           "got "):
+            message("en", key)
+    with pytest.raises(KeyError, match=r"no message 'ch99\.sizes\.what' in .*ch99\.toml"):
+        message("en", "ch99.sizes.what")
+    with pytest.raises(TypeError, match="key must be a str, got NoneType"):
+        message("en", None)
+
+
 def test_fields_names_what_a_message_needs():
     assert fields("{expected}, about {ratio:.1f}× fewer, {shape!r} {{not a field}}") == {
         "expected", "ratio", "shape"}

@@ -43,6 +43,8 @@ def _catalog(folder: Path, lang: str, chapter: str) -> dict[str, Any]:
             return tomllib.load(file)
     except FileNotFoundError:
         raise KeyError(f"no catalog {path} for the messages of {chapter!r}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"the message catalog {path} is not valid TOML: {e}") from None
 
 
 def template(lang: str, key: str) -> str:
@@ -51,9 +53,13 @@ def template(lang: str, key: str) -> str:
     >>> template("en", "common.wrong_kind.placeholder")
     'replace None with your answer: {expected}'
     """
-    chapter, _, rest = key.partition(".")
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a str, got {type(key).__name__}")
+    chapter, *parts = key.split(".")
+    if not parts or not all([chapter, *parts]):
+        raise KeyError(f"a message key is '<chapter>.<check>.<name>', got {key!r}")
     value: Any = _catalog(MESSAGES, lang, chapter)
-    for part in rest.split("."):
+    for part in parts:
         if not isinstance(value, dict) or part not in value:
             raise KeyError(f"no message {key!r} in {MESSAGES / lang / chapter}.toml")
         value = value[part]

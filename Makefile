@@ -2,6 +2,7 @@
 # with nothing but Python 3.11+ installed.
 #   make lab        open the book in JupyterLab
 #   make test       run every test, including every chapter under nbval
+#   make test-fast  the unit tests only (no training, subprocess or notebook): under a minute
 #   make notebooks  re-execute every chapter and save its outputs in the .ipynb
 #   make translations  bring the Chinese edition (chapters/zh/) in step with the English
 #   make lint       ruff and the pairing check
@@ -27,7 +28,7 @@ export CONVBOOK_DATA := $(SHARED_CIFAR)
 endif
 endif
 
-.PHONY: setup lab test test-python test-notebooks test-browser notebooks translations sync lint \
+.PHONY: setup lab test test-fast test-python test-notebooks test-browser notebooks translations sync lint \
 	book clean
 
 setup: $(STAMP)
@@ -55,8 +56,14 @@ test: $(STAMP)
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900 \
 		-n $(TEST_WORKERS) --dist loadscope --durations=15 $(ARGS)
 
-# The unit tests and the docstring examples (doctests) of convbook, without the notebooks.
-# ARGS narrows or tunes the run: make test-python ARGS="-q tests/test_shapes.py"
+# The fast loop while developing: tests/unit and convbook's docstring examples, no training,
+# no subprocess, no notebook (under a minute on 2 cores).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadscope $(or $(ARGS),tests/unit convbook)
+
+# Every test and docstring example of convbook (tests/unit, tests/integration, tests/repo),
+# without the notebooks.  ARGS narrows or tunes the run:
+#   make test-python ARGS="-q tests/unit/test_shapes.py"
 test-python: $(STAMP)
 	$(PY) -m pytest $(or $(ARGS),tests convbook)
 
@@ -104,7 +111,7 @@ sync: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check convbook tests benchmarks tools browser_tests
-	$(PY) -m pytest tests/test_pairing.py -q
+	$(PY) -m pytest tests/repo/test_pairing.py -q
 
 # One HTML page per chapter from the committed .ipynb (nothing is re-executed).
 book: $(STAMP)

@@ -1,4 +1,5 @@
-"""Data-parallel fits for ``tests/test_distributed.py``, run by torchrun in two processes::
+"""Data-parallel fits for ``tests/integration/test_distributed.py``, run by torchrun in two
+processes::
 
     python -m torch.distributed.run --standalone --nproc_per_node=2 tests/ddp_worker.py OUT
 

@@ -11,7 +11,7 @@ and the data set it was trained on, and writes
   normalisation, the test accuracy *measured here* on every test image in float32 (with and
   without test-time augmentation), both files' sha256, the torch version and the date.
 
-``convbook.models.pretrained()`` loads the result and ``tests/test_pretrained.py`` checks the
+``convbook.models.pretrained()`` loads the result and ``tests/unit/test_pretrained.py`` checks the
 recorded accuracy.  Usage, from the repository root (one command re-exports everything)::
 
     python tools/export_pretrained.py /tmp/exp/runs/fast1.pt \\
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ev = record["evaluation"]
     print(f"wrote {args.out}: {record['weights']['bytes']:,} bytes of weights; test accuracy "
           f"{ev['accuracy']:.4f} ({ev['accuracy_tta']:.4f} with TTA {ev['tta']}) in fp32")
-    print("now run: python -m pytest -q tests/test_pretrained.py, and re-execute chapter 09")
+    print("now run: python -m pytest -q tests/unit/test_pretrained.py, and re-execute chapter 09")
     return 0
 
 

@@ -15,7 +15,7 @@ words every check shares.  ``{name}`` and ``{name:spec}`` are filled in with
 :meth:`str.format` from the values the code passes; ``{{`` and ``}}`` stand for braces.
 
 The code names keys and passes values, never words, so a translator edits text files and
-no Python, and a new language is a new folder.  ``tests/test_check_messages.py`` checks
+no Python, and a new language is a new folder.  ``tests/unit/test_check_messages.py`` checks
 that every language has the same keys with the same fields, that every key the code names
 exists, and that every message is used.  The files are read at the first message of a
 chapter, not at import time.

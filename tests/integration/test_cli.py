@@ -17,7 +17,10 @@ from convbook import cli
 from convbook.checkpoint import load_checkpoint
 from convbook.models import TutorialNet
 
-ROOT = Path(__file__).resolve().parents[1]
+# training runs, subprocesses and the real archive: not in `make test-fast`
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_tree(root: Path, n_train: int, n_test: int) -> Path:

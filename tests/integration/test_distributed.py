@@ -26,7 +26,10 @@ from convbook.checkpoint import load_checkpoint
 from convbook.loader import TrainLoader
 from convbook.training.interrupt import StopRequest
 
-ROOT = Path(__file__).resolve().parents[1]
+# training runs, subprocesses and the real archive: not in `make test-fast`
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------- in one process

@@ -23,7 +23,7 @@ from jupyter_core.paths import jupyter_path
 
 from tools import launch_links
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 TRANSLATIONS = sorted((ROOT / "chapters" / "zh").glob("[0-9][0-9]_*.md"))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 
 import pytest
 import torch
-from torch import nn
 
 from convbook import devices
 
@@ -39,38 +37,6 @@ def test_the_what_if_answer_replaces_detection(monkeypatch):
     assert devices.resolve_precision("auto", cpu, hardware_bf16=False) == "fp32"
     assert devices.resolve_precision("fp32", cpu, hardware_bf16=True) == "fp32"  # asked for
     assert "no bfloat16" in devices.describe_precision("auto", cpu, hardware_bf16=False)
-
-
-def _minor_faults() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def _faults_per_step(steps: int = 3) -> float:
-    """Page faults of a training step whose activations are 64 MiB tensors."""
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1))
-    x = torch.randn(256, 3, 64, 64)  # activations: 256·16·64·64 floats = 64 MiB each
-
-    def step():
-        net(x).square().mean().backward()
-
-    for _ in range(2):  # warm up: the heap grows to what a step needs
-        step()
-    before = _minor_faults()
-    for _ in range(steps):
-        step()
-    return (_minor_faults() - before) / steps
-
-
-@pytest.mark.skipif(not GLIBC, reason="the page-fault behaviour tested is glibc's (Linux)")
-def test_inside_the_context_a_step_reuses_memory_instead_of_faulting_it_in():
-    plain = _faults_per_step()
-    with devices.reuse_freed_memory() as applied:
-        reusing = _faults_per_step()
-    assert applied is True
-    pages = 64 * 2**20 // os.sysconf("SC_PAGE_SIZE")  # one activation tensor's pages
-    assert plain > pages  # glibc maps every big tensor afresh: at least one tensor's pages
-    assert reusing < plain / 10, (plain, reusing)
 
 
 def _resident_bytes() -> int:

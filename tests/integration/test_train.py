@@ -17,6 +17,9 @@ from convbook.data import ImageData, channel_stats, normalize
 from convbook.live import LiveLoss
 from convbook.models import FastNet, WideDropoutNet
 
+# training runs, subprocesses and the real archive: not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 def toy_data(n_train=48, n_test=16, size=8, seed=0) -> ImageData:
     """Two classes a small network separates: bright images and dark images, with noise."""

@@ -27,7 +27,10 @@ from torch import nn
 from convbook import cli, devices, models, train
 from convbook.data import ImageData
 
-ROOT = Path(__file__).resolve().parents[1]
+# training runs, subprocesses and the real archive: not in `make test-fast`
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 
 # Calls whose result differs between machines.  A checked cell may use "auto" precision only
@@ -122,7 +125,7 @@ def test_the_scan_finds_what_it_looks_for(tmp_path):
 # -- chapter 08 under the other answer ---------------------------------------------------
 
 _STARTUP = textwrap.dedent('''
-    # Written by tests/test_machine_independence.py: force the answer of cpu_has_bf16().
+    # Written by tests/integration/test_machine_independence.py: force the answer of cpu_has_bf16().
     import os
 
     import convbook.devices
@@ -156,6 +159,7 @@ def test_chapter_08_passes_nbval_with_the_other_bf16_answer(tmp_path):
 
 
 # -- the package's precision logic under both answers -------------------------------------
+
 
 @pytest.fixture(params=[True, False], ids=["bf16-cpu", "fp32-cpu"])
 def bf16_answer(request, monkeypatch):

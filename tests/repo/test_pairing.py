@@ -7,7 +7,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
+CHAPTERS = Path(__file__).resolve().parents[2] / "chapters"
 MARKDOWN = sorted(CHAPTERS.glob("[0-9][0-9]_*.md"))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # PyPI name -> conda-forge name, where they differ.
 CONDA_NAME = {"torch": "pytorch"}
 

@@ -16,7 +16,7 @@ import pytest
 
 from tools import translations
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENGLISH = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
 CHINESE = sorted((ROOT / "chapters" / "zh").glob("[0-9][0-9]_*.md"))
 GLOSSARY = ROOT / "chapters" / "zh" / "GLOSSARY.md"

@@ -13,7 +13,7 @@ import pytest
 
 from tools import build_book
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 TRANSLATED = sorted((ROOT / "chapters" / "zh").glob("[0-9][0-9]_*.ipynb"))
 VIEW = "application/vnd.jupyter.widget-view+json"

@@ -112,8 +112,8 @@ def rewrite_links(text: str, stems: set[str]) -> str:
 
 
 class BookBuildError(ValueError):
-    """A chapter the static book cannot show as written: a formula that does not convert,
-    an image on another host."""
+    """A chapter the static book cannot show offline as written: a formula that does not
+    convert, an image on another host, a mermaid diagram (its renderer comes from a CDN)."""
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,9 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 # What a page may load: files, inline data, and the JupyterLab server on loopback.
 LOCAL = ("file://", "data:", "blob:", "http://127.0.0.1:")
-# The Binder and Colab badges under each chapter's title are images on those services.
+# The only other hosts a page may try (and be refused): in JupyterLab, the Binder and Colab
+# badges under each chapter's title are images on those services.  The static book may try
+# none (test_book_pages.py): it draws its badges, formulas and widgets' stills itself.
 BADGE_HOSTS = frozenset({"mybinder.org", "colab.research.google.com"})
 # The console error Chromium logs for a request that we refuse (route.abort()).
 FAILED_LOAD = r"^Failed to load resource: net::ERR_FAILED$"
@@ -99,8 +101,8 @@ class ConsoleLog:
     def assert_clean(self, external_hosts: set[str] = frozenset()) -> None:
         """No JavaScript error, except one failed load per refused request to an allowed host.
 
-        ``external_hosts``: hosts the page may try to reach (a CDN, a badge image); any
-        other outside request, or any other console error, fails.
+        ``external_hosts``: hosts the page may try to reach (:data:`BADGE_HOSTS` in
+        JupyterLab); any other outside request, or any other console error, fails.
         """
         hosts = {urlsplit(url).hostname for url in self.refused}
         assert hosts <= set(external_hosts), f"unexpected requests: {self.refused}"

@@ -7,28 +7,46 @@ nothing is executed), an ``index.html`` with the table of contents, and ``book.c
 same for the Chinese edition in ``zh/`` (from ``chapters/zh/``).  Every chapter's navigation bar
 links to its translation, and each table of contents to the other edition's.
 Pages are nbconvert's JupyterLab HTML export with the template in ``tools/book_template/``:
-a contents / previous / next bar, the notebook's widget state embedded (online readers see
-each widget live, in its last state), and beside each widget the still image it put in
-its display bundle, for readers whose viewer cannot run the widget JavaScript.
+a contents / previous / next bar, and for each widget the still image it put in its display
+bundle (a widget needs the chapter's kernel to do anything, which a static page has not).
 Links between chapters (``02_padding_and_stride.md#anchor`` or ``.ipynb``) point to the pages.
+
+The pages load nothing from another host, so the book reads the same offline: each formula
+(``$...$``, ``$$...$$``, ``\\begin{...}``) is drawn at build time as MathML, which browsers
+draw natively, by math-core (a formula it cannot convert stops the build, naming the chapter
+and the formula); the Binder and Colab badge images under each title become text labels; the
+template drops the scripts nbconvert would load from CDNs (MathJax, require.js, mermaid and
+the Jupyter widget manager); and an image on another host in a chapter stops the build.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
+from jinja2 import pass_context
+from math_core import LatexError, LatexToMathML
 from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+try:  # as tools.build_book (tests, PYTHONPATH at the root), or as the script tools/build_book.py
+    from tools.launch_links import BINDER_BADGE, COLAB_BADGE
+except ModuleNotFoundError:
+    from launch_links import BINDER_BADGE, COLAB_BADGE
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(__file__).resolve().parent / "book_template"
 STYLESHEET = "book.css"
+MERMAID = "text/vnd.mermaid"
 # a Markdown link target or an HTML href naming a chapter file: (prefix, stem, #anchor)
 _LINK = re.compile(r"""(\]\(\s*|href=["'])(\d\d_[\w-]+)\.(?:md|ipynb)(#[^)"'\s]*)?""")
 
@@ -91,6 +109,114 @@ def rewrite_links(text: str, stems: set[str]) -> str:
         return f"{prefix}{stem}.html{anchor}" if stem in stems else match.group(0)
 
     return _LINK.sub(page, text)
+
+
+class BookBuildError(ValueError):
+    """A chapter the static book cannot show offline as written: a formula that does not
+    convert, an image on another host, a mermaid diagram (its renderer comes from a CDN)."""
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One formula of a Markdown text: its LaTeX source, and whether it is displayed
+    (``$$...$$``, ``\\begin{...}``) or inline (``$...$``)."""
+
+    tex: str
+    display: bool
+
+
+@functools.cache
+def _converter() -> LatexToMathML:
+    return LatexToMathML(fancy_error=False)
+
+
+def mathml(formula: Formula) -> str:
+    """The formula as one MathML Core ``<math>`` element (``display="block"`` if displayed).
+
+    >>> mathml(Formula("k_h", display=False))
+    '<math><msub><mi>k</mi><mi>h</mi></msub></math>'
+    >>> mathml(Formula("n + 1", display=True))
+    '<math display="block"><mi>n</mi><mo>+</mo><mn>1</mn></math>'
+
+    Raises :class:`BookBuildError` naming the formula if math-core cannot convert it (an
+    unknown command, an unclosed brace, ``&`` outside a table).
+    """
+    try:
+        return _converter().convert_with_local_state(formula.tex, displaystyle=formula.display)
+    except LatexError as err:
+        raise BookBuildError(f"cannot draw the formula {formula.tex!r}: {err}") from None
+
+
+#: The launch badges' images (tools/launch_links.py writes them under every chapter's title):
+#: on the static page, text labels inside the same links.
+LAUNCH_BADGES = frozenset({BINDER_BADGE, COLAB_BADGE})
+
+
+class BookRenderer(IPythonRenderer):
+    """nbconvert's Markdown renderer, with each formula given to ``draw`` (by default
+    :func:`mathml`) instead of left as TeX for MathJax, and images on other hosts refused."""
+
+    def __init__(self, *args, draw: Callable[[Formula], str] = mathml, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.draw = draw
+
+    def block_math(self, body: str) -> str:
+        return self.draw(Formula(body, display=True))
+
+    def inline_math(self, body: str) -> str:
+        return self.draw(Formula(body, display=False))
+
+    def latex_environment(self, name: str, body: str) -> str:
+        return self.draw(Formula(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True))
+
+    def image(self, text: str, url: str, title: str | None = None) -> str:
+        if url in LAUNCH_BADGES:
+            return f'<span class="launch-badge">{text}</span>'
+        if urlsplit(url).scheme in ("http", "https") or url.startswith("//"):
+            raise BookBuildError(
+                f"the image {url!r} is on another host: offline readers would not see it; "
+                "put it in the repository and link it by a relative path")
+        return super().image(text, url, title)
+
+    def block_mermaidjs(self, code: str) -> str:
+        raise BookBuildError("a mermaid diagram needs mermaid's JavaScript from a CDN: "
+                             "draw it as an image instead")
+
+
+def formulas(markdown: str) -> list[Formula]:
+    """Every formula in a Markdown text, in order, as nbconvert's Markdown parser finds them
+    (so ``$`` inside code spans and fenced code is not a formula).
+
+    >>> formulas(r"a $k \\times k$ kernel, `$HOME`, and $$n + 1$$")
+    [Formula(tex='k \\\\times k', display=False), Formula(tex='n + 1', display=True)]
+    """
+    found: list[Formula] = []
+
+    def keep(formula: Formula) -> str:
+        found.append(formula)
+        return ""
+
+    MarkdownWithMath(renderer=BookRenderer(escape=False, draw=keep)).render(markdown)
+    return found
+
+
+class BookExporter(HTMLExporter):
+    """nbconvert's HTML exporter with :class:`BookRenderer` for every Markdown cell and
+    Markdown output."""
+
+    @pass_context
+    def markdown2html(self, context, source: str) -> str:
+        cell = context.get("cell", {})
+        renderer = BookRenderer(
+            escape=False,
+            attachments=cell.get("attachments", {}),
+            embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options,
+        )
+        return MarkdownWithMath(renderer=renderer).render(source)
 
 
 @dataclass(frozen=True)
@@ -190,7 +316,7 @@ def build(out: Path, folder: Path | None = None) -> list[Path]:
     With ``folder``, only the chapters in it (one edition, no translations); else every
     edition of :data:`EDITIONS` that has chapters, each in its own subfolder of ``out``.
     """
-    exporter = HTMLExporter(
+    exporter = BookExporter(
         extra_template_basedirs=[str(TEMPLATE.parent)], template_name=TEMPLATE.name
     )
     # The chapters are this repository's own, trusted notebooks: skip the HTML sanitizer
@@ -237,7 +363,13 @@ def _build_edition(exporter: HTMLExporter, out: Path, edition: Edition,
             "book_nav": nav_bar(chapters, i, edition.words, translation),
             "still_caption": edition.words["still"],
         }
-        body, _ = exporter.from_notebook_node(nb, resources=resources)
+        try:
+            if any(MERMAID in output.get("data", {})
+                   for cell in nb.cells for output in cell.get("outputs", [])):
+                raise BookBuildError("a mermaid output needs mermaid's JavaScript from a CDN")
+            body, _ = exporter.from_notebook_node(nb, resources=resources)
+        except BookBuildError as err:
+            raise BookBuildError(f"{chapter.notebook}: {err}") from None
         pages.append(target / chapter.page)
         pages[-1].write_text(body, encoding="utf-8")
     return pages

@@ -4,6 +4,7 @@ every page checked against the notebooks' JSON, read independently here."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,35 +19,56 @@ NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 TRANSLATED = sorted((ROOT / "chapters" / "zh").glob("[0-9][0-9]_*.ipynb"))
 VIEW = "application/vnd.jupyter.widget-view+json"
 STATE = "application/vnd.jupyter.widget-state+json"
-
-
+# Elements whose text is not prose: code, listings, drawn formulas, scripts and styles.
+NOT_PROSE = frozenset({"code", "pre", "kbd", "samp", "math", "script", "style"})
+# TeX source a reader should never see: $...$, $$...$$, or a command such as \times
+RAW_TEX = re.compile(r"\$[^$]+\$|\\[A-Za-z]{2,}|\\[{}_,;]")
+# The attributes through which an element makes the browser load something.
+LOADING = {"img": ("src", "srcset"), "script": ("src",), "link": ("href",), "iframe": ("src",),
+           "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",),
+           "embed": ("src",), "object": ("data",), "track": ("src",), "input": ("src",)}
+CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]*)|@import\s+['"]([^'"]*)""")
 
 
 class Page(HTMLParser):
-    """Start tags (name, attributes) and the text of every <script>, of one HTML page."""
+    """Start tags (name, attributes), the text of every <script> and <style>, and the prose
+    (text outside :data:`NOT_PROSE` elements) of one HTML page."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.tags: list[tuple[str, dict[str, str]]] = []
         self.scripts: list[tuple[str, str]] = []  # (type, text)
+        self.styles: list[str] = []
+        self.prose: list[str] = []
         self._script: str | None = None
+        self._style = False
+        self._not_prose = 0  # depth inside NOT_PROSE elements
         self.feed(path.read_text(encoding="utf-8"))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = {k: v or "" for k, v in attrs}
         self.tags.append((tag, a))
+        self._not_prose += tag in NOT_PROSE
         if tag == "script":
             self._script = a.get("type", "")
             self._text: list[str] = []
+        self._style = tag == "style"
 
     def handle_data(self, data: str) -> None:
         if self._script is not None:
             self._text.append(data)
+        if self._style:
+            self.styles.append(data)
+        if not self._not_prose:
+            self.prose.append(data)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in NOT_PROSE and self._not_prose:
+            self._not_prose -= 1
         if tag == "script" and self._script is not None:
             self.scripts.append((self._script, "".join(self._text)))
             self._script = None
+        self._style = False
 
     def all(self, tag: str, **attrs: str) -> list[dict[str, str]]:
         """Attributes of every ``tag`` whose attributes contain ``attrs`` (class: one word)."""
@@ -107,22 +129,73 @@ def test_every_figure_is_on_the_page(book, notebook):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_widgets_have_their_state_and_a_still(book, notebook):
+def test_widgets_show_their_still(book, notebook):
+    # a widget needs the chapter's kernel: the page shows the still each widget put in its
+    # display bundle (KernelEditor, ConvExplorer, LayerExplorer), and neither the widget's
+    # view nor the notebook's widget state, which only the widget JavaScript could use
     page = _page(book, notebook)
-    views = [data[VIEW] for data in _outputs(notebook) if VIEW in data]
-    # every widget output carries a still (KernelEditor, ConvExplorer put one in the bundle)
-    assert all("image/png" in data for data in _outputs(notebook) if VIEW in data)
+    views = [data for data in _outputs(notebook) if VIEW in data]
+    assert all("image/png" in data for data in views)
     stills = page.all("figure", class_="widget-still")
     assert len(stills) == len(views)
-    embedded = [json.loads(text) for kind, text in page.scripts if kind == STATE]
-    shown = [json.loads(text) for kind, text in page.scripts if kind == VIEW]
-    assert [v["model_id"] for v in shown] == [v["model_id"] for v in views]
-    if views:
-        assert len(embedded) == 1
-        models = embedded[0]["state"]
-        assert all(v["model_id"] in models for v in views)
-    else:
-        assert embedded == []
+    assert [kind for kind, _ in page.scripts if kind in (VIEW, STATE)] == []
+
+
+def _is_remote(url: str) -> bool:
+    """Whether loading ``url`` from a page asks another host (``data:`` and relative: no)."""
+    return url.strip().startswith("//") or urlsplit(url.strip()).scheme not in ("", "data")
+
+
+def test_pages_load_nothing_from_another_host(book):
+    stylesheets = [(path.relative_to(book.out).as_posix(), path.read_text(encoding="utf-8"))
+                   for path in book.out.rglob("*.css")]
+    assert stylesheets
+    for name, page in book.pages.items():
+        assert page.scripts == [], f"{name}: a script"  # none is needed: nothing to fetch
+        for tag, attrs in page.tags:
+            for attr in LOADING.get(tag, ()):
+                urls = [u.split()[0] for u in attrs.get(attr, "").split(",") if u.strip()]
+                assert not any(map(_is_remote, urls)), f"{name}: <{tag} {attr}={urls}>"
+        css = page.styles + [a["style"] for _, a in page.tags if "style" in a]
+        stylesheets += [(name, text) for text in css]
+    for name, text in stylesheets:
+        urls = [url or imported for url, imported in CSS_URL.findall(text)]
+        assert not any(map(_is_remote, urls)), f"{name}: {[u for u in urls if _is_remote(u)]}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS + TRANSLATED,
+                         ids=lambda p: f"{p.parent.name}-{p.stem}")
+def test_every_formula_is_drawn_and_no_tex_is_left(book, notebook):
+    name = notebook.with_suffix(".html").name
+    page = book.pages[f"zh/{name}" if notebook.parent.name == "zh" else name]
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    markdown = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    markdown += ["".join(data["text/markdown"]) for data in _outputs(notebook)
+                 if "text/markdown" in data]
+    expected = sum(len(build_book.formulas(text)) for text in markdown)
+    assert len(page.all("math")) == expected
+    assert [t for t in page.prose if RAW_TEX.search(t)] == []
+    # the launch badges are text labels: their images would be loaded from those services
+    assert len(page.all("span", class_="launch-badge")) == 2
+
+
+def test_the_page_checks_see_tex_and_loads(tmp_path):
+    sample = tmp_path / "sample.html"
+    sample.write_text(
+        '<html><head><style>@import "https://fonts.example.org/a.css";</style>'
+        '<script src="https://cdn.example.org/x.js"></script></head><body>'
+        r"<p>a $3 \times 3$ kernel, <code>$HOME</code></p><pre>\times</pre>"
+        r'<math><mi>x</mi></math><p style="background: url(//cdn.example.org/b.png)">'
+        r"n \times n</p></body></html>", encoding="utf-8")
+    page = Page(sample)
+    assert [t for t in page.prose if RAW_TEX.search(t)] == [r"a $3 \times 3$ kernel, ",
+                                                             r"n \times n"]
+    assert _is_remote(page.all("script")[0]["src"])
+    urls = [u or i for text in [*page.styles, page.all("p")[1]["style"]]
+            for u, i in CSS_URL.findall(text)]
+    assert urls == ["https://fonts.example.org/a.css", "//cdn.example.org/b.png"]
+    assert all(map(_is_remote, urls)) and not _is_remote("data:image/png;base64,x")
+    assert not _is_remote("book.css") and not _is_remote("../zh/index.html#top")
 
 
 def test_appendices_are_lettered(book):

@@ -1,7 +1,8 @@
 """What the from-scratch convolutions promise besides their values: conv2d, chapter 10's
-conv2d_direct and conv2d_fft, conv3d and conv_transpose2d never call torch's convolution, and reject bad arguments, shapes and dtypes
-with the same messages; then, in one table, the rules each op has of its own (padding
-strings, output_padding, ...).  Their values are tested against torch in test_ops_*.py.
+conv2d_direct and conv2d_fft, conv3d and conv_transpose2d never call torch's convolution,
+and reject bad arguments, shapes and dtypes with the same messages; then, in one table, the
+rules each op has of its own (padding strings, output_padding, ...).  Their values are
+tested against torch in test_ops_*.py (chapter 10's in unit/test_ops_algorithms.py).
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def test_bfloat16_where_the_algorithm_takes_it(op):
 
 @pytest.mark.parametrize("op", [conv2d_direct, conv2d_winograd], ids=["direct", "winograd"])
 def test_integer_inputs_are_refused(op):
-    with pytest.raises(TypeError, match="input must be a floating-point tensor, got torch.int64"):
+    with pytest.raises(TypeError, match=r"input must be a floating-point tensor, got torch\.int64"):
         op(torch.ones(1, 1, 4, 4, dtype=torch.long), torch.ones(1, 1, 3, 3, dtype=torch.long))
 
 

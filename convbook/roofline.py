@@ -30,7 +30,14 @@ import torch.nn.functional as F
 from matplotlib.axes import Axes
 from torch import nn
 
-from convbook._args import check_choice, check_int, check_positive_float, check_positive_int
+from convbook._args import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_positive_float,
+    check_positive_int,
+)
 from convbook.counting import conv_bytes, conv_macs
 from convbook.ops import conv2d
 from convbook.ops.direct import conv2d_direct
@@ -112,8 +119,9 @@ class ConvLayer:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Random ``(input, weight)`` of the layer's shapes, ``(N, C_in, H, W)`` and
         ``(C_out, C_in / groups, k, k)``, optionally laid out channels-last."""
-        g = torch.Generator().manual_seed(seed)
         kind = DTYPES[check_choice(dtype, "dtype", list(DTYPES))]
+        check_bool(channels_last, "channels_last")
+        g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
         x = torch.randn(self.batch, self.in_channels, self.height, self.width, generator=g)
         w = torch.randn(self.out_channels, self.in_channels // self.groups,
                         self.kernel_size, self.kernel_size, generator=g)
@@ -161,6 +169,9 @@ def conv_layers(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str,
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(shape))
+    except RuntimeError as error:  # torch's own words for a shape the model cannot take
+        raise ValueError(f"model cannot run on an input of input_shape {shape}: "
+                         f"{str(error).splitlines()[0][:200]}") from error
     finally:
         model.train(was_training)
         for hook in hooks:
@@ -196,8 +207,7 @@ def predicted_seconds(
     layer: ConvLayer, peak: float, bandwidth: float, dtype: str = "float32"
 ) -> float:
     """The roofline's lower bound on the layer's time: ``max(F / peak, B / bandwidth)``."""
-    if not isinstance(layer, ConvLayer):
-        raise TypeError(f"layer must be a ConvLayer, got {type(layer).__name__}")
+    _check_layer(layer)
     return layer.flops / attainable_flops(layer.intensity(dtype), peak, bandwidth)
 
 
@@ -248,6 +258,8 @@ ALGORITHMS: dict[str, Conv] = {
 def why_not(name: str, layer: ConvLayer, dtype: str = "float32") -> str | None:
     """Why algorithm ``name`` cannot compute ``layer`` in ``dtype``, or None if it can."""
     check_choice(name, "name", list(ALGORITHMS))
+    _check_layer(layer)
+    check_choice(dtype, "dtype", list(DTYPES))
     if name == "Winograd" and (layer.kernel_size, layer.stride) != (3, 1):
         return "Winograd F(2x2, 3x3) needs a 3x3 kernel and stride 1"
     if name == "FFT" and DTYPES[dtype] not in FFT_DTYPES:
@@ -265,15 +277,24 @@ def time_algorithms(
     progress: Callable[[int, int, str], object] | None = None,
 ) -> dict[str, float | None]:
     """Seconds per call of each algorithm on random tensors of ``layer``'s shapes (None
-    where it does not apply, see :func:`why_not`), measured one after the other.
+    where it does not apply, see :func:`why_not`), measured one after the other by
+    :func:`~convbook.timing.benchmark_time` (its fastest block).
 
     ``progress(done, total, name)`` is called before each measurement and once at the end.
     """
-    if not isinstance(layer, ConvLayer):
-        raise TypeError(f"layer must be a ConvLayer, got {type(layer).__name__}")
-    names = list(ALGORITHMS) if names is None else [check_choice(n, "names", list(ALGORITHMS))
-                                                     for n in names]
+    _check_layer(layer)
+    if names is None:
+        names = list(ALGORITHMS)
+    elif isinstance(names, (list, tuple)):
+        names = [check_choice(n, "names", list(ALGORITHMS)) for n in names]
+    else:
+        raise TypeError(f"names must be a list of algorithm names, got {names!r}")
     check_choice(dtype, "dtype", list(DTYPES))
+    if num_threads is not None:
+        check_positive_int(num_threads, "num_threads")
+    check_number(min_run_time, "min_run_time", low=0.0, low_ok=False)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function or None, got {progress!r}")
     x, w = layer.tensors(dtype)
     args = dict(stride=layer.stride, padding=layer.padding, groups=layer.groups)
     times: dict[str, float | None] = {}
@@ -299,7 +320,16 @@ def plot_roofline(
 ) -> None:
     """Draw the roof ``min(peak, bandwidth · I)`` (in GFLOP/s) on log-log axes, with its
     ridge point marked, over ``intensities`` (FLOP per byte)."""
-    lo, hi = intensities
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be matplotlib Axes, got {type(ax).__name__}")
+    for value, name in ((label, "label"), (color, "color")):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {value!r}")
+    if not isinstance(intensities, (tuple, list)) or len(intensities) != 2:
+        raise TypeError(f"intensities must be a pair (low, high), got {intensities!r}")
+    lo, hi = (check_positive_float(i, "intensities") for i in intensities)
+    if lo >= hi:
+        raise ValueError(f"intensities must be (low, high) with low < high, got {intensities}")
     ridge = ridge_point(peak, bandwidth)
     xs = [lo, *([ridge] if lo < ridge < hi else []), hi]
     ax.loglog(xs, [attainable_flops(i, peak, bandwidth) / 1e9 for i in xs], color=color,
@@ -313,9 +343,13 @@ def plot_roofline(
 
 def achieved_flops(layer: ConvLayer, seconds: float) -> float:
     """FLOP/s a layer achieved if it took ``seconds``."""
+    _check_layer(layer)
+    return layer.flops / check_positive_float(seconds, "seconds")
+
+
+def _check_layer(layer: object) -> None:
     if not isinstance(layer, ConvLayer):
         raise TypeError(f"layer must be a ConvLayer, got {type(layer).__name__}")
-    return layer.flops / check_positive_float(seconds, "seconds")
 
 
 __all__ = [

@@ -14,8 +14,9 @@ work only ever adds time); the median is what a user typically waits.
 
 :func:`benchmark_time` leaves the loop to ``torch.utils.benchmark``: it runs blocks of
 calls until ``min_run_time`` seconds have passed (sizing the blocks so that the clock's
-resolution does not matter) and returns the median time per call; it also runs the calls
-with a given number of torch threads, and puts the process's setting back afterwards.
+resolution does not matter) and returns the fastest (or the median) block's time per
+call; it also runs the calls with a given number of torch threads, and puts the process's
+setting back afterwards.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from convbook._args import check_number, check_positive_int
+from convbook._args import check_choice, check_number, check_positive_int
 
 __all__ = ["benchmark_time", "best_time", "measure", "median_time"]
 
@@ -71,28 +72,34 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> f
 
 
 def benchmark_time(
-    fn: Callable[[], object], *, num_threads: int | None = None, min_run_time: float = 0.2
+    fn: Callable[[], object], *, num_threads: int | None = None, min_run_time: float = 0.2,
+    statistic: str = "min",
 ) -> float:
-    """Median seconds per call of ``fn()``, measured by ``torch.utils.benchmark``.
+    """Seconds per call of ``fn()``, measured by ``torch.utils.benchmark``.
 
     Args:
         fn: called with no arguments; its result is ignored.
         num_threads: torch threads during the measurement (``None``: the process's current
             number, ``torch.get_num_threads()``); restored afterwards.
         min_run_time: seconds to keep measuring, > 0; at least one block of calls runs.
+        statistic: over the blocks of calls, ``"min"`` (the fastest block: the best
+            estimate of what the code costs, as for :func:`best_time`) or ``"median"`` (the
+            typical time per call on this machine as it is).
 
     Returns:
-        The median over the blocks of the time per call, in seconds.
+        The time per call, in seconds.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     if num_threads is not None:
         check_positive_int(num_threads, "num_threads")
     min_run_time = check_number(min_run_time, "min_run_time", low=0.0, low_ok=False)
+    check_choice(statistic, "statistic", ["median", "min"])
     benchmark = _torch_benchmark()
     threads = {} if num_threads is None else {"num_threads": num_threads}
     timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, **threads)
-    return float(timer.blocked_autorange(min_run_time=min_run_time).median)
+    measurement = timer.blocked_autorange(min_run_time=min_run_time)
+    return float(min(measurement.times) if statistic == "min" else measurement.median)
 
 
 def _torch_benchmark() -> ModuleType:

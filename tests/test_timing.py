@@ -85,6 +85,22 @@ def test_benchmark_time_sees_a_slow_call():
     assert 0.0049 <= seconds < 0.5
 
 
+def test_benchmark_time_min_is_the_fastest_block_and_median_the_middle_one(monkeypatch):
+    """By default the fastest block, as best_time keeps the fastest call."""
+    from types import SimpleNamespace
+
+    class FakeTimer:
+        def __init__(self, stmt, globals, **kwargs):
+            pass
+
+        def blocked_autorange(self, min_run_time):
+            return SimpleNamespace(times=[3.0, 1.0, 2.0], median=2.0)
+
+    monkeypatch.setattr(timing, "_torch_benchmark", lambda: SimpleNamespace(Timer=FakeTimer))
+    assert timing.benchmark_time(lambda: None) == 1.0
+    assert timing.benchmark_time(lambda: None, statistic="median") == 2.0
+
+
 def test_benchmark_time_runs_with_the_threads_asked_for_and_puts_them_back():
     import torch
 
@@ -128,6 +144,7 @@ def test_benchmark_time_does_not_log_the_cuda_toolkit_warning(tmp_path):
         ({"min_run_time": 0}, ValueError, r"min_run_time must be > 0, got 0"),
         ({"min_run_time": float("nan")}, ValueError, "min_run_time must be a finite number"),
         ({"min_run_time": "1"}, TypeError, "min_run_time must be a number"),
+        ({"statistic": "mean"}, ValueError, "statistic must be one of 'median', 'min'"),
     ],
 )
 def test_benchmark_time_bad_arguments(kwargs, error, match):

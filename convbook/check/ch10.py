@@ -22,8 +22,9 @@ WINOGRAD = {"m": 4, "r": 3}
 #: Exercises 2 and 3: a layer of FastNet (its second block's first convolution) and its input.
 LAYER = {"in_channels": 32, "out_channels": 128, "kernel_size": 3, "padding": 1}
 LAYER_INPUT = (1, 32, 15, 15)
-#: Exercise 4: the crossover plot's layer, 'same' padding, batch 1.
-CROSSOVER = {"channels": 4, "size": 64}
+#: Exercise 4: a layer with this many input and output channels on a square image of this
+#: size, 'same' padding, batch 1.
+CROSSOVER = {"channels": 16, "size": 32}
 
 
 def winograd_multiplications(answer: object) -> CheckResult:
@@ -79,7 +80,7 @@ def layer_intensity(answer: object) -> CheckResult:
 
 def fft_crossover(answer: object) -> CheckResult:
     """Exercise 4: the smallest odd kernel size ``k`` for which the FFT method's operation
-    count is below the direct method's, for ``C_in = C_out = 4`` on a 64×64 image, batch 1,
+    count is below the direct method's, for ``C_in = C_out = 16`` on a 32×32 image, batch 1,
     padding ``k // 2`` (the counts of the chapter's section on the FFT).
 
     Answer: an int, a kernel size.

@@ -7,9 +7,10 @@ from verdicts import right_passes_wrong_fails
 from convbook.check import ch10
 
 # Worked by hand.  Exercise 2: 128 · 15·15 · 32 · 3·3 = 8,294,400 MACs.  Exercise 3: twice
-# that in FLOPs over (32·15·15 + 128·32·9 + 128·15·15) · 4 = 291,456 bytes.  Exercise 4:
-# with P = (64 + 2·(k // 2))², the FFT count 24 · 2.5·P·log2(P) + 8·16·side·(side // 2 + 1)
-# is 3.68e6 at k = 5 (direct 2·16·25·64² = 3.28e6) and 3.93e6 at k = 7 (direct 6.42e6).
+# that in FLOPs over (32·15·15 + 128·32·9 + 128·15·15) · 4 = 291,456 bytes.  Exercise 4
+# (16 channels, 32×32): with side = 32 + 2·(k // 2) and P = side², the FFT count
+# (16 + 256 + 16) · 2.5·P·log2(P) + 8·256·side·(side // 2 + 1) is 9.72e6 at k = 3 (direct
+# 2·256·9·32² = 4.72e6) and 1.10e7 at k = 5 (direct 1.31e7).
 INTENSITY = 2 * 8_294_400 / 291_456
 
 test_right_passes_wrong_fails = right_passes_wrong_fails([
@@ -24,9 +25,9 @@ test_right_passes_wrong_fails = right_passes_wrong_fails([
     (ch10.layer_intensity, round(INTENSITY, 1), INTENSITY * 4, "a float32 value is 4 bytes"),
     (ch10.layer_intensity, INTENSITY, INTENSITY * 2, "that is for bfloat16"),
     (ch10.layer_intensity, INTENSITY, 1.0, "2 · MACs divided by"),
-    (ch10.fft_crossover, 7, 3, "at k = 3 the direct method"),
-    (ch10.fft_crossover, 7, 9, "check the kernel size before"),
-    (ch10.fft_crossover, 7, 5, "compute both counts"),
+    (ch10.fft_crossover, 5, 3, "at k = 3 the direct method"),
+    (ch10.fft_crossover, 5, 7, "check the kernel size before"),
+    (ch10.fft_crossover, 5, 9, "compute both counts"),
 ])
 
 
@@ -34,10 +35,10 @@ def test_the_crossover_counts_worked_by_hand():
     import math
 
     def counts(k):
-        side = 64 + 2 * (k // 2)
+        side = 32 + 2 * (k // 2)
         points = side * side
-        fft = 24 * 2.5 * points * math.log2(points) + 8 * 16 * side * (side // 2 + 1)
-        return fft, 2 * 16 * k * k * 64 * 64
+        fft = 288 * 2.5 * points * math.log2(points) + 8 * 256 * side * (side // 2 + 1)
+        return fft, 2 * 256 * k * k * 32 * 32
 
-    assert counts(5)[0] > counts(5)[1] and counts(7)[0] < counts(7)[1]
-    assert round(counts(5)[0] / 1e6, 2) == 3.68 and counts(7)[1] == 6_422_528
+    assert counts(3)[0] > counts(3)[1] and counts(5)[0] < counts(5)[1]
+    assert round(counts(3)[0] / 1e6, 2) == 9.72 and counts(5)[1] == 13_107_200

@@ -162,8 +162,8 @@ def clock(monkeypatch):
     kept in ``runs``, and it "takes" 0.5 seconds."""
     runs = []
 
-    def fake(fn, *, num_threads=None, min_run_time=0.2):
-        runs.append((fn(), num_threads, min_run_time))
+    def fake(fn, *, num_threads=None, min_run_time=0.2, statistic="min"):
+        runs.append((fn(), num_threads, min_run_time, statistic))
         return 0.5
 
     monkeypatch.setattr(roofline, "benchmark_time", fake)
@@ -172,15 +172,16 @@ def clock(monkeypatch):
 
 def test_matmul_peak_counts_two_flops_per_multiply_add(clock):
     assert roofline.matmul_peak("bfloat16", size=64, num_threads=1) == 2 * 64**3 / 0.5
-    product, threads, _ = clock[0]
+    product, threads, _, statistic = clock[0]
     assert product.shape == (64, 64) and product.dtype == torch.bfloat16 and threads == 1
+    assert statistic == "min"  # the fastest block: a peak
 
 
 def test_copy_bandwidth_counts_each_byte_read_and_written(clock):
     assert roofline.copy_bandwidth(megabytes=4, min_run_time=0.3) == 2 * 4 * 2**20 / 0.5
-    copied, _, min_run_time = clock[0]
+    copied, _, min_run_time, statistic = clock[0]
     assert copied.numel() * 4 == 4 * 2**20 and bool((copied == 1).all())
-    assert min_run_time == 0.3
+    assert min_run_time == 0.3 and statistic == "min"
 
 
 def test_time_algorithms_runs_each_algorithm_on_the_layer(clock):
@@ -190,7 +191,8 @@ def test_time_algorithms_runs_each_algorithm_on_the_layer(clock):
     assert times == {name: 0.5 for name in roofline.ALGORITHMS}
     x, w = layer.tensors()
     expected = F.conv2d(x, w, padding=1, groups=2)
-    for output, _, _ in clock:
+    for output, _, _, statistic in clock:
+        assert statistic == "min"
         torch.testing.assert_close(output, expected, rtol=1e-4, atol=1e-4)
     names = list(roofline.ALGORITHMS)
     assert progress == [(i, 5, n) for i, n in enumerate(names)] + [(5, 5, "")]

@@ -39,10 +39,8 @@ from convbook._args import (
     check_positive_int,
 )
 from convbook.counting import conv_bytes, conv_macs
-from convbook.ops import conv2d
-from convbook.ops.direct import conv2d_direct
-from convbook.ops.fft import FFT_DTYPES, conv2d_fft
-from convbook.ops.winograd import conv2d_winograd
+from convbook.ops import conv2d, conv2d_direct, conv2d_fft, conv2d_winograd
+from convbook.ops.fft import FFT_DTYPES
 from convbook.shapes import conv_out_size
 from convbook.timing import benchmark_time
 

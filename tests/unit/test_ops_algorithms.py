@@ -14,7 +14,7 @@ from against_torch import (
     fits_conv2d,
     make_conv2d,
 )
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -22,6 +22,9 @@ from convbook.ops import conv2d_direct, conv2d_fft, conv2d_winograd
 from convbook.ops import winograd as wg
 
 GENERAL = {"direct": conv2d_direct, "fft": conv2d_fft}
+# Gradients come from autograd through torch's own ops: a third of the profile's examples
+# (50 in CI, 666 with HYPOTHESIS_PROFILE=thorough) keeps CI's budget for the value tests.
+GRADIENT_EXAMPLES = settings(max_examples=max(10, settings.default.max_examples // 3))
 each_general = pytest.mark.parametrize("op", GENERAL.values(), ids=GENERAL.keys())
 
 
@@ -34,6 +37,7 @@ def test_matches_torch(op, case):
 
 
 @each_general
+@GRADIENT_EXAMPLES
 @given(case=conv_cases())
 def test_gradients_match_torch(op, case):
     assume(fits_conv2d(case))
@@ -66,6 +70,7 @@ def test_winograd_matches_torch(case):
                        **conv_tolerance(case["dtype"]))
 
 
+@GRADIENT_EXAMPLES
 @given(winograd_cases())
 def test_winograd_gradients_match_torch(case):
     case = {**case, "dtype": torch.float64, "n": max(case["n"], 1)}

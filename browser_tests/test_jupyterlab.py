@@ -34,7 +34,8 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 WITH_WIDGETS = [c for c in CHAPTERS if widget_prefix(c) is not None]
 WITHOUT_WIDGETS = [c for c in CHAPTERS if c not in WITH_WIDGETS]
 # every widget of the book, by its CSS class (convbook.widgets: CSS_CLASS)
-BOOK_WIDGETS = ".convbook-kernel-editor, .convbook-conv-explorer, .convbook-layer-explorer"
+BOOK_WIDGETS = (".convbook-kernel-editor, .convbook-conv-explorer, .convbook-layer-explorer, "
+                ".convbook-roofline-explorer")
 # the chapters whose widgets the tests below use with mouse and keyboard (they run them)
 USED_BELOW = {"01_cross_correlation.ipynb", "09_inside_a_cnn.ipynb"}
 

@@ -32,6 +32,7 @@ _SUBMODULES = {
     "plots",
     "receptive_field",
     "recipes",
+    "roofline",
     "shapes",
     "source",
     "timing",

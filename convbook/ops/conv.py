@@ -7,6 +7,8 @@ product with the flattened kernels.  No torch convolution function is called.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +46,70 @@ def _padding_per_side(
     return (ph, ph, pw, pw)
 
 
+@dataclass(frozen=True)
+class Conv2dArgs:
+    """The arguments of a 2D convolution, checked and worked out once for every algorithm.
+
+    Attributes:
+        x: the input as ``(N, C_in, H, W)``, not yet padded.
+        was_unbatched: the input came as ``(C_in, H, W)``.
+        stride, dilation: ``(h, w)`` pairs.
+        groups: number of groups.
+        padding: ``(top, bottom, left, right)`` zeros to add.
+        output_size: ``(H_out, W_out)``.
+    """
+
+    x: torch.Tensor
+    was_unbatched: bool
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+    padding: tuple[int, int, int, int]
+    output_size: tuple[int, int]
+
+    def padded_input(self) -> torch.Tensor:
+        """``x`` with its zero padding, ``(N, C_in, H + top + bottom, W + left + right)``."""
+        top, bottom, left, right = self.padding
+        return F.pad(self.x, (left, right, top, bottom)) if any(self.padding) else self.x
+
+
+def check_conv2d_args(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: IntPair,
+    padding: Padding,
+    dilation: IntPair,
+    groups: int,
+    *,
+    floating: bool = False,
+) -> Conv2dArgs:
+    """Check the arguments of :func:`conv2d` (and of the other algorithms with its
+    signature) as ``F.conv2d`` reads them, and work out the padding and the output size;
+    ``floating``: the input must have a floating-point dtype.
+
+    Raises:
+        TypeError, ValueError: naming the argument and the rule.
+    """
+    x, was_unbatched = batched(input, 2, floating=floating)
+    check_tensor(weight, "weight", [4], ["(C_out, C_in/groups, k_h, k_w)"])
+    check_same_dtype(input=input, weight=weight, bias=bias)
+    groups = check_positive_int(groups, "groups")
+    s = pair(stride, "stride", minimum=1)
+    d = pair(dilation, "dilation", minimum=1)
+    k = (weight.shape[2], weight.shape[3])
+    top, bottom, left, right = _padding_per_side(padding, k, s, d)
+    check_conv_weight(x.shape[1], weight, bias, groups)
+    ek = (effective_kernel_size(k[0], d[0]), effective_kernel_size(k[1], d[1]))
+    hp, wp = x.shape[2] + top + bottom, x.shape[3] + left + right
+    if ek[0] > hp or ek[1] > wp:
+        raise ValueError(
+            f"kernel of size {k} (dilated: {ek}) is larger than the padded input ({hp}, {wp})"
+        )
+    size = ((hp - ek[0]) // s[0] + 1, (wp - ek[1]) // s[1] + 1)
+    return Conv2dArgs(x, was_unbatched, s, d, groups, (top, bottom, left, right), size)
+
+
 def conv2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -68,40 +134,25 @@ def conv2d(
         ``H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1``; see
         :func:`convbook.shapes.conv_out_size`. Differentiable in input, weight and bias.
     """
-    x, was_unbatched = batched(input, 2)
-    check_tensor(weight, "weight", [4], ["(C_out, C_in/groups, k_h, k_w)"])
-    check_same_dtype(input=input, weight=weight, bias=bias)
-    groups = check_positive_int(groups, "groups")
-    s = pair(stride, "stride", minimum=1)
-    d = pair(dilation, "dilation", minimum=1)
-    k = (weight.shape[2], weight.shape[3])
-    top, bottom, left, right = _padding_per_side(padding, k, s, d)
-
-    n, c_in, h, w = x.shape
-    c_out = weight.shape[0]
-    check_conv_weight(c_in, weight, bias, groups)
+    a = check_conv2d_args(input, weight, bias, stride, padding, dilation, groups)
+    s, d, (h_out, w_out) = a.stride, a.dilation, a.output_size
+    n, c_in = a.x.shape[:2]
+    c_out, _, *k = weight.shape
     ek = (effective_kernel_size(k[0], d[0]), effective_kernel_size(k[1], d[1]))
-    hp, wp = h + top + bottom, w + left + right
-    if ek[0] > hp or ek[1] > wp:
-        raise ValueError(
-            f"kernel of size {k} (dilated: {ek}) is larger than the padded input ({hp}, {wp})"
-        )
-    h_out, w_out = (hp - ek[0]) // s[0] + 1, (wp - ek[1]) // s[1] + 1
     # torch's rule: channels-last output if the input or the weight is channels-last.
-    nchw = not (channels_last(x) or channels_last(weight))
-    g, cg, og = groups, c_in // groups, c_out // groups
+    nchw = not (channels_last(a.x) or channels_last(weight))
+    g, cg, og = a.groups, c_in // a.groups, c_out // a.groups
 
-    if any((top, bottom, left, right)):
-        x = F.pad(x, (left, right, top, bottom))
+    x = a.padded_input()
     if cg == 1 and nchw:
         out = _depthwise_nchw(x, weight, s, d, (h_out, w_out))
-        return _finish(out, bias, was_unbatched)
+        return _finish(out, bias, a.was_unbatched)
     # Channels last (one copy), so that the C_in values of a pixel are contiguous and
     # every window row below is one contiguous run of k_w * C_in values.
     x = x.permute(0, 2, 3, 1).contiguous()  # (N, Hp, Wp, C_in)
     if g > 1 and cg > 1 and s == (1, 1) and n > 0:
-        out = _grouped_by_taps(x, weight, groups, d, (h_out, w_out), nchw)
-        return _finish(out, bias, was_unbatched)
+        out = _grouped_by_taps(x, weight, g, d, (h_out, w_out), nchw)
+        return _finish(out, bias, a.was_unbatched)
     # Windows of the dilated extent, then keep every d-th row/column of each window.
     x = x.unfold(1, ek[0], s[0])[..., :: d[0]]  # (N, H_out, Wp, C_in, k_h)
     x = x.unfold(2, ek[1], s[1])[..., :: d[1]]  # (N, H_out, W_out, C_in, k_h, k_w)
@@ -110,14 +161,14 @@ def conv2d(
     kernels = weight.reshape(g, og, cg, k[0], k[1]).permute(0, 3, 4, 2, 1)
     if cg == 1:  # depthwise, channels last
         out = _depthwise(windows, kernels).reshape(n, h_out, w_out, c_out)
-        return _finish(out.permute(0, 3, 1, 2), bias, was_unbatched)
+        return _finish(out.permute(0, 3, 1, 2), bias, a.was_unbatched)
     m = n * h_out * w_out
     # The im2col matrix of each group, (G, M, k_h * k_w * C_in/G): this reshape copies.
     cols = windows.reshape(m, k[0] * k[1], g, cg).permute(2, 0, 1, 3)
     cols = cols.reshape(g, m, k[0] * k[1] * cg)
     kernels = kernels.reshape(g, k[0] * k[1] * cg, og)
     out = grouped_product(cols, kernels, n, (h_out, w_out), nchw)
-    return _finish(out, bias, was_unbatched)
+    return _finish(out, bias, a.was_unbatched)
 
 
 def _finish(out: torch.Tensor, bias: torch.Tensor | None, was_unbatched: bool) -> torch.Tensor:

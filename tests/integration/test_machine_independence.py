@@ -39,7 +39,9 @@ MACHINE_DEPENDENT = {
     "the CPU's features": r"cpu_has_bf16\(|get_capabilities\(|get_cpu_capability\(",
     "the number of cores or threads": r"cpu_count\(|get_num_threads\(|num_threads",
     "the machine's name": r"\bplatform\.|/proc/cpuinfo",
-    "a clock": r"perf_counter\(|time\.time\(|monotonic\(|\btiming\.|best_time\(|median_time\(",
+    "a clock": r"perf_counter\(|time\.time\(|monotonic\(|\btiming\.|best_time\(|median_time\("
+               r"|benchmark_time\(|time_algorithms\(|\.measure\(",
+    "a measured speed": r"matmul_peak\(|copy_bandwidth\(",
     "precision='auto' on this machine": r"(describe|resolve)_precision\(\s*[\"']auto[\"']"
                                         r"(?![^)]*hardware_bf16)",
 }
@@ -100,10 +102,13 @@ def test_the_scan_finds_what_it_looks_for(tmp_path):
         "the number of cores or threads": "print(os.cpu_count())",
         "the machine's name": "print(platform.processor())",
         "a clock": "t = time.perf_counter()",
+        "a measured speed": "peak = roofline.matmul_peak('float32')",
         "precision='auto' on this machine": "print(train.describe_precision('auto', cpu))",
     }
     for what, source in samples.items():
         assert re.search(MACHINE_DEPENDENT[what], source), what
+    for timed in ("benchmark_time(f)", "time_algorithms(layer)", "explorer.measure()"):
+        assert re.search(MACHINE_DEPENDENT["a clock"], timed), timed
     what_if = "train.describe_precision('auto', cpu, hardware_bf16=False)"
     assert not re.search(MACHINE_DEPENDENT["precision='auto' on this machine"], what_if)
     # a function that times, a function that calls it, and a printing cell that calls that

@@ -1,9 +1,9 @@
 """Every public function answers bad arguments with a ValueError or TypeError naming them.
 
-A table gives, for each public function of ``ops``, ``shapes``, ``counting``, ``kernels``,
-``images``, ``layers``, ``receptive_field``, ``data`` and the training engine (``train``,
-``recipes``, ``evaluation``, ``devices``, ``loader``, ``optim``, ``models``, ``checkpoint``),
-one valid call and the *kind* of
+A table gives, for each public function of ``ops``, ``shapes``, ``counting``, ``roofline``,
+``kernels``, ``images``, ``layers``, ``receptive_field``, ``data`` and the training engine
+(``train``, ``recipes``, ``evaluation``, ``devices``, ``loader``, ``optim``, ``models``,
+``checkpoint``), one valid call and the *kind* of
 each argument; each kind brings its own bad values (wrong type, zero, negative, NaN, inf,
 bool for an int, float for an int, wrong number of dimensions, empty tensors, ...), and a
 row may add bad values of its own.  Every bad call is a test: it must raise ``ValueError``
@@ -43,6 +43,7 @@ from convbook import (
     ops,
     optim,
     recipes,
+    roofline,
     shapes,
     train,
 )
@@ -197,18 +198,67 @@ MODELS_BAD = [None, "net", 3, lambda: torch.zeros(2)]
 
 TREE = object()  # stands for the small ImageFolder tree built by the ``tree`` fixture
 
+#: one valid call of conv2d (and of chapter 10's algorithms, which share its checks)
+CONV2D_VALID = dict(input=_t(1, 2, 5, 5), weight=_t(3, 2, 3, 3), bias=_t(3), stride=1, padding=0,
+                    dilation=1, groups=1)
+CONV2D_BAD = dict(input=tensors((2, 5), (1, 1, 2, 5, 5), (1, 2, 0, 5), (1, 3, 5, 5)),
+                  weight=tensors((3, 2, 3), (3, 2, 0, 3), (3, 1, 3, 3)),
+                  bias=no_none(tensors((3, 1), (4,))),
+                  stride=pairs(1), padding=[*pairs(0), "full"], dilation=pairs(1),
+                  groups=[*ints(1), 3])
+LAYER = roofline.ConvLayer(4, 8, 3, 5, 6, padding=1)
+LAYERS_BAD = [None, "layer", (4, 8, 3)]
+
+
+def _conv_net():
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1))
+
+
+def _bytes_moved(dtype="float32"):
+    return LAYER.bytes_moved(dtype)
+
+
+def _intensity(dtype="float32"):
+    return LAYER.intensity(dtype)
+
+
+def _layer_tensors(dtype="float32", channels_last=False, seed=0):
+    return LAYER.tensors(dtype, channels_last=channels_last, seed=seed)
+
+
+def _plot_roofline(ax, peak=1e11, bandwidth=1e10, label="", color="black",
+                   intensities=(0.1, 1000.0)):
+    import matplotlib.pyplot as plt
+
+    try:
+        return roofline.plot_roofline(ax() if callable(ax) else ax, peak, bandwidth, label=label,
+                                      color=color, intensities=intensities)
+    finally:
+        plt.close("all")
+
+
+def _axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure().add_subplot()
+
 ROWS = [
     # ------------------------------------------------------------------ ops
-    Row("conv2d", ops.conv2d,
-        dict(input=_t(1, 2, 5, 5), weight=_t(3, 2, 3, 3), bias=_t(3), stride=1, padding=0,
-             dilation=1, groups=1),
-        dict(input=tensors((2, 5), (1, 1, 2, 5, 5), (1, 2, 0, 5), (1, 3, 5, 5)),
-             weight=tensors((3, 2, 3), (3, 2, 0, 3), (3, 1, 3, 3)),
-             bias=no_none(tensors((3, 1), (4,))),
-             stride=pairs(1), padding=[*pairs(0), "full"], dilation=pairs(1),
-             groups=[*ints(1), 3]),
-        extra=dict(input=[_t(1, 2, 5, 5, dtype=torch.float64), _t(1, 2, 5, 5, dtype=torch.bool)],
-                   bias=[_t(3, dtype=torch.float64)])),
+    *(Row(name, fn, dict(CONV2D_VALID), {**CONV2D_BAD, **more},
+          extra=dict(input=[_t(1, 2, 5, 5, dtype=torch.float64),
+                            _t(1, 2, 5, 5, dtype=torch.bool)],
+                     bias=[_t(3, dtype=torch.float64)]))
+      for name, fn, more in [
+          ("conv2d", ops.conv2d, {}),
+          ("conv2d_direct", ops.conv2d_direct, {}),
+          ("conv2d_fft", ops.conv2d_fft, {}),
+          ("conv2d_winograd", ops.conv2d_winograd,
+           dict(weight=[*CONV2D_BAD["weight"], _t(3, 2, 5, 5), _t(3, 2, 3, 1)],
+                stride=[*pairs(1), 2, (1, 2)], dilation=[*pairs(1), 2])),
+      ]),
     Row("conv3d", ops.conv3d,
         dict(input=_t(1, 2, 4, 4, 4), weight=_t(3, 2, 2, 2, 2), bias=_t(3), stride=1,
              padding=0, dilation=1, groups=1),
@@ -280,6 +330,61 @@ ROWS = [
         dict(in_channels=4, out_channels=8, kernel_size=(3, 3), output_size=(5, 5), groups=1),
         dict(in_channels=ints(1), out_channels=ints(1), kernel_size=sizes(1),
              output_size=[*sizes(1), (5, 5, 5)], groups=[*ints(1), 3])),
+    Row("conv_bytes", counting.conv_bytes,
+        dict(in_channels=4, out_channels=8, kernel_size=(3, 3), input_size=(7, 7),
+             output_size=(5, 5), groups=1, batch=1, element_size=4),
+        dict(in_channels=ints(1), out_channels=ints(1), kernel_size=sizes(1),
+             input_size=[*sizes(1), (7, 7, 7)], output_size=[*sizes(1), (5, 5, 5)],
+             groups=[*ints(1), 3], batch=ints(1), element_size=ints(1))),
+    # ------------------------------------------------------------------ roofline
+    Row("ConvLayer", roofline.ConvLayer,
+        dict(in_channels=4, out_channels=8, kernel_size=3, height=5, width=6, stride=1,
+             padding=1, groups=1, batch=1),
+        dict(in_channels=ints(1), out_channels=ints(1), kernel_size=[*ints(1), 9],
+             height=ints(1), width=ints(1), stride=ints(1), padding=ints(0),
+             groups=[*ints(1), 3], batch=ints(1))),
+    Row("ConvLayer.bytes_moved", _bytes_moved, dict(dtype="float32"),
+        dict(dtype=[*CHOICES, "float16"])),
+    Row("ConvLayer.intensity", _intensity, dict(dtype="float32"),
+        dict(dtype=[*CHOICES, "float16"])),
+    Row("ConvLayer.tensors", _layer_tensors, dict(dtype="float32", channels_last=False, seed=0),
+        dict(dtype=[*CHOICES, "float16"], channels_last=BOOLS,
+             seed=[1.5, True, "0", None, -1])),
+    Row("conv_layers", roofline.conv_layers, dict(model=_conv_net, input_shape=(1, 3, 8, 8)),
+        dict(model=[None, "net", 3, lambda: nn.Sequential(nn.Conv2d(3, 3, 3, dilation=2))],
+             input_shape=[(1, 3, 8), (1, 3, 0, 8), (1, 3, 8, 1.5), (1, 5, 8, 8), "abcd", 3])),
+    Row("attainable_flops", roofline.attainable_flops,
+        dict(intensity=2.0, peak=1e11, bandwidth=1e10),
+        dict(intensity=POSITIVE_FLOATS, peak=POSITIVE_FLOATS, bandwidth=POSITIVE_FLOATS)),
+    Row("ridge_point", roofline.ridge_point, dict(peak=1e11, bandwidth=1e10),
+        dict(peak=POSITIVE_FLOATS, bandwidth=POSITIVE_FLOATS)),
+    Row("predicted_seconds", roofline.predicted_seconds,
+        dict(layer=LAYER, peak=1e11, bandwidth=1e10, dtype="float32"),
+        dict(layer=LAYERS_BAD, peak=POSITIVE_FLOATS, bandwidth=POSITIVE_FLOATS,
+             dtype=[*CHOICES, "float16"])),
+    Row("achieved_flops", roofline.achieved_flops, dict(layer=LAYER, seconds=0.5),
+        dict(layer=LAYERS_BAD, seconds=POSITIVE_FLOATS)),
+    Row("matmul_peak", roofline.matmul_peak,
+        dict(dtype="float32", size=8, num_threads=None, min_run_time=0.001),
+        dict(dtype=[*CHOICES, "float16"], size=ints(1), num_threads=no_none(ints(1)),
+             min_run_time=POSITIVE_FLOATS)),
+    Row("copy_bandwidth", roofline.copy_bandwidth,
+        dict(megabytes=1, num_threads=None, min_run_time=0.001),
+        dict(megabytes=ints(1), num_threads=no_none(ints(1)), min_run_time=POSITIVE_FLOATS)),
+    Row("why_not", roofline.why_not, dict(name="FFT", layer=LAYER, dtype="float32"),
+        dict(name=[*CHOICES, "fft"], layer=LAYERS_BAD, dtype=[*CHOICES, "float16"])),
+    Row("time_algorithms", roofline.time_algorithms,
+        dict(layer=LAYER, names=["F.conv2d"], dtype="float32", num_threads=None,
+             min_run_time=0.001, progress=None),
+        dict(layer=LAYERS_BAD, names=["FFT", ["fft"], 3, [None]],
+             dtype=[*CHOICES, "float16"], num_threads=no_none(ints(1)),
+             min_run_time=POSITIVE_FLOATS, progress=["f", 3])),
+    Row("plot_roofline", _plot_roofline,
+        dict(ax=_axes, peak=1e11, bandwidth=1e10, label="", color="black",
+             intensities=(0.1, 1000.0)),
+        dict(ax=["axes", 3, None], peak=POSITIVE_FLOATS, bandwidth=POSITIVE_FLOATS,
+             label=[3, None], color=[3, None],
+             intensities=[(1.0,), (0.0, 1.0), (10.0, 1.0), "ab", (1.0, NAN), None])),
     # ------------------------------------------------------------------ kernels
     *(Row(f"kernels.{name}", getattr(kernels, name), dict(size=3),
           dict(size=[*ints(1), HUGE])) for name in ("identity", "box_blur")),

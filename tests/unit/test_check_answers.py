@@ -98,6 +98,9 @@ RIGHT_INTS = {
     "ch08.conv_parameters": 32 * 27 + 32,
     "ch08.optimizer_steps": 3 * 50,
     "ch08.fastnet_final_size": 3,
+    "ch10.winograd_multiplications": (4 + 3 - 1) ** 2,
+    "ch10.layer_macs": 128 * 15 * 15 * 32 * 9,
+    "ch10.fft_crossover": 5,
     "ch90.transpose_size": 16 * 2 + (3 - 2),
 }
 

@@ -138,6 +138,10 @@ CASES = {
     "ch09.rank_correlation": (0.4, [float(np.corrcoef(ch09.MAP_A, ch09.MAP_B)[0, 1]), 0.6,
                                     -0.4, "0.4", math.nan]),
     "ch09.occlusion_passes": (50, [49, 64, 51, "50"]),
+    "ch10.winograd_multiplications": (36, [144, 6, 16, 36.5]),
+    "ch10.layer_macs": (8_294_400, [16_588_800, 6_230_016, "8294400"]),
+    "ch10.layer_intensity": (16_588_800 / 291_456, [16_588_800 / 291_456 / 2, 1.0, "57"]),
+    "ch10.fft_crossover": (5, [3, 7, 9, True]),
     "ch90.same_padding": ((2, 3), [(3, 2), (3, 3), (2, 2), 5]),
     "ch90.transpose_size": (33, [32, 31]),
     "ch90.nhwc_to_nchw": ((0, 3, 1, 2), [[0, 2, 3, 1], [0, 3, 2, 1], [0, 3, 3, 1]]),
@@ -169,7 +173,7 @@ CHECKS = _public_checks()
 
 def test_the_table_names_every_check():
     assert set(CHECKS) == set(CASES)
-    assert len({name.split(".")[0] for name in CHECKS}) == 10
+    assert len({name.split(".")[0] for name in CHECKS}) == 11
 
 
 def _in(lang, check, answer):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from convbook.counting import conv_macs, conv_params
+from convbook.counting import conv_bytes, conv_macs, conv_params
 
 CONV = {2: (nn.Conv2d, F.conv2d), 3: (nn.Conv3d, F.conv3d)}
 
@@ -112,3 +112,27 @@ def test_macs_match_brute_force_on_random_layers(g, cin, cout, kh, kw, s, p, d, 
     assume(d * (max(kh, kw) - 1) < n + 2 * p)  # the dilated kernel fits the padded input
     out = tuple(layer(torch.zeros(1, g * cin, n, n)).shape[2:])
     assert conv_macs(g * cin, g * cout, (kh, kw), out, groups=g) == _brute_force_macs(layer, (n, n))
+
+
+# --------------------------------------------------------------------------- bytes moved
+
+
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(3, 9), st.integers(1, 3), st.integers(0, 2))
+def test_conv_bytes_are_the_tensors_a_real_layer_reads_and_writes(batch, g, c_in, c_out, size,
+                                                                   k, padding):
+    layer = nn.Conv2d(g * c_in, g * c_out, k, padding=padding, groups=g, bias=False)
+    x = torch.zeros(batch, g * c_in, size, size + 1)
+    y = layer(x)
+    expected = sum(t.numel() * t.element_size() for t in (x, layer.weight, y))
+    assert conv_bytes(g * c_in, g * c_out, (k, k), (size, size + 1), tuple(y.shape[2:]),
+                      groups=g, batch=batch) == expected
+    half = sum(t.numel() * 2 for t in (x, layer.weight, y))
+    assert conv_bytes(g * c_in, g * c_out, (k, k), (size, size + 1), tuple(y.shape[2:]),
+                      groups=g, batch=batch, element_size=2) == half
+
+
+def test_conv_bytes_rejects_mismatched_axes():
+    with pytest.raises(ValueError, match=r"kernel_size \(3, 3\), input_size \(8,\) and "
+                                         r"output_size \(6, 6\) must have the same number"):
+        conv_bytes(4, 4, (3, 3), 8, (6, 6))

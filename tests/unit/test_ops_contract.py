@@ -1,7 +1,8 @@
-"""What the from-scratch convolutions promise besides their values: conv2d, conv3d and
-conv_transpose2d never call torch's convolution, and reject bad arguments, shapes and dtypes
-with the same messages; then, in one table, the rules each op has of its own (padding
-strings, output_padding, ...).  Their values are tested against torch in test_ops_*.py.
+"""What the from-scratch convolutions promise besides their values: conv2d, chapter 10's
+conv2d_direct and conv2d_fft, conv3d and conv_transpose2d never call torch's convolution,
+and reject bad arguments, shapes and dtypes with the same messages; then, in one table, the
+rules each op has of its own (padding strings, output_padding, ...).  Their values are
+tested against torch in test_ops_*.py (chapter 10's in unit/test_ops_algorithms.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from convbook.ops import conv2d, conv3d, conv_transpose2d
+from convbook.ops import conv2d, conv2d_direct, conv2d_fft, conv3d, conv_transpose2d
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Op:
 
 OPS = {
     "conv2d": Op(conv2d, F.conv2d, 2, "(C_out, C_in/groups, k_h, k_w)"),
+    "conv2d_direct": Op(conv2d_direct, F.conv2d, 2, "(C_out, C_in/groups, k_h, k_w)"),
+    "conv2d_fft": Op(conv2d_fft, F.conv2d, 2, "(C_out, C_in/groups, k_h, k_w)"),
     "conv3d": Op(conv3d, F.conv3d, 3, "(C_out, C_in/groups, k_d, k_h, k_w)"),
     "conv_transpose2d": Op(conv_transpose2d, F.conv_transpose2d, 2,
                            "(C_in, C_out/groups, k_h, k_w)", transposed=True),

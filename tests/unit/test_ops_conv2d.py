@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from against_torch import assert_same_gradients, assert_same_output, random_inputs
+from against_torch import (
+    assert_same_gradients,
+    assert_same_output,
+    conv_cases,
+    conv_tolerance,
+    fits_conv2d,
+    make_conv2d,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -13,77 +20,18 @@ from convbook.ops import conv2d, corr2d
 from convbook.shapes import conv_out_size
 
 
-@st.composite
-def conv_cases(draw):
-    """Random conv2d arguments, including the awkward corners."""
-    groups = draw(st.integers(1, 3))
-    c_in = groups * draw(st.integers(1, 3))
-    c_out = groups * draw(st.integers(1, 3))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    stride = draw(st.one_of(st.integers(1, 5), st.tuples(st.integers(1, 5), st.integers(1, 5))))
-    dilation = draw(st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
-    padding = draw(
-        st.one_of(
-            st.integers(0, 3),
-            st.tuples(st.integers(0, 3), st.integers(0, 3)),
-            st.sampled_from(["valid", "same"]),
-        )
-    )
-    if padding == "same":
-        stride = 1
-    h, w = draw(st.integers(1, 10)), draw(st.integers(1, 10))
-    return dict(
-        n=draw(st.integers(1, 3)),
-        unbatched=draw(st.booleans()),
-        c_in=c_in, c_out=c_out, h=h, w=w, kh=kh, kw=kw,
-        stride=stride, padding=padding, dilation=dilation, groups=groups,
-        bias=draw(st.booleans()),
-        dtype=draw(st.sampled_from([torch.float32, torch.float64])),
-    )
-
-
-def _fits(case) -> bool:
-    """Whether torch accepts the case: the dilated kernel fits the padded input."""
-    p = case["padding"]
-    if p == "same":
-        return True
-    ph, pw = (0, 0) if p == "valid" else ((p, p) if isinstance(p, int) else p)
-    dh, dw = (case["dilation"],) * 2 if isinstance(case["dilation"], int) else case["dilation"]
-    return dh * (case["kh"] - 1) + 1 <= case["h"] + 2 * ph and dw * (case["kw"] - 1) + 1 <= (
-        case["w"] + 2 * pw
-    )
-
-
-def _make(case, requires_grad=False):
-    batch = () if case["unbatched"] else (case["n"],)
-    x, weight, bias = random_inputs(
-        (*batch, case["c_in"], case["h"], case["w"]),
-        (case["c_out"], case["c_in"] // case["groups"], case["kh"], case["kw"]),
-        case["c_out"] if case["bias"] else None,
-        dtype=case["dtype"], seed=case["h"] * 100 + case["w"], requires_grad=requires_grad,
-    )
-    args = dict(
-        stride=case["stride"], padding=case["padding"], dilation=case["dilation"],
-        groups=case["groups"],
-    )
-    return x, weight, bias, args
-
-
-def _tol(dtype):
-    return dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-9, atol=1e-9)
-
-
 @given(conv_cases())
 def test_conv2d_matches_torch(case):
-    assume(_fits(case))
-    x, weight, bias, args = _make(case)
-    assert_same_output(conv2d, F.conv2d, (x, weight, bias), args, **_tol(case["dtype"]))
+    assume(fits_conv2d(case))
+    x, weight, bias, args = make_conv2d(case)
+    tol = conv_tolerance(case["dtype"])
+    assert_same_output(conv2d, F.conv2d, (x, weight, bias), args, **tol)
 
 
 @given(conv_cases())
 def test_conv2d_output_shape_matches_conv_out_size(case):
-    assume(_fits(case))
-    x, weight, bias, args = _make(case)
+    assume(fits_conv2d(case))
+    x, weight, bias, args = make_conv2d(case)
     h_out, w_out = conv_out_size(
         (case["h"], case["w"]), (case["kh"], case["kw"]), case["stride"], case["padding"],
         case["dilation"],
@@ -93,9 +41,9 @@ def test_conv2d_output_shape_matches_conv_out_size(case):
 
 @given(conv_cases())
 def test_conv2d_gradients_match_torch(case):
-    assume(_fits(case))
+    assume(fits_conv2d(case))
     case = {**case, "dtype": torch.float64}
-    x, weight, bias, args = _make(case, requires_grad=True)
+    x, weight, bias, args = make_conv2d(case, requires_grad=True)
     assert_same_gradients(conv2d, F.conv2d, (x, weight, bias), args, rtol=1e-9, atol=1e-9)
 
 
@@ -182,8 +130,8 @@ _LAYOUTS = {
 @given(conv_cases(), st.sampled_from(sorted(_LAYOUTS)), st.sampled_from(["contiguous",
                                                                          "channels_last"]))
 def test_conv2d_returns_the_memory_layout_torch_returns(case, x_layout, w_layout):
-    assume(_fits(case))
-    x, weight, bias, args = _make(case)
+    assume(fits_conv2d(case))
+    x, weight, bias, args = make_conv2d(case)
     x, weight = _LAYOUTS[x_layout](x), _LAYOUTS[w_layout](weight)
     got = conv2d(x, weight, bias, **args)
     if bias is not None and "channels_last" in (x_layout, w_layout):
@@ -193,20 +141,20 @@ def test_conv2d_returns_the_memory_layout_torch_returns(case, x_layout, w_layout
         # without the bias, or with contiguous tensors, never crashed): torch gives the values
         # from contiguous tensors and the layout from the same call without the bias.
         values = F.conv2d(x.contiguous(), weight.contiguous(), bias, **args)
-        torch.testing.assert_close(got, values, **_tol(case["dtype"]))
+        torch.testing.assert_close(got, values, **conv_tolerance(case["dtype"]))
         expected = F.conv2d(x, weight, None, **args)
     else:
         expected = F.conv2d(x, weight, bias, **args)
-        torch.testing.assert_close(got, expected, **_tol(case["dtype"]))
+        torch.testing.assert_close(got, expected, **conv_tolerance(case["dtype"]))
     assert _dense_strides(got) == _dense_strides(expected)
     assert got.is_contiguous() == expected.is_contiguous()
 
 
 @given(conv_cases())
 def test_conv2d_gradients_match_torch_for_channels_last_input(case):
-    assume(_fits(case))
+    assume(fits_conv2d(case))
     case = {**case, "dtype": torch.float64, "unbatched": False}
-    x, weight, bias, args = _make(case)
+    x, weight, bias, args = make_conv2d(case)
     x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
     weight.requires_grad_(True)
     if bias is not None:

@@ -138,29 +138,31 @@ def check_path(value: object, name: str) -> None:
 
 
 def check_conv_weight(
-    c_in: int, weight: torch.Tensor, bias: torch.Tensor | None, groups: int
+    c_in: int, weight: torch.Tensor, bias: torch.Tensor | None, groups: int, *,
+    input_name: str = "input", weight_name: str = "weight",
 ) -> None:
     """Raise unless ``weight`` and ``bias`` of a (grouped) convolution fit ``c_in`` channels.
 
     ``weight`` is ``(C_out, C_in / groups, *kernel_size)`` and ``bias`` is ``(C_out,)`` or
-    None, as for ``nn.Conv2d`` and ``nn.Conv3d``.
+    None, as for ``nn.Conv2d`` and ``nn.Conv3d``; ``input_name`` and ``weight_name`` are the
+    arguments' names in the messages (``X`` and ``K`` for ``conv2d_backward``).
     """
     c_out = weight.shape[0]
     if c_in % groups:
-        raise ValueError(f"input channels ({c_in}) must be divisible by groups ({groups})")
+        raise ValueError(f"{input_name} channels ({c_in}) must be divisible by groups ({groups})")
     if c_out % groups:
         raise ValueError(
-            f"weight's output channels ({c_out}) must be divisible by groups ({groups})"
+            f"{weight_name}'s output channels ({c_out}) must be divisible by groups ({groups})"
         )
     if weight.shape[1] * groups != c_in:
         raise ValueError(
-            f"weight expects {weight.shape[1]} * groups {groups} = {weight.shape[1] * groups} "
-            f"input channels, but input has {c_in}"
+            f"{weight_name} expects {weight.shape[1]} * groups {groups} = "
+            f"{weight.shape[1] * groups} input channels, but {input_name} has {c_in}"
         )
     check_bias(bias, c_out)
     kernel = tuple(weight.shape[2:])
     if 0 in kernel:
-        raise ValueError(f"weight's kernel size must be >= 1 in each axis, got {kernel}")
+        raise ValueError(f"{weight_name}'s kernel size must be >= 1 in each axis, got {kernel}")
 
 
 def check_bias(bias: torch.Tensor | None, c_out: int) -> None:

@@ -23,7 +23,12 @@ OUTPUT_SHAPE_KERNEL = (5, 3)
 FC_IMAGE = (480, 640, 3)
 FC_HIDDEN = 1000
 
-#: Exercise 5: corr2d by hand.
+#: Exercise 3: a dense layer from a 28x28 image to a 28x28 image, then translation
+#: invariance, then locality (offsets up to 2 in each direction).
+DENSE_SIZE = 28
+LOCAL_DELTA = 2
+
+#: Exercise 6: corr2d by hand.
 HAND_X = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [2.0, 1.0, 1.0]])
 HAND_K = torch.tensor([[1.0, -1.0], [0.0, 2.0]])
 
@@ -67,7 +72,37 @@ def fc_parameters(answer: object) -> CheckResult:
                               weights // 3: "one_channel"})
 
 
-def _diagonal_steps(n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
+def weight_counts(answer: object) -> CheckResult:
+    """Exercise 3: the weights of a dense layer from a 28x28 image to a 28x28 image, of the
+    same layer made translation invariant (one weight per offset between input and output
+    pixel), and made local too (offsets up to 2 in each direction).
+
+    Answer: a list of three ints, ``[dense, translation invariant, local]``.
+    """
+    n, delta = DENSE_SIZE, LOCAL_DELTA
+    dense = nn.Linear(n * n, n * n, bias=False, device="meta").weight.numel()
+    # every offset k - i along one axis, counted from all (i, k); a 2D offset is a pair
+    offsets = (torch.arange(n).view(1, -1) - torch.arange(n).view(-1, 1)).unique()
+    shared = len(offsets) ** 2
+    local = int((offsets.abs() <= delta).sum()) ** 2
+    got = as_int_list(answer, length=3)
+    if got is None:
+        return wrong_kind(answer, text("ch01.weight_counts.what"))
+    dense_got, shared_got, local_got = got
+    hint = ""
+    if dense_got != dense:
+        hint = text("ch01.weight_counts.dense", pixels=n * n)
+    elif shared_got == n * n:
+        hint = text("ch01.weight_counts.shared_one_sided", low=-(n - 1), high=n - 1)
+    elif shared_got != shared:
+        hint = text("ch01.weight_counts.shared", low=-(n - 1), high=n - 1)
+    elif local_got != local:
+        hint = text("ch01.weight_counts.local", delta=delta)
+    return verdict(not hint, text("ch01.weight_counts.success", dense=dense, shared=shared,
+                                  local=local), hint)
+
+
+def _diagonal_steps(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     i = torch.arange(n).view(n, 1)
     j = torch.arange(n).view(1, n)
     anti = (i + j >= n).double()  # edge along the anti-diagonal (bottom-left to top-right)
@@ -76,13 +111,17 @@ def _diagonal_steps(n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def diagonal_edge_kernel(K: object) -> CheckResult:
-    """Exercise 3: a kernel (at most 5x5) that responds to an edge along the anti-diagonal
+    """Exercise 4: a kernel (of any size) that responds to an edge along the anti-diagonal
     (``X[i, j] = 1 if i + j >= n``), gives zero on a flat image, and gives zero on an edge
-    along the other diagonal (``X[i, j] = 1 if j > i``)."""
+    along the other diagonal (``X[i, j] = 1 if j > i``).
+
+    The test images are 8 pixels larger than the kernel (at least 12x12), so that the
+    kernel meets each edge at 9 x 9 or more positions whatever its size.
+    """
     t = as_tensor(K, ndim=2)
-    if t is None or not (t.shape[0] <= 5 and t.shape[1] <= 5):
+    if t is None:
         return wrong_kind(K, text("ch01.diagonal_edge_kernel.what"))
-    anti, main = _diagonal_steps()
+    anti, main = _diagonal_steps(max(12, max(t.shape) + 8))
     flat = _corr(torch.ones_like(anti), t).abs().max()
     found = _corr(anti, t).abs().max()
     other = _corr(main, t).abs().max()
@@ -96,7 +135,7 @@ def diagonal_edge_kernel(K: object) -> CheckResult:
 
 
 def second_derivative_kernel(K: object) -> CheckResult:
-    """Exercise 4: a 1x3 kernel whose output on any row ``f(j)`` is the second difference
+    """Exercise 5: a 1x3 kernel whose output on any row ``f(j)`` is the second difference
     ``f(j) - 2 f(j+1) + f(j+2)``: 2 on ``j**2``, 0 on a ramp and on a constant."""
     t = as_tensor(K)
     if t is not None and t.dim() == 1:
@@ -120,7 +159,7 @@ def second_derivative_kernel(K: object) -> CheckResult:
 
 
 def corr2d_by_hand(Y: object) -> CheckResult:
-    """Exercise 5: ``corr2d(HAND_X, HAND_K)``, worked out by hand."""
+    """Exercise 6: ``corr2d(HAND_X, HAND_K)``, worked out by hand."""
     t = as_tensor(Y)
     expected = _corr(HAND_X, HAND_K)
     if t is None:

@@ -11,12 +11,14 @@
 ``max_pool2d``         vectorized ``F.max_pool2d``
 ``avg_pool2d``         vectorized ``F.avg_pool2d``
 ``conv_transpose2d``   ``F.conv_transpose2d`` as a scatter-add (matmul plus fold)
+``conv2d_backward``    the gradients of ``conv2d``: transposed convolution, correlation
 ``conv3d``             ``F.conv3d`` (im2col over three axes)
 ``kernel2matrix``      a cross-correlation written as a matrix
 ``channel_shuffle``    ShuffleNet's channel shuffle
 =====================  ====================================================
 """
 
+from convbook.ops.backward import conv2d_backward
 from convbook.ops.channels import corr2d_multi_in, corr2d_multi_in_out, corr2d_multi_in_out_1x1
 from convbook.ops.conv import conv2d
 from convbook.ops.conv3d import conv3d
@@ -33,6 +35,7 @@ __all__ = [
     "avg_pool2d",
     "channel_shuffle",
     "conv2d",
+    "conv2d_backward",
     "conv2d_direct",
     "conv2d_fft",
     "conv2d_winograd",

@@ -87,6 +87,7 @@ RIGHT_INTS = {
     "ch04.pool_output_size": 56,
     "ch04.pooling_reads": 64 * 56 * 56 * 9,
     "ch05.output_size": 10,
+    "ch05.gradient_output_padding": 2,
     "ch06.mixed_stack": 18,
     "ch06.layers_for_field": 50,
     "ch06.dilated_stack": 31,

@@ -10,7 +10,7 @@ from convbook.check import ch01
 
 @pytest.mark.parametrize(
     "check",
-    [ch01.output_shape, ch01.fc_parameters, ch01.diagonal_edge_kernel,
+    [ch01.output_shape, ch01.fc_parameters, ch01.weight_counts, ch01.diagonal_edge_kernel,
      ch01.second_derivative_kernel, ch01.corr2d_by_hand],
 )
 def test_placeholder_none_is_not_yet(check):
@@ -40,6 +40,19 @@ def test_fc_parameters():
     assert ch01.fc_parameters(float(weights + 1000))
 
 
+def test_weight_counts():
+    # 28x28 -> 28x28: 784 * 784 weights; offsets -27..27 (55 values) per axis; -2..2 (5).
+    right = [784 * 784, 55 * 55, 5 * 5]
+    assert ch01.weight_counts(right)
+    assert ch01.weight_counts(tuple(float(c) for c in right))
+    assert "784 output pixels" in ch01.weight_counts([784, 3025, 25]).message
+    assert "above or to the left" in ch01.weight_counts([614656, 784, 25]).message
+    assert "from -27 to 27" in ch01.weight_counts([614656, 54 * 54, 25]).message
+    assert "from -2 to 2" in ch01.weight_counts([614656, 3025, 9]).message
+    assert "three ints" in ch01.weight_counts([614656, 3025]).message
+    assert not ch01.weight_counts([614656, 3025, 25.5])
+
+
 @pytest.mark.parametrize(
     "K",
     [[[1.0, 0.0], [0.0, -1.0]], [[-2.0, 0.0], [0.0, 2.0]]],  # Roberts cross and a multiple
@@ -52,6 +65,15 @@ def test_diagonal_edge_kernel_accepts_a_3x3_difference():
     assert ch01.diagonal_edge_kernel([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
 
 
+@pytest.mark.parametrize("size", [6, 9, 31])
+def test_diagonal_edge_kernel_accepts_kernels_of_any_size(size):
+    # the difference along the main diagonal, spread over a size x size kernel
+    K = torch.zeros(size, size)
+    K[0, 0], K[-1, -1] = 1.0, -1.0
+    assert ch01.diagonal_edge_kernel(K)
+    assert "sum to 0" in ch01.diagonal_edge_kernel(torch.ones(size, size)).message
+
+
 @pytest.mark.parametrize(
     "K, hint",
     [
@@ -59,7 +81,8 @@ def test_diagonal_edge_kernel_accepts_a_3x3_difference():
         ([[0.0, 1.0], [-1.0, 0.0]], "does not respond to the anti-diagonal"),
         ([[1.0, -1.0]], "also fires on the main-diagonal"),  # vertical-edge kernel
         ([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], "also fires"),  # Sobel x
-        (torch.ones(6, 6), "at most 5x5"),
+        (torch.ones(6, 6), "sum to 0"),
+        (torch.ones(2, 2, 2), "a 2D kernel"),
         ([[float("nan")]], "finite"),
     ],
 )

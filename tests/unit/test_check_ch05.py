@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import torch
+
 from convbook.check import ch05
+from convbook.ops import corr2d
 
 
 def test_output_size():
@@ -45,3 +48,43 @@ def test_psnr_of_error():
     assert "squares it" in ch05.psnr_of_error(20).message
     assert not ch05.psnr_of_error(-40)
     assert not ch05.psnr_of_error(None)
+
+
+def test_gradient_output_padding():
+    # By hand: o = (15 + 4 - 5) // 4 + 1 = 4; (4 - 1)·4 - 4 + 5 = 13, so 2 rows are missing.
+    assert ch05.gradient_output_padding(2)
+    assert "13 rows" in ch05.gradient_output_padding(0).message
+    assert "kernel's own extent" in ch05.gradient_output_padding(3).message  # (15 + 4) mod 4
+    assert "(i + 2p - k) mod s" in ch05.gradient_output_padding(1).message
+    assert "an int" in ch05.gradient_output_padding("2").message
+
+
+def _dilated(dY):
+    Z = torch.zeros(2 * dY.shape[0] - 1, 2 * dY.shape[1] - 1, dtype=dY.dtype)
+    Z[::2, ::2] = dY
+    return Z
+
+
+def _by_loops(X, dY):
+    # dK[u, v] = sum over i, j of dY[i, j] X[2i + u, 2j + v], written out
+    dK = torch.zeros(3, 3, dtype=X.dtype)
+    for u in range(3):
+        for v in range(3):
+            for i in range(dY.shape[0]):
+                for j in range(dY.shape[1]):
+                    dK[u, v] += dY[i, j] * X[2 * i + u, 2 * j + v]
+    return dK
+
+
+def test_kernel_gradient():
+    assert ch05.kernel_gradient(_by_loops)
+    read = lambda n: 2 * (n - 1) + 3  # noqa: E731  (rows the windows read)
+    assert ch05.kernel_gradient(
+        lambda X, dY: corr2d(X[: read(dY.shape[0]), : read(dY.shape[1])], _dilated(dY)))
+    # forgetting to dilate dY gives a larger result; forgetting to crop X, a wrong shape
+    assert "3×3" in ch05.kernel_gradient(lambda X, dY: corr2d(X, dY)).message
+    assert "(4, 3)" in ch05.kernel_gradient(lambda X, dY: corr2d(X, _dilated(dY))).message
+    assert "dilate it" in ch05.kernel_gradient(lambda X, dY: -_by_loops(X, dY)).message
+    assert "ZeroDivisionError" in ch05.kernel_gradient(lambda X, dY: 1 / 0).message
+    assert "finite numbers" in ch05.kernel_gradient(lambda X, dY: "dK").message
+    assert "function" in ch05.kernel_gradient(None).message

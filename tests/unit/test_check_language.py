@@ -49,6 +49,12 @@ def _im2col(X, K):
     return (rows @ K.reshape(-1)).reshape(X.shape[0] - k_h + 1, X.shape[1] - k_w + 1)
 
 
+def _kernel_gradient(X, dY):
+    """Exercise 7 of chapter 5 worked with F.conv2d: X correlated with dY dilated by 2."""
+    rows, cols = 2 * dY.shape[0] + 1, 2 * dY.shape[1] + 1  # what the windows read
+    return F.conv2d(X[None, None, :rows, :cols], dY[None, None], dilation=2)[0, 0]
+
+
 def _blue(rows):
     K = torch.zeros(3, 3, 3)
     K[2] = torch.tensor(rows)
@@ -80,6 +86,8 @@ STRIDE_TWO = [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
 CASES = {
     "ch01.output_shape": ((220, 178), [(219, 177), (178, 220), (224, 180), 220, (True, 178)]),
     "ch01.fc_parameters": (W + 1000, [W, W // 3 + 1000, W // 3, 3_600_000_000, "many"]),
+    "ch01.weight_counts": ([614656, 3025, 25], [
+        [784, 3025, 25], [614656, 784, 25], [614656, 2916, 25], [614656, 3025, 9], [1, 2]]),
     "ch01.diagonal_edge_kernel": ([[1.0, 0.0], [0.0, -1.0]], [
         [[1.0, 1.0], [1.0, 1.0]], [[0.0, 1.0], [-1.0, 0.0]], [[1.0, -1.0]], torch.ones(6, 6),
         [[float("nan")]]]),
@@ -117,6 +125,10 @@ CASES = {
     "ch05.overlap_counts": ([1, 1, 2, 1, 2, 1, 2, 1, 1], [[1] * 9, [1, 2]]),
     "ch05.code_bits_per_pixel": (1.0, [8.0, 4.0, 0.25, "1 bit"]),
     "ch05.psnr_of_error": (40, [20, -40]),
+    "ch05.gradient_output_padding": (2, [0, 3, 1, "2"]),
+    "ch05.kernel_gradient": (_kernel_gradient, [
+        lambda X, dY: F.conv2d(X[None, None], dY[None, None])[0, 0], lambda X, dY: 1 / 0,
+        lambda X, dY: torch.zeros(3, 3), lambda X, dY: "dK"]),
     "ch06.mixed_stack": (18, [9, 17, "18", 18.5, True]),
     "ch06.layers_for_field": (50, [49, 51, 0]),
     "ch06.dilated_stack": (31, [9, 30]),

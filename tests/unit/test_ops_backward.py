@@ -1,6 +1,6 @@
 """convbook.ops.conv2d_backward against autograd through torch.nn.functional.conv2d.
 
-The random configurations are the forward op's (``conv_cases`` of test_ops_conv2d.py: stride
+The random configurations are the forward op's (``conv_cases`` of against_torch.py: stride
 larger than the kernel, dilation, groups, 'same' padding of even kernels, which is
 asymmetric, 1-pixel images, batches of one and unbatched inputs).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from against_torch import conv_cases, fits_conv2d, make_conv2d
 from hypothesis import assume, given
-from test_ops_conv2d import _fits, _make, conv_cases
 
 from convbook.ops import conv2d_backward, conv_transpose2d
 
@@ -37,8 +37,8 @@ def _assert_matches_autograd(x, weight, bias, args, **tolerance):
 
 @given(conv_cases())
 def test_gradients_match_autograd(case):
-    assume(_fits(case))
-    x, weight, bias, args = _make(case)
+    assume(fits_conv2d(case))
+    x, weight, bias, args = make_conv2d(case)
     tol = dict(rtol=1e-4, atol=1e-4) if case["dtype"] == torch.float32 else {}
     _assert_matches_autograd(x, weight, bias, args, **tol)
 

@@ -32,7 +32,7 @@ from ipywidgets.widgets.widget_string import TextStyle  # not exported at the to
 
 from convbook import kernels
 from convbook.images import PHOTOS, as_image, photo
-from convbook.widgets._png import png_bytes
+from convbook.widgets.png import png_bytes
 from convbook.widgets.base import BookWidget, callback
 from convbook.widgets.kernel_editor_drawing import CELL_PX, kernel_picture, still
 from convbook.widgets.kernel_editor_state import (

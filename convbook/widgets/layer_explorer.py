@@ -50,7 +50,7 @@ from torch import nn
 
 from convbook._args import check_positive_int
 from convbook.images import PHOTOS, as_image, photo
-from convbook.widgets._png import png_bytes
+from convbook.widgets.png import png_bytes
 from convbook.widgets.base import BookWidget, callback
 from convbook.widgets.layer_explorer_drawing import (
     channel_picture,

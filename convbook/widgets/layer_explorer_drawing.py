@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from convbook.widgets._png import to_uint8
+from convbook.widgets.png import to_uint8
 from convbook.widgets.layer_explorer_state import Box, LayerInfo
 
 PADDING_GREY = 225  # the margin around the image: where a receptive field meets padding

@@ -4,6 +4,7 @@ boxes against the receptive-field recursion, and every bad input (arguments, upl
 from __future__ import annotations
 
 import base64
+import dataclasses
 import copy
 import datetime
 import io
@@ -21,7 +22,6 @@ from torch import nn
 from convbook import explain, models
 from convbook.data import normalize
 from convbook.widgets import LayerExplorer
-from convbook.widgets import layer_explorer as LE
 
 FASTNET_LAYERS = [
     "whiten", "blocks.0.conv1", "blocks.0.pool", "blocks.0.conv2", "blocks.0",
@@ -144,7 +144,7 @@ def test_a_unit_its_value_box_and_gradient_by_hand():
                                    "blocks.1"])
 def test_feature_maps_match_the_network_run_by_hand(layer):
     ex = small_explorer(image=2).set(layer=layer)
-    x = normalize(ex._images[2:3], ex.mean, ex.std)
+    x = normalize(ex.images[2:3], ex.mean, ex.std)
     with torch.no_grad():
         torch.testing.assert_close(ex.feature_maps, by_hand(ex.model, x, layer)[0])
 
@@ -237,7 +237,9 @@ def test_the_upload_button_goes_the_same_way_and_forgets_the_bytes():
     ex.upload_button.value = ({"name": "white.png", "type": "image/png", "size": len(content),
                                "content": memoryview(content), "last_modified": when},)
     assert ex.image_source == "custom" and torch.equal(ex.image, torch.ones(3, 16, 16))
-    assert ex.upload_button.value == ()  # not saved with the notebook
+    # the button counts the file (1) but keeps none of its bytes (saved with the notebook)
+    (record,) = ex.upload_button.value
+    assert record["name"] == "white.png" and bytes(record["content"]) == b""
 
 
 def test_transparent_pixels_become_white():
@@ -255,9 +257,10 @@ def _truncated_png() -> bytes:
     "content, message",
     [
         (b"", "'bad' is empty"),
-        (b"hello, this is text", r"could not read 'bad' as an image \(UnidentifiedImageError"),
-        (_truncated_png(), "could not read 'bad' as an image"),
-        (b"GIF89a" + b"\x00" * 10, "could not read 'bad' as an image"),
+        (b"hello, this is text", r"^'bad' is not an image file that can be read: choose a PNG, "
+                                 r"JPEG, GIF, BMP or WebP file$"),
+        (_truncated_png(), "^'bad' could not be read to the end: the file looks damaged"),
+        (b"GIF89a" + b"\x00" * 10, "^'bad' is not an image file that can be read"),
     ],
 )
 def test_a_bad_upload_shows_why_and_keeps_the_last_good_image(content, message):
@@ -274,26 +277,28 @@ def test_a_bad_upload_shows_why_and_keeps_the_last_good_image(content, message):
 
 
 def test_a_too_large_upload_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr("convbook.widgets.layer_explorer_state.MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr("convbook.images.MAX_FILE_BYTES", 100)
     ex = small_explorer()
     assert not ex.upload_file(b"\x89PNG" + b"\x00" * 200, "huge.png")
-    assert "'huge.png' is 0.0 MB; the explorer takes images up to 0 MB" in ex.error
+    assert ex.error.startswith("'huge.png' is 0.0 MB: images of up to 0 MB can be read")
 
 
-def test_a_decompression_bomb_is_refused(monkeypatch):
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)
-    with pytest.raises(ValueError, match="could not read 'bomb.png' as an image "
-                                         r"\(Decompression"):
-        LE.decode_image(png(np.zeros((10, 10, 3), dtype=np.uint8)), "bomb.png")
+def test_an_image_with_too_many_pixels_is_refused_in_plain_words(monkeypatch):
+    monkeypatch.setattr("convbook.images.MAX_PIXELS", 50)
+    ex = small_explorer()
+    assert not ex.upload_file(png(np.zeros((10, 12, 3), dtype=np.uint8)), "big.png")
+    assert ex.error == ("'big.png' is too large: 12 × 10 pixels (0 million); images of up to "
+                        "0 million pixels can be read, so save a smaller copy")
+    assert "Decompression" not in ex.error and "PIL" not in ex.error
 
 
-@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "LA", "I;16", "CMYK"])
-def test_decode_image_reads_every_common_mode(mode):
-    image = Image.new("RGB", (5, 3), (200, 100, 50)).convert(mode)
-    buffer = io.BytesIO()
-    image.save(buffer, format="TIFF" if mode == "CMYK" else "PNG")
-    picture = LE.decode_image(buffer.getvalue())
-    assert picture.shape == (3, 3, 5) and picture.min() >= 0 and picture.max() <= 1
+def test_a_refused_upload_leaves_the_button_as_it_was():
+    ex = small_explorer()
+    when = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    ex.upload_button.value = ({"name": "notes.txt", "type": "text/plain", "size": 4,
+                               "content": memoryview(b"text"), "last_modified": when},)
+    assert ex.error.startswith("'notes.txt' is not an image file")
+    assert ex.upload_button.value == () and ex.image_source == 0
 
 
 def test_upload_file_wants_bytes():
@@ -352,8 +357,8 @@ def test_bad_set_arguments_raise_and_change_nothing(kwargs, error, message):
         ({"mean": [0.5, 0.5]}, ValueError, "mean must be 3 finite numbers"),
         ({"std": [0.2, 0.0, 0.2]}, ValueError, "std must be > 0 in every channel"),
         ({"std": [0.2, float("nan"), 0.2]}, ValueError, "std must be 3 finite numbers"),
-        ({"scale": 0}, ValueError, "scale must be >= 1, got 0"),
-        ({"scale": 17}, ValueError, "scale must be <= 16, got 17"),
+        ({"scale": 0}, ValueError, r"scale must be in 1\.\.16, got 0"),
+        ({"scale": 17}, ValueError, r"scale must be in 1\.\.16, got 17"),
         ({"layer": "head"}, ValueError, "layer must be one of"),
     ],
 )
@@ -468,3 +473,96 @@ def test_the_grid_frames_the_chosen_channel():
     assert tuple(picture[0, 0]) != UNIT
     centre = picture[r * tile + 3 + scale + scale // 2, q * tile + 3 + scale + scale // 2]
     assert tuple(centre) == (255, 0, 0)  # the one positive value: full red
+
+
+# --------------------------------------------------------------------------- state as data
+
+
+def test_settings_are_a_frozen_dataclass():
+    ex = small_explorer().set(layer="blocks.1", channel=2, position=(1, 0))
+    state = ex.state
+    assert dataclasses.is_dataclass(state)
+    assert (state.image, state.layer, state.channel, state.position, state.own) == (
+        0, "blocks.1", 2, (1, 0), None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.channel = 3
+    ex.set(image=np.full((5, 7, 3), 51, dtype=np.uint8))
+    assert ex.state.image == "custom" and ex.state.own.label == "your image"
+    assert state.own is None  # the old state is untouched
+
+
+def _count_renders(monkeypatch) -> list:
+    """One entry per unit gradient computed: one per render."""
+    import convbook.widgets.layer_explorer as module
+
+    calls = []
+    real = module.input_gradient
+
+    def counting(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(module, "input_gradient", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "control, value",
+    [("layer_dropdown", "whiten"), ("channel_slider", 4), ("row_slider", 2),
+     ("col_slider", 0), ("image_dropdown", 2)],
+)
+def test_one_control_change_renders_once(monkeypatch, control, value):
+    ex = small_explorer()
+    renders = _count_renders(monkeypatch)
+    grids = []
+    ex.maps_view.observe(grids.append, names="value")
+    getattr(ex, control).value = value
+    assert len(renders) == 1 and len(grids) <= 1 and ex.error is None
+
+
+def test_a_bad_value_leaves_state_and_view_unchanged():
+    ex = small_explorer()
+    state, still = ex.state, ex.png
+    controls = (ex.layer_dropdown.value, ex.channel_slider.value, ex.row_slider.value)
+    with pytest.raises(ValueError, match=r"channel must be in 0\.\.5 for this layer, got 9"):
+        ex.set(layer="blocks.1", channel=9)
+    assert ex.state is state and ex.png == still
+    assert (ex.layer_dropdown.value, ex.channel_slider.value, ex.row_slider.value) == controls
+
+
+def test_switching_layers_gives_sliders_of_the_new_range():
+    """Issue 31: after blocks.1 (7x7) -> whiten (31x31) the End key stopped at 6.  The
+    browser's slider keeps its first range for Home and End, so a new range is a new
+    slider; the explorer reads and drives the new ones."""
+    ex = LayerExplorer(layer="blocks.1")
+    old_row, old_col, old_channel = ex.row_slider, ex.col_slider, ex.channel_slider
+    assert (old_row.max, old_col.max) == (6, 6)
+    ex.layer_dropdown.value = "whiten"
+    assert ex.row_slider is not old_row and ex.col_slider is not old_col
+    assert (ex.row_slider.min, ex.row_slider.max, ex.col_slider.max) == (0, 30, 30)
+    assert ex.channel_slider.max == ex.layer_info().channels - 1
+    assert ex.row_slider in ex.children[2].children and old_row not in ex.children[2].children
+    assert "convbook-row-choice" in ex.row_slider._dom_classes
+    ex.row_slider.value = 30  # the new slider drives the explorer
+    assert ex.position[0] == 30
+    old_row.value = 0  # the old one, closed, does nothing
+    assert ex.position[0] == 30
+
+
+def test_the_top5_names_keep_clear_of_their_bars():
+    from convbook.widgets.layer_explorer_drawing import top5_html
+
+    table = top5_html([("automobile", 0.9), ("truck", 0.1)], None)
+    assert table.count("<td style='padding-right:0.6em'>") == 2
+
+
+def test_the_grid_is_drawn_at_the_size_it_is_shown():
+    from convbook.widgets.layer_explorer_drawing import grid_layout
+
+    ex = LayerExplorer(layer="blocks.1")  # 16 channels of 7x7: was 216 px wide, stretched
+    grid = Image.open(io.BytesIO(ex.maps_view.value))
+    assert 400 <= grid.width <= 720
+    assert ex.maps_view.layout.align_self == "flex-start"  # not stretched to the box
+    for channels, side in ((16, 7), (128, 3), (24, 31), (1, 1)):
+        cols, _rows, scale = grid_layout(channels, side, side)
+        assert cols * (side * scale + 6) <= 720 or scale == 1

@@ -26,11 +26,13 @@ Arguments of ``set`` are checked before anything changes and raise ``TypeError``
 ``ValueError`` naming the argument.  A file the reader uploads (or gives to
 :meth:`~LayerExplorer.upload_file`) that is not a readable image shows an error in the
 widget, in a reader's words (see :func:`convbook.images.read_image`), and keeps the last
-good image.  Jupyter passes at most 10 MB from the browser to Python in one message
-(:data:`UPLOAD_LIMIT_MB`; the server's ``websocket_max_message_size``), so the upload
-button says so: a larger file never reaches the kernel.
+good image.  Jupyter passes at most 10 MB from the browser to Python in one message (the
+server's ``websocket_max_message_size``), so the upload button
+(:class:`~convbook.widgets.upload.ImageUpload`) checks a file's size in the browser and
+sends only the name of a larger one, and the explorer says why it was not used.
 
-Sub-widgets: ``image_dropdown``, ``upload_button`` (``ipywidgets.FileUpload``),
+Sub-widgets: ``image_dropdown``, ``upload_button``
+(:class:`~convbook.widgets.upload.ImageUpload`),
 ``layer_dropdown``, ``channel_slider``, ``row_slider``, ``col_slider``, ``input_view``,
 ``channel_view``, ``maps_view`` (``ipywidgets.Image``, each shown at its own size),
 ``top5_view`` and ``message`` (``ipywidgets.HTML``).  The channel, row and column sliders
@@ -46,8 +48,6 @@ run its convolutions and poolings as modules, one after another (as ``FastNet`` 
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import html
 from collections.abc import Sequence
 from typing import ClassVar
@@ -92,13 +92,11 @@ from convbook.widgets.layer_explorer_state import (
     to_input,
 )
 from convbook.widgets.png import png_bytes
+from convbook.widgets.upload import MAX_BYTES, ImageUpload
 
 __all__ = ["LayerExplorer", "LayerExplorerState", "LayerInfo", "layer_table"]
 
 _CANVAS_PX = 400  # the input picture is at most about this many pixels wide
-#: Jupyter's limit on one message from the browser to Python (tornado's default
-#: websocket_max_message_size, 10 MiB), which an uploaded file must fit in
-UPLOAD_LIMIT_MB = 10
 #: an upload's pictures are decoded at most this many pixels a side (faster, same input)
 _UPLOAD_SIDE = 1024
 
@@ -190,12 +188,9 @@ class LayerExplorer(BookWidget):
 
         self.image_dropdown = widgets.Dropdown(options=self._image_options(None),
                                                description="image")
-        self.upload_button = widgets.FileUpload(
-            accept="image/*", multiple=False, description="your image",
-            tooltip=f"an image file of up to {UPLOAD_LIMIT_MB} MB")
-        self._upload_note = widgets.HTML(
-            f"<small>files up to {UPLOAD_LIMIT_MB} MB (Jupyter's limit for one message); a "
-            "larger one never arrives</small>")
+        self.upload_button = ImageUpload(
+            self._on_upload, description="your image…",
+            tooltip=f"an image file (PNG, JPEG, ...) of up to {MAX_BYTES // 2**20} MB")
         self.layer_dropdown = widgets.Dropdown(
             options=[(f"{i.name} ({i.kind}, {i.channels}×{i.size[0]}×{i.size[1]})", i.name)
                      for i in self._layers],
@@ -218,7 +213,7 @@ class LayerExplorer(BookWidget):
         self._layer_row = widgets.HBox([self.layer_dropdown, self.channel_slider])
         self._unit_row = widgets.HBox([self.row_slider, self.col_slider])
         super().__init__([
-            widgets.HBox([self.image_dropdown, self.upload_button, self._upload_note]),
+            widgets.HBox([self.image_dropdown, self.upload_button]),
             self._layer_row,
             self._unit_row,
             widgets.HBox([column(self._titles[0], self.input_view),
@@ -234,7 +229,6 @@ class LayerExplorer(BookWidget):
                            (self.top5_view, "convbook-top5"),
                            (self.image_dropdown, "convbook-image-choice"),
                            (self.upload_button, "convbook-upload"),
-                           (self._upload_note, "convbook-upload-note"),
                            (self.layer_dropdown, "convbook-layer-choice"),
                            (self.channel_slider, "convbook-channel-choice"),
                            (self.row_slider, "convbook-row-choice"),
@@ -252,7 +246,6 @@ class LayerExplorer(BookWidget):
         self._render(self._checked(dict(
             image=image, channel=channel, **({} if position is None else {"position": position}))))
         self.image_dropdown.observe(self._on_image, names="value")
-        self.upload_button.observe(self._on_upload, names="value")
         self.layer_dropdown.observe(self._on_layer, names="value")
         for attribute, observer in self._observers.items():
             getattr(self, attribute).observe(observer, names="value")
@@ -404,7 +397,7 @@ class LayerExplorer(BookWidget):
                 setattr(self, attribute, new)
         options = self._image_options(state.own)
         with holding(self.image_dropdown, self.layer_dropdown, self.channel_slider,
-                     self.row_slider, self.col_slider, self.upload_button):
+                     self.row_slider, self.col_slider):
             if list(self.image_dropdown.options) != options:
                 self.image_dropdown.options = options
             self.image_dropdown.value = state.image
@@ -412,17 +405,6 @@ class LayerExplorer(BookWidget):
             show_int(self.channel_slider, state.channel, 0, info.channels - 1)
             show_int(self.row_slider, state.position[0], 0, info.size[0] - 1)
             show_int(self.col_slider, state.position[1], 0, info.size[1] - 1)
-            self.upload_button.value = self._upload_record(state.own)
-
-    @staticmethod
-    def _upload_record(own: OwnImage | None) -> tuple:
-        """What the upload button holds: the last upload's name without its bytes (so the
-        button counts it, and the notebook does not keep the file), or nothing."""
-        if own is None or not own.label.startswith("your image: "):
-            return ()
-        name = own.label.removeprefix("your image: ")
-        return ({"name": name, "type": "", "size": 0, "content": memoryview(b""),
-                 "last_modified": datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)},)
 
     def _info_html(self) -> str:
         return unit_html(self.layer_info(), self.channel, self.position, self.unit_value,
@@ -464,15 +446,16 @@ class LayerExplorer(BookWidget):
         self.set_from_control(position=(self.position[0], change["new"]))
 
     @callback
-    def _on_upload(self, change: dict) -> None:
-        files = change["new"]
-        if not files or files == self._upload_record(self.state.own):
-            return  # the button showing the state's upload
-        first = files[0]
-        if self.upload_file(bytes(first["content"]), first.get("name", "upload")):
+    def _on_upload(self, name: str, content: bytes | None, size: int) -> None:
+        if content is None:
+            self._show_error(
+                f"{name!r} is {size / 2**20:.1f} MB: Jupyter passes at most "
+                f"{(MAX_BYTES + 2**16) // 2**20} MB from the browser to Python at once, so it "
+                "was not sent; save a smaller copy (the network sees it at "
+                f"{self.input_size[0]} × {self.input_size[1]} pixels)"
+            )
             return
-        with holding(self.upload_button):  # refused: the button forgets the file's bytes
-            self.upload_button.value = self._upload_record(self.state.own)
+        self.upload_file(content, name)
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:

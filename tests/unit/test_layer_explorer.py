@@ -230,16 +230,41 @@ def test_an_uploaded_file_is_shown():
     assert torch.equal(ex.image[0], torch.ones(16, 16)) and ex.image[1:].sum() == 0
 
 
-def test_the_upload_button_goes_the_same_way_and_forgets_the_bytes():
+def test_the_upload_button_goes_the_same_way_and_keeps_no_bytes():
     ex = small_explorer()
     content = png(np.full((8, 8, 3), 255, dtype=np.uint8))
-    when = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-    ex.upload_button.value = ({"name": "white.png", "type": "image/png", "size": len(content),
-                               "content": memoryview(content), "last_modified": when},)
+    # what the browser sends: the file's name and size, its bytes as the one buffer
+    ex.upload_button.receive({"kind": "file", "name": "white.png", "size": len(content)},
+                             [memoryview(content)])
     assert ex.image_source == "custom" and torch.equal(ex.image, torch.ones(3, 16, 16))
-    # the button counts the file (1) but keeps none of its bytes (saved with the notebook)
-    (record,) = ex.upload_button.value
-    assert record["name"] == "white.png" and bytes(record["content"]) == b""
+    assert ex.image_dropdown.options[-1] == ("your image: white.png", "custom")
+    # no trait of the button holds the file: nothing of it is saved with the notebook
+    values = ex.upload_button.trait_values().values()
+    assert not any(isinstance(v, (bytes, memoryview)) for v in values)
+
+
+def test_a_file_too_large_to_send_is_named_with_the_limit_and_the_next_one_works():
+    """Issue 31: a 12 MB JPEG never reached the kernel (Jupyter drops messages over
+    10 MiB) and nothing said so.  The browser sends only its name and size."""
+    ex = small_explorer()
+    ex.set(image=1)
+    before = ex.state
+    ex.upload_button.receive({"kind": "too_large", "name": "photo.jpg", "size": 12_152_263},
+                             [])
+    assert ex.error.startswith("'photo.jpg' is 11.6 MB: Jupyter passes at most 10 MB from "
+                               "the browser to Python at once, so it was not sent")
+    assert ex.state == before
+    content = png(np.zeros((4, 4, 3), dtype=np.uint8))
+    ex.upload_button.receive({"kind": "file", "name": "small.png", "size": len(content)},
+                             [content])
+    assert ex.error is None and ex.image_source == "custom"
+
+
+def test_the_upload_button_checks_the_size_in_the_browser():
+    from convbook.widgets.upload import _ESM, MAX_BYTES
+
+    assert small_explorer().upload_button.max_bytes == MAX_BYTES == 10 * 2**20 - 2**16
+    assert 'file.size > model.get("max_bytes")' in _ESM and 'kind: "too_large"' in _ESM
 
 
 def test_transparent_pixels_become_white():
@@ -292,13 +317,11 @@ def test_an_image_with_too_many_pixels_is_refused_in_plain_words(monkeypatch):
     assert "Decompression" not in ex.error and "PIL" not in ex.error
 
 
-def test_a_refused_upload_leaves_the_button_as_it_was():
+def test_a_refused_upload_keeps_the_image():
     ex = small_explorer()
-    when = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-    ex.upload_button.value = ({"name": "notes.txt", "type": "text/plain", "size": 4,
-                               "content": memoryview(b"text"), "last_modified": when},)
+    ex.upload_button.receive({"kind": "file", "name": "notes.txt", "size": 4}, [b"text"])
     assert ex.error.startswith("'notes.txt' is not an image file")
-    assert ex.upload_button.value == () and ex.image_source == 0
+    assert ex.image_source == 0
 
 
 def test_upload_file_wants_bytes():

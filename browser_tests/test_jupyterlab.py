@@ -239,6 +239,83 @@ def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
     _assert_clean(page)
 
 
+# In the page: how an element and its parts are laid out.
+_IMAGE_SCALE_JS = """(img) => img.getBoundingClientRect().width / img.naturalWidth"""
+_CUT_LABELS_JS = """(el) => [...el.querySelectorAll('.widget-label')]
+    .filter(l => l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1)
+    .map(l => l.textContent)"""
+_SWATCHES_JS = """(el) => [...el.querySelectorAll('.convbook-message span')]
+    .map(s => [s.nextSibling ? s.nextSibling.textContent : '',
+               getComputedStyle(s).backgroundColor])"""
+_FITS_JS = """([el, selector]) => {
+    const box = el.getBoundingClientRect();
+    const parts = [...el.querySelectorAll(selector)].map(p => p.getBoundingClientRect());
+    const scrolled = [el, ...el.querySelectorAll('*')].filter(e => {
+        const style = getComputedStyle(e);
+        return ['auto', 'scroll'].includes(style.overflowX) && e.scrollWidth > e.clientWidth + 1;
+    }).length;
+    return {parts: parts.length, scrolled: scrolled,
+            outside: parts.filter(r => r.left < box.left - 1 || r.right > box.right + 1).length};
+}"""
+
+
+def _press(page, handle, key: str) -> None:
+    handle.focus()
+    page.keyboard.press(key)
+
+
+def test_widget_layout_in_chapter_01(lab, lab_page, artifacts: Path):
+    """Issue 31: the explorer's picture was stretched 1.48x, its labels cut ("output pa..."),
+    two legend entries the same colour, the output title cut when impossible; the kernel
+    editor's 7x7 grid overflowed and a 400-digit entry's error ran off the widget."""
+    page = lab_page
+    editor = _run_chapter(page, lab, "01_cross_correlation.ipynb", "convbook-kernel-editor")
+    # ---- kernel editor at size 7: every cell inside the widget, nothing scrolls sideways
+    editor.locator("select").nth(1).select_option("7")
+    cells = editor.locator(".convbook-kernel-grid input")
+    page.wait_for_function("el => el.querySelectorAll('input').length === 49",
+                           arg=editor.locator(".convbook-kernel-grid").element_handle(),
+                           timeout=10_000)
+    editor.screenshot(path=artifacts / "1-editor-7x7.png")
+    fit = editor.evaluate(_FITS_JS, ".convbook-kernel-grid input")
+    assert fit == {"parts": 49, "scrolled": 0, "outside": 0}, fit
+    # ---- a 400-digit entry: the error wraps inside the widget
+    cells.nth(0).fill("1" * 400)
+    error = editor.locator(".convbook-error")
+    error.wait_for(timeout=10_000)
+    editor.screenshot(path=artifacts / "2-editor-long-entry.png")
+    assert error.evaluate("(e) => e.getBoundingClientRect().right") <= editor.evaluate(
+        "(e) => e.getBoundingClientRect().right") + 1
+
+    # ---- the convolution explorer: transposed, per axis: every label whole
+    explorer = page.locator(".convbook-conv-explorer").first
+    explorer.scroll_into_view_if_needed()
+    drawing = explorer.locator("img.convbook-drawing")
+    explorer.locator(".widget-toggle-button", has_text="transposed").click()
+    explorer.locator(".widget-checkbox input").check()
+    page.wait_for_function("el => el.innerText.includes('output pad H')",
+                           arg=explorer.element_handle(), timeout=10_000)
+    explorer.screenshot(path=artifacts / "3-explorer-per-axis.png")
+    assert explorer.evaluate(_CUT_LABELS_JS) == []
+    # every colour of the key its own
+    swatches = explorer.evaluate(_SWATCHES_JS)
+    assert len(swatches) == 8 and len({colour for _, colour in swatches}) == 8, swatches
+    # ---- impossible: input 1, kernel 7 (Home and End on the height sliders)
+    explorer.locator(".widget-toggle-button", has_text="convolution").click()
+    src = drawing.get_attribute("src")
+    sliders = explorer.locator(".widget-slider")
+    _press(page, sliders.filter(has_text="input H").locator(".noUi-handle"), "Home")
+    _press(page, sliders.filter(has_text="kernel H").locator(".noUi-handle"), "End")
+    explorer.locator(".convbook-error").wait_for(timeout=10_000)
+    _wait_for_new_src(drawing, src)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=drawing.element_handle(), timeout=10_000)
+    explorer.screenshot(path=artifacts / "4-explorer-impossible.png")
+    assert "Impossible along the height" in explorer.locator(".convbook-error").inner_text()
+    assert drawing.evaluate(_IMAGE_SCALE_JS) == pytest.approx(1.0, abs=0.01)
+    _assert_clean(page)
+
+
 def _png_file(folder: Path, name: str, rgb: tuple[int, int, int]) -> Path:
     """A small PNG of one colour with a white square in the middle, written to ``folder``."""
     from PIL import Image
@@ -320,7 +397,7 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     _choose_file(page, button, bad)
     error = explorer.locator(".convbook-error")
     error.wait_for(timeout=10_000)
-    assert "could not read 'notes.png' as an image" in error.inner_text()
+    assert "'notes.png' is not an image file that can be read" in error.inner_text()
     assert picture.get_attribute("src") == src  # the last good image stays
     explorer.screenshot(path=artifacts / "5-explorer-bad-upload.png")
     # still alive: the next change works and clears the error
@@ -328,5 +405,29 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
         value="whiten (Conv2d, 24×31×31)")
     error.wait_for(state="detached", timeout=10_000)
     _wait_for_new_src(picture, src)
+
+    # ---- the End key reaches the new layer's last row (it stopped at the old one's)
+    row = explorer.locator(".convbook-row-choice")
+    page.wait_for_function("el => el.querySelector('.widget-readout') !== null",
+                           arg=row.element_handle(), timeout=10_000)
+    _press(page, row.locator(".noUi-handle"), "End")
+    page.wait_for_function("el => el.querySelector('.widget-readout').innerText === '30'",
+                           arg=row.element_handle(), timeout=10_000)
+    page.wait_for_function("el => el.innerText.includes('unit (30, ')",
+                           arg=unit.element_handle(), timeout=10_000)
+
+    # ---- a file over Jupyter's 10 MB message limit: named, not sent; the next one works
+    big = artifacts / "big.jpg"
+    big.write_bytes(b"\xff\xd8" + bytes(10 * 2**20 + 100))
+    src = picture.get_attribute("src")
+    _choose_file(page, button, big)
+    error.wait_for(timeout=10_000)
+    assert "'big.jpg' is 10.0 MB: Jupyter passes at most 10 MB" in error.inner_text()
+    explorer.screenshot(path=artifacts / "6-explorer-too-large.png")
+    _choose_file(page, button, _png_file(artifacts, "after.png", (40, 200, 40)))
+    page.wait_for_function("el => el.value === 'your image: after.png'",
+                           arg=choice.element_handle(), timeout=10_000)
+    _wait_for_new_src(picture, src)
+    error.wait_for(state="detached", timeout=10_000)
 
     _assert_clean(page)

@@ -17,6 +17,7 @@ _EXPORTS = {
     "KernelEditor": "kernel_editor",
     "ConvExplorer": "explorer",
     "LayerExplorer": "layer_explorer",
+    "ImageUpload": "upload",
 }
 
 

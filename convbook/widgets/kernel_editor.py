@@ -48,7 +48,6 @@ from convbook.widgets.kernel_editor_state import (
     SIZES,
     Correlator,
     KernelEditorState,
-    as_kernel,
     as_rows,
     changed,
     display,

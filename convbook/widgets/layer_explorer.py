@@ -53,7 +53,6 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import ipywidgets as widgets
-import numpy as np
 import torch
 from torch import nn
 

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from convbook.widgets.png import to_uint8
 from convbook.widgets.layer_explorer_state import Box, LayerInfo
+from convbook.widgets.png import to_uint8
 
 PADDING_GREY = 225  # the margin around the image: where a receptive field meets padding
 BOX = (0, 220, 255)  # cyan: the receptive field

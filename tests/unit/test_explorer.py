@@ -696,7 +696,7 @@ def test_set_renders_once_and_not_at_all_without_a_change(monkeypatch):
 def test_a_bad_value_leaves_state_and_view_unchanged():
     ex = ConvExplorer(input_size=5, kernel_size=3, stride=2, step=2)
     state, png = ex.state, ex.png
-    sliders = {name: getattr(ex, name).value for name in _SLIDERS + ["step_slider"]}
+    sliders = {name: getattr(ex, name).value for name in [*_SLIDERS, "step_slider"]}
     with pytest.raises(ValueError, match=r"stride must be <= 4 in the explorer, got 5"):
         ex.set(stride=5, kernel_size=2)
     assert ex.state is state and ex.png == png and bytes(ex.drawing_view.value) == png

@@ -4,9 +4,8 @@ boxes against the receptive-field recursion, and every bad input (arguments, upl
 from __future__ import annotations
 
 import base64
-import dataclasses
 import copy
-import datetime
+import dataclasses
 import io
 import itertools
 import re
@@ -558,7 +557,7 @@ def test_switching_layers_gives_sliders_of_the_new_range():
     browser's slider keeps its first range for Home and End, so a new range is a new
     slider; the explorer reads and drives the new ones."""
     ex = LayerExplorer(layer="blocks.1")
-    old_row, old_col, old_channel = ex.row_slider, ex.col_slider, ex.channel_slider
+    old_row, old_col = ex.row_slider, ex.col_slider
     assert (old_row.max, old_col.max) == (6, 6)
     ex.layer_dropdown.value = "whiten"
     assert ex.row_slider is not old_row and ex.col_slider is not old_col

@@ -9,12 +9,10 @@ outside the box.  Photos and uploads are cropped to the centre square and shrunk
 network's input size, and every image is rounded to 8 bits, as a CIFAR-10 image is.
 
 By default it shows the network that ships with convbook (:func:`convbook.models.pretrained`)
-on a few CIFAR-10 test images shipped with it.  The explorer follows the pattern of
-:mod:`convbook.widgets.base`: its settings are a frozen dataclass,
-:class:`~convbook.widgets.layer_explorer_state.LayerExplorerState` (``ex.state``), changed
-by :meth:`LayerExplorer.set`, which the controls call too; what it shows is computed in
-:mod:`~convbook.widgets.layer_explorer_state` and drawn in
-:mod:`~convbook.widgets.layer_explorer_drawing`.
+on a few CIFAR-10 test images shipped with it.  It follows :mod:`convbook.widgets.base`: its
+settings are a frozen dataclass (``ex.state``), changed by :meth:`LayerExplorer.set`, which
+the controls call too; the state and what it shows are computed in
+:mod:`~convbook.widgets.layer_explorer_state`, drawn in :mod:`~.layer_explorer_drawing`.
 
 Headless, through :meth:`LayerExplorer.set` (or the sub-widgets' ``value``)::
 
@@ -31,19 +29,16 @@ server's ``websocket_max_message_size``), so the upload button
 (:class:`~convbook.widgets.upload.ImageUpload`) checks a file's size in the browser and
 sends only the name of a larger one, and the explorer says why it was not used.
 
-Sub-widgets: ``image_dropdown``, ``upload_button``
-(:class:`~convbook.widgets.upload.ImageUpload`),
-``layer_dropdown``, ``channel_slider``, ``row_slider``, ``col_slider``, ``input_view``,
-``channel_view``, ``maps_view`` (``ipywidgets.Image``, each shown at its own size),
-``top5_view`` and ``message`` (``ipywidgets.HTML``).  The channel, row and column sliders
-are replaced by new ones when their range changes (see
-:func:`~convbook.widgets.base.renewed_slider`): read them from the explorer each time.
+Sub-widgets: ``image_dropdown``, ``upload_button`` (an ``ImageUpload``), ``layer_dropdown``,
+``channel_slider``, ``row_slider``, ``col_slider``, ``input_view``, ``channel_view``,
+``maps_view`` (``ipywidgets.Image``, each shown at its own size), ``top5_view`` and
+``message`` (``ipywidgets.HTML``).  A slider whose range changes is replaced by a new one
+(:func:`~convbook.widgets.base.renewed_slider`): read it from the explorer each time.
 
-Limits: the layers listed are the convolutions, poolings and blocks (modules with
-children) that run once per forward pass and output ``(N, C, h, w)``; the receptive-field
-geometry is that of :func:`~convbook.receptive_field.receptive_field`, so the network must
-run its convolutions and poolings as modules, one after another (as ``FastNet`` and
-``nn.Sequential`` CNNs do).
+Limits: the layers listed are the convolutions, poolings and blocks (modules with children)
+that run once per forward pass and output ``(N, C, h, w)``; the receptive-field geometry is
+that of :func:`~convbook.receptive_field.receptive_field`, so the network must run its
+convolutions and poolings as modules, one after another (as ``FastNet`` does).
 """
 
 from __future__ import annotations
@@ -156,9 +151,8 @@ class LayerExplorer(BookWidget):
         if scale is not None:
             check_int_range(scale, "scale", 1, self.MAX_SCALE)
         self.model = models.pretrained() if model is None else model
-        self.mean = check_vector(info["mean"] if mean is None else mean, "mean", 3,
-                                 "colour channel")
-        self.std = check_vector(info["std"] if std is None else std, "std", 3, "colour channel")
+        self.mean = check_vector(info["mean"] if mean is None else mean, "mean", 3, "channel")
+        self.std = check_vector(info["std"] if std is None else std, "std", 3, "channel")
         if (self.std <= 0).any():
             raise ValueError(f"std must be > 0 in every channel, got {self.std.tolist()}")
         self.images = images
@@ -182,7 +176,7 @@ class LayerExplorer(BookWidget):
         self._margin = field_margin(self._layers, self.input_size)
         self._scale = scale or max(1, min(8, _CANVAS_PX // (max(h, w) + 2 * self._margin)))
         self._photos: dict[str, torch.Tensor] = {}
-        self._looked: tuple | None = None  # (image, own) -> what the network made of it
+        self._looked: tuple | None = None  # ((image, own), picture, probs, x, maps)
         self._shown: dict = {}  # what the pictures show, for the still
 
         self.image_dropdown = widgets.Dropdown(options=self._image_options(None),
@@ -206,20 +200,17 @@ class LayerExplorer(BookWidget):
         self.top5_view = widgets.HTML()
         self._titles = [widgets.HTML() for _ in range(3)]
 
-        def column(title: widgets.HTML, view: widgets.Widget) -> widgets.VBox:
-            return widgets.VBox([title, view])
-
         self._layer_row = widgets.HBox([self.layer_dropdown, self.channel_slider])
         self._unit_row = widgets.HBox([self.row_slider, self.col_slider])
         super().__init__([
             widgets.HBox([self.image_dropdown, self.upload_button]),
             self._layer_row,
             self._unit_row,
-            widgets.HBox([column(self._titles[0], self.input_view),
-                          column(self._titles[1], self.channel_view),
-                          column(widgets.HTML("<b>top-5 classes</b>"), self.top5_view)],
+            widgets.HBox([widgets.VBox([self._titles[0], self.input_view]),
+                          widgets.VBox([self._titles[1], self.channel_view]),
+                          widgets.VBox([widgets.HTML("<b>top-5 classes</b>"), self.top5_view])],
                          layout=widgets.Layout(flex_flow="row wrap")),
-            column(self._titles[2], self.maps_view),
+            widgets.VBox([self._titles[2], self.maps_view]),
         ])
         # CSS classes name the parts for readers' custom styles and the browser tests
         for view, name in ((self.input_view, "convbook-input"),
@@ -410,14 +401,10 @@ class LayerExplorer(BookWidget):
                          self.unit_box)
 
     def _image_options(self, own: OwnImage | None) -> list[tuple[str, int | str]]:
-        options: list[tuple[str, int | str]] = []
-        names = getattr(self, "classes", None)
-        for i in range(len(self.images)):
-            label = ""
-            if self.labels is not None:
-                k = int(self.labels[i])
-                label = f" ({names[k] if names is not None and k < len(names) else k})"
-            options.append((f"image {i}{label}", i))
+        truths = [""] * len(self.images) if self.labels is None else [
+            f" ({self.classes[int(k)]})" for k in self.labels]
+        options: list[tuple[str, int | str]] = [
+            (f"image {i}{truth}", i) for i, truth in enumerate(truths)]
         options += [(f"photo: {name}", name) for name in PHOTOS]
         if own is not None:
             options.append((own.label, CUSTOM))

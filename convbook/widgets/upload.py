@@ -25,7 +25,7 @@ import traitlets
 #: for the message's own header.
 MAX_BYTES = 10 * 2**20 - 2**16
 
-_ESM = """
+BROWSER_CODE = """
 function render({ model, el }) {
   const button = document.createElement("button");
   button.className = "jupyter-widgets jupyter-button widget-button";
@@ -68,7 +68,7 @@ class ImageUpload(anywidget.AnyWidget):
     :meth:`receive` is what a message from the browser calls (tests call it too).
     """
 
-    _esm = _ESM
+    _esm = BROWSER_CODE
     description = traitlets.Unicode("your image").tag(sync=True)
     tooltip = traitlets.Unicode("").tag(sync=True)
     accept = traitlets.Unicode("image/*").tag(sync=True)

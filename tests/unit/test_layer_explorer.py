@@ -260,10 +260,11 @@ def test_a_file_too_large_to_send_is_named_with_the_limit_and_the_next_one_works
 
 
 def test_the_upload_button_checks_the_size_in_the_browser():
-    from convbook.widgets.upload import _ESM, MAX_BYTES
+    from convbook.widgets.upload import BROWSER_CODE, MAX_BYTES
 
     assert small_explorer().upload_button.max_bytes == MAX_BYTES == 10 * 2**20 - 2**16
-    assert 'file.size > model.get("max_bytes")' in _ESM and 'kind: "too_large"' in _ESM
+    assert 'file.size > model.get("max_bytes")' in BROWSER_CODE
+    assert 'kind: "too_large"' in BROWSER_CODE
 
 
 def test_transparent_pixels_become_white():

@@ -106,6 +106,16 @@ class BookWidget(widgets.VBox):
             self._show_error(str(error))
             self._show_controls(self._state)
 
+    def _bind(self, control: widgets.Widget, field: str) -> Callable[[dict], None]:
+        """Make ``control`` a view of state field ``field``: a change of its ``value`` calls
+        ``set(field=value)`` (:meth:`set_from_control`); returns the observer."""
+        observer = functools.partial(self._on_control, field)
+        control.observe(observer, names="value")
+        return observer
+
+    def _on_control(self, field: str, change: dict) -> None:
+        run_callback(self, lambda: self.set_from_control(**{field: change["new"]}))
+
     def _checked(self, changes: dict[str, Any]) -> Any:
         """The state ``changes`` make, every value checked; raise naming a bad one."""
         raise NotImplementedError(f"{type(self).__name__} must define _checked")
@@ -212,14 +222,19 @@ def callback(
 
     @functools.wraps(method)
     def run(self: _W, *args: _P.args, **kwargs: _P.kwargs) -> None:
-        try:
-            method(self, *args, **kwargs)
-        except Exception as error:  # a callback never raises into the kernel
-            self._show_error(f"could not update: {type(error).__name__}: {error}")
-            with contextlib.suppress(Exception):
-                self._show_controls(self._state)
+        run_callback(self, lambda: method(self, *args, **kwargs))
 
     return run
+
+
+def run_callback(widget: BookWidget, action: Callable[[], None]) -> None:
+    """Run ``action`` as a :func:`callback` of ``widget`` runs its method."""
+    try:
+        action()
+    except Exception as error:  # a callback never raises into the kernel
+        widget._show_error(f"could not update: {type(error).__name__}: {error}")
+        with contextlib.suppress(Exception):
+            widget._show_controls(widget._state)
 
 
 def state_field(name: str, doc: str) -> property:

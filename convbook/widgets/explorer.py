@@ -199,17 +199,17 @@ class ConvExplorer(BookWidget):
             self._rows[name] = widgets.HBox([getattr(self, f"{name}{a}_slider")
                                              for a in _AXES[1:]])
         self.per_axis_checkbox = widgets.Checkbox(description="per-axis")
-        self.per_axis_checkbox.observe(self._on_per_axis, names="value")
+        self._bind(self.per_axis_checkbox, "per_axis")
         self.mode_toggle = widgets.ToggleButtons(
             options=[("convolution", "conv"), ("transposed", "transposed")]
         )
-        self.mode_toggle.observe(self._on_mode, names="value")
-        step_slider = widgets.IntSlider(min=0, max=0, description="step", style=style,
-                                        layout=shared)
-        step_slider.add_class("convbook-step")
-        self._watch("step_slider", step_slider, self._on_step)
+        self._bind(self.mode_toggle, "mode")
+        self.step_slider = widgets.IntSlider(min=0, max=0, description="step", style=style,
+                                             layout=shared)
+        self.step_slider.add_class("convbook-step")
+        self._observers["step_slider"] = self._bind(self.step_slider, "step")
         self.play = widgets.Play(value=0, min=0, max=0, interval=700, description="play")
-        self.play.observe(self._on_step, names="value")
+        self._bind(self.play, "step")
         self._step_row = widgets.HBox([self.play, self.step_slider])
         # the picture at its own size: stretched to the box's width its text went soft
         self.drawing_view = widgets.Image(
@@ -357,18 +357,6 @@ class ConvExplorer(BookWidget):
         value = change["new"]
         pair = {"": (value, value), "_h": (value, w), "_w": (h, value)}[axis]
         self.set_from_control(**{name: pair})
-
-    @callback
-    def _on_per_axis(self, change: dict) -> None:
-        self.set_from_control(per_axis=change["new"])
-
-    @callback
-    def _on_mode(self, change: dict) -> None:
-        self.set_from_control(mode=change["new"])
-
-    @callback
-    def _on_step(self, change: dict) -> None:
-        self.set_from_control(step=change["new"])
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:

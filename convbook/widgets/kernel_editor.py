@@ -165,11 +165,10 @@ class KernelEditor(BookWidget):
         self.output_view.add_class("convbook-output")
 
         self._render(first)
-        self.preset_dropdown.observe(self._on_preset, names="value")
-        self.size_dropdown.observe(self._on_size, names="value")
-        self.image_dropdown.observe(self._on_image, names="value")
-        self.absolute_checkbox.observe(self._on_absolute, names="value")
-        self.range_toggle.observe(self._on_mode, names="value")
+        for control, field in ((self.preset_dropdown, "kernel"), (self.size_dropdown, "size"),
+                               (self.image_dropdown, "image"),
+                               (self.absolute_checkbox, "absolute"), (self.range_toggle, "mode")):
+            self._bind(control, field)
 
     # ----------------------------------------------------------------- state
     @property
@@ -316,23 +315,3 @@ class KernelEditor(BookWidget):
                 return (f"cell ({i}, {j}) must be a finite number, at most {FLOAT32_MAX:.3g} "
                         f"in size (float32), got {_quoted(cell.value)}")
         return None
-
-    @callback
-    def _on_preset(self, change: dict) -> None:
-        self.set_from_control(kernel=change["new"])
-
-    @callback
-    def _on_size(self, change: dict) -> None:
-        self.set_from_control(size=change["new"])
-
-    @callback
-    def _on_image(self, change: dict) -> None:
-        self.set_from_control(image=change["new"])
-
-    @callback
-    def _on_absolute(self, change: dict) -> None:
-        self.set_from_control(absolute=change["new"])
-
-    @callback
-    def _on_mode(self, change: dict) -> None:
-        self.set_from_control(mode=change["new"])

@@ -230,15 +230,15 @@ class LayerExplorer(BookWidget):
             raise ValueError(f"layer must be one of {', '.join(self._by_name)}, got {start!r}")
         h, w = self._by_name[start].size
         first = LayerExplorerState(image=0, layer=start, channel=0, position=(h // 2, w // 2))
-        self._observers = {"channel_slider": self._on_channel, "row_slider": self._on_row,
-                           "col_slider": self._on_col}
+        self._observers = {"row_slider": self._on_row, "col_slider": self._on_col}
+        self._bind(self.image_dropdown, "image")
+        self._bind(self.layer_dropdown, "layer")
+        self._observers["channel_slider"] = self._bind(self.channel_slider, "channel")
+        for attribute in ("row_slider", "col_slider"):
+            getattr(self, attribute).observe(self._observers[attribute], names="value")
         self._state = first  # what the constructor's arguments change
         self._render(self._checked(dict(
             image=image, channel=channel, **({} if position is None else {"position": position}))))
-        self.image_dropdown.observe(self._on_image, names="value")
-        self.layer_dropdown.observe(self._on_layer, names="value")
-        for attribute, observer in self._observers.items():
-            getattr(self, attribute).observe(observer, names="value")
 
     # ----------------------------------------------------------------- what it shows
     @property
@@ -411,18 +411,6 @@ class LayerExplorer(BookWidget):
         return options
 
     # ----------------------------------------------------------------- observers
-    @callback
-    def _on_image(self, change: dict) -> None:
-        self.set_from_control(image=change["new"])
-
-    @callback
-    def _on_layer(self, change: dict) -> None:
-        self.set_from_control(layer=change["new"])
-
-    @callback
-    def _on_channel(self, change: dict) -> None:
-        self.set_from_control(channel=change["new"])
-
     @callback
     def _on_row(self, change: dict) -> None:
         self.set_from_control(position=(change["new"], self.position[1]))

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
+from renders import count_calls
 
 from convbook.widgets import ConvExplorer
 from convbook.widgets.explorer_drawing import COLOURS, READ, TITLE_PX, Painter, legend_html
@@ -650,17 +651,11 @@ def test_mimebundle_has_a_still_of_the_current_picture():
 
 
 # ---------------------------------------------------------------- state as data
-def _count_renders(monkeypatch, module) -> list:
-    """Every picture ``module`` encodes (one per render), by wrapping its ``png_bytes``."""
-    calls = []
-    real = module.png_bytes
+def _count_renders(monkeypatch) -> list:
+    """One entry per render."""
+    import convbook.widgets.explorer as module
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(module, "png_bytes", counting)
-    return calls
+    return count_calls(monkeypatch, module, "png_bytes")
 
 
 @pytest.mark.parametrize(
@@ -670,10 +665,8 @@ def _count_renders(monkeypatch, module) -> list:
      ("input_size_h_slider", 7), ("kernel_size_slider", 1), ("play", 2)],
 )
 def test_one_control_change_renders_once(monkeypatch, control, value):
-    import convbook.widgets.explorer as module
-
     ex = ConvExplorer(input_size=6, kernel_size=3, step=8)
-    renders = _count_renders(monkeypatch, module)
+    renders = _count_renders(monkeypatch)
     pictures, messages = [], []
     ex.drawing_view.observe(pictures.append, names="value")
     ex.message.observe(messages.append, names="value")
@@ -683,10 +676,8 @@ def test_one_control_change_renders_once(monkeypatch, control, value):
 
 
 def test_set_renders_once_and_not_at_all_without_a_change(monkeypatch):
-    import convbook.widgets.explorer as module
-
     ex = ConvExplorer()
-    renders = _count_renders(monkeypatch, module)
+    renders = _count_renders(monkeypatch)
     ex.set(input_size=(9, 8), stride=2, padding=1, mode="transposed", output_padding=1, step=5)
     assert len(renders) == 1
     ex.set(stride=2, step=5)  # the state it already has

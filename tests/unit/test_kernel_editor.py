@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from renders import count_calls
 
 from convbook import kernels
 from convbook.widgets import KernelEditor
@@ -474,18 +475,10 @@ def test_settings_are_a_frozen_dataclass(small):
 
 
 def _count_renders(monkeypatch) -> list:
-    """One entry per output picture encoded: one per render."""
+    """One entry per render."""
     import convbook.widgets.kernel_editor as module
 
-    calls = []
-    real = module.display
-
-    def counting(*args):
-        calls.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(module, "display", counting)
-    return calls
+    return count_calls(monkeypatch, module, "display")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from renders import count_calls
 from torch import nn
 
 from convbook import explain, models
@@ -515,18 +516,10 @@ def test_settings_are_a_frozen_dataclass():
 
 
 def _count_renders(monkeypatch) -> list:
-    """One entry per unit gradient computed: one per render."""
+    """One entry per render."""
     import convbook.widgets.layer_explorer as module
 
-    calls = []
-    real = module.input_gradient
-
-    def counting(*args):
-        calls.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(module, "input_gradient", counting)
-    return calls
+    return count_calls(monkeypatch, module, "input_gradient")
 
 
 @pytest.mark.parametrize(

@@ -247,7 +247,7 @@ _CUT_LABELS_JS = """(el) => [...el.querySelectorAll('.widget-label')]
 _SWATCHES_JS = """(el) => [...el.querySelectorAll('.convbook-message span')]
     .map(s => [s.nextSibling ? s.nextSibling.textContent : '',
                getComputedStyle(s).backgroundColor])"""
-_FITS_JS = """([el, selector]) => {
+_FITS_JS = """(el, selector) => {
     const box = el.getBoundingClientRect();
     const parts = [...el.querySelectorAll(selector)].map(p => p.getBoundingClientRect());
     const scrolled = [el, ...el.querySelectorAll('*')].filter(e => {
@@ -292,6 +292,8 @@ def test_widget_layout_in_chapter_01(lab, lab_page, artifacts: Path):
     explorer.scroll_into_view_if_needed()
     drawing = explorer.locator("img.convbook-drawing")
     explorer.locator(".widget-toggle-button", has_text="transposed").click()
+    page.wait_for_function("el => el.innerText.includes('inserted zero')",
+                           arg=explorer.element_handle(), timeout=10_000)
     explorer.locator(".widget-checkbox input").check()
     page.wait_for_function("el => el.innerText.includes('output pad H')",
                            arg=explorer.element_handle(), timeout=10_000)
@@ -302,6 +304,8 @@ def test_widget_layout_in_chapter_01(lab, lab_page, artifacts: Path):
     assert len(swatches) == 8 and len({colour for _, colour in swatches}) == 8, swatches
     # ---- impossible: input 1, kernel 7 (Home and End on the height sliders)
     explorer.locator(".widget-toggle-button", has_text="convolution").click()
+    page.wait_for_function("el => !el.innerText.includes('inserted zero')",
+                           arg=explorer.element_handle(), timeout=10_000)
     src = drawing.get_attribute("src")
     sliders = explorer.locator(".widget-slider")
     _press(page, sliders.filter(has_text="input H").locator(".noUi-handle"), "Home")

@@ -250,3 +250,17 @@ def swap_slider(box: widgets.Box, old: widgets.IntSlider, new: widgets.IntSlider
     new.observe(observer, names="value")
     box.children = tuple(new if child is old else child for child in box.children)
     old.close()
+
+
+def renew_sliders(owner: BookWidget, ranges: dict[str, tuple[widgets.Box, int, int]],
+                  observers: dict[str, Callable[[dict], None]]) -> None:
+    """Give each slider ``owner.<attribute>`` of ``ranges`` (``attribute: (box, low,
+    high)``) the range ``low..high``: a new slider in its place in ``box`` when the range
+    changed (:func:`renewed_slider`, :func:`swap_slider`), observed by
+    ``observers[attribute]``."""
+    for attribute, (box, low, high) in ranges.items():
+        old = getattr(owner, attribute)
+        new = renewed_slider(old, low, high)
+        if new is not old:
+            swap_slider(box, old, new, observers[attribute])
+            setattr(owner, attribute, new)

@@ -114,10 +114,9 @@ from convbook.widgets.base import (
     BookWidget,
     callback,
     holding,
-    renewed_slider,
+    renew_sliders,
     show_int,
     state_field,
-    swap_slider,
 )
 from convbook.widgets.explorer_drawing import Painter, legend_html
 from convbook.widgets.explorer_geometry import INPUT, PADDING, ZERO, Pair, output_padding_limits
@@ -311,18 +310,11 @@ class ConvExplorer(BookWidget):
     def _show_controls(self, state: ConvExplorerState) -> None:
         last = max(state.geometry.n_steps - 1, 0)
         limits = output_padding_limits(state.stride, state.dilation)
-        ranges = {"step_slider": (0, last), "output_padding_slider": (0, min(limits)),
-                  "output_padding_h_slider": (0, limits[0]),
-                  "output_padding_w_slider": (0, limits[1])}
-        boxes = {"step_slider": self._step_row, "output_padding_slider": self.square_box,
-                 "output_padding_h_slider": self._rows["output_padding"],
-                 "output_padding_w_slider": self._rows["output_padding"]}
-        for attribute, (low, high) in ranges.items():
-            old = getattr(self, attribute)
-            new = renewed_slider(old, low, high)
-            if new is not old:
-                swap_slider(boxes[attribute], old, new, self._observers[attribute])
-                setattr(self, attribute, new)
+        op = self._rows["output_padding"]
+        renew_sliders(self, {"step_slider": (self._step_row, 0, last),
+                             "output_padding_slider": (self.square_box, 0, min(limits)),
+                             "output_padding_h_slider": (op, 0, limits[0]),
+                             "output_padding_w_slider": (op, 0, limits[1])}, self._observers)
         sliders = [getattr(self, f"{name}{axis}_slider") for name in NAMES for axis in _AXES]
         layouts = [self.square_box.layout, self.per_axis_box.layout, self._op_layout]
         with holding(*sliders, *layouts, self.per_axis_checkbox, self.mode_toggle,

@@ -57,10 +57,9 @@ from convbook.widgets.base import (
     BookWidget,
     callback,
     holding,
-    renewed_slider,
+    renew_sliders,
     show_int,
     state_field,
-    swap_slider,
 )
 from convbook.widgets.layer_explorer_drawing import (
     channel_picture,
@@ -376,15 +375,10 @@ class LayerExplorer(BookWidget):
 
     def _show_controls(self, state: LayerExplorerState) -> None:
         info = self._by_name[state.layer]
-        ranges = {"channel_slider": (self._layer_row, info.channels - 1),
-                  "row_slider": (self._unit_row, info.size[0] - 1),
-                  "col_slider": (self._unit_row, info.size[1] - 1)}
-        for attribute, (box, high) in ranges.items():
-            old = getattr(self, attribute)
-            new = renewed_slider(old, 0, high)
-            if new is not old:
-                swap_slider(box, old, new, self._observers[attribute])
-                setattr(self, attribute, new)
+        renew_sliders(self, {"channel_slider": (self._layer_row, 0, info.channels - 1),
+                             "row_slider": (self._unit_row, 0, info.size[0] - 1),
+                             "col_slider": (self._unit_row, 0, info.size[1] - 1)},
+                      self._observers)
         options = self._image_options(state.own)
         with holding(self.image_dropdown, self.layer_dropdown, self.channel_slider,
                      self.row_slider, self.col_slider):

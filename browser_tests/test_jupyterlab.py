@@ -171,6 +171,12 @@ _FITS_JS = """(el, selector) => {
 }"""
 
 
+_UNIT_SAYS_JS = """([el, text]) => {
+    const line = el.querySelector('.convbook-unit');
+    return line !== null && line.innerText.includes(text);
+}"""
+
+
 def _press(page, handle, key: str) -> None:
     handle.focus()
     page.keyboard.press(key)
@@ -367,7 +373,8 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     explorer.locator(".convbook-layer-choice select").select_option(
         value="blocks.2 (FastBlock, 128×3×3)")
     _wait_for_new_src(grid, src)
-    page.wait_for_function("el => el.innerText.includes('51×51')", arg=unit.element_handle(),
+    # the explorer, not the unit's line: a redraw replaces the line's element
+    page.wait_for_function(_UNIT_SAYS_JS, arg=[explorer.element_handle(), "51×51"],
                            timeout=10_000)
     assert grid.screenshot() != pixels
     explorer.screenshot(path=artifacts / "3-explorer-last-layer.png")
@@ -387,7 +394,10 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     explorer.locator(".convbook-row-choice .noUi-handle").focus()
     page.keyboard.press("ArrowLeft")
     _wait_for_new_src(picture, src)  # the box and the gradient moved
-    assert unit.inner_text() != text
+    page.wait_for_function(
+        "([el, old]) => { const l = el.querySelector('.convbook-unit');"
+        " return l !== null && l.innerText !== old; }",
+        arg=[explorer.element_handle(), text], timeout=10_000)
     explorer.screenshot(path=artifacts / "4-explorer-unit.png")
 
     # ---- a file of the reader's own, then one that is not an image
@@ -420,8 +430,8 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     _press(page, row.locator(".noUi-handle"), "End")
     page.wait_for_function("el => el.querySelector('.widget-readout').innerText === '30'",
                            arg=row.element_handle(), timeout=10_000)
-    page.wait_for_function("el => el.innerText.includes('unit (30, ')",
-                           arg=unit.element_handle(), timeout=10_000)
+    page.wait_for_function(_UNIT_SAYS_JS, arg=[explorer.element_handle(), "unit (30, "],
+                           timeout=10_000)
 
     # ---- a file over Jupyter's 10 MB message limit: named, not sent; the next one works
     big = artifacts / "big.jpg"

@@ -303,8 +303,8 @@ class ConvExplorer(BookWidget):
         png = png_bytes(self._painter.draw(state.geometry, state.step))
         self._state, self._png = state, png
         self.error = state.geometry.error
+        self.drawing_view.value = png  # the picture first: a control never runs ahead of it
         self._show_controls(state)
-        self.drawing_view.value = png
         self._render_message()
 
     def _show_controls(self, state: ConvExplorerState) -> None:

@@ -248,11 +248,11 @@ class KernelEditor(BookWidget):
         self.output, self.shown = torch.from_numpy(output), torch.from_numpy(shown)
         self._note = levels_note(output, state.absolute, state.mode)
         self.error = None
-        self._show_controls(state)
-        if input_png is not None:
+        if input_png is not None:  # the pictures first: a control never runs ahead of them
             self.input_view.value = input_png
         self.output_view.value = output_png
         self.kernel_view.value = kernel_png
+        self._show_controls(state)
         self._render_message()
 
     def _show_controls(self, state: KernelEditorState) -> None:

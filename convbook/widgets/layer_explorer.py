@@ -357,8 +357,7 @@ class LayerExplorer(BookWidget):
                        "channel": state.channel, "position": state.position,
                        "channels": layer_maps.shape[0]}
         self.error = None
-        self._show_controls(state)
-        self.input_view.value = pngs["input"]
+        self.input_view.value = pngs["input"]  # the pictures first: no control runs ahead
         self.channel_view.value = pngs["channel_map"]
         self.maps_view.value = pngs["grid"]
         (i, j), c, layer = state.position, state.channel, state.layer
@@ -371,6 +370,7 @@ class LayerExplorer(BookWidget):
         if self.labels is not None and isinstance(state.image, int):
             truth = self.classes[int(self.labels[state.image])]
         self.top5_view.value = top5_html(self.top5, truth)
+        self._show_controls(state)
         self._render_message()
 
     def _show_controls(self, state: LayerExplorerState) -> None:

@@ -21,8 +21,8 @@ the same things in the same places:
   value (a ``TypeError``/``ValueError`` names the argument and the rule, ``step must be
   in 0..8, got 9``, before anything changes), builds the new state with
   ``dataclasses.replace`` and renders it once: computes what the new state shows (if that
-  fails, nothing has changed), makes it the state, and moves every control to it inside
-  ``hold_sync()`` (one message per control).  Controls are views of the state: their
+  fails, nothing has changed), makes it the state, shows its pictures, and moves every
+  control to it inside ``hold_sync()`` (one message per control).  Controls are views of the state: their
   observers call ``set`` (through :meth:`BookWidget.set_from_control`), and a control
   moved to the value the state already has calls ``set`` with no change, which does
   nothing, so no re-entrancy guard is needed.  Everything the mouse can do, code can do
@@ -122,7 +122,7 @@ class BookWidget(widgets.VBox):
 
     def _render(self, state: Any) -> None:
         """Show ``state``: compute its pictures (if that raises, nothing has changed), make
-        it the state, move the controls to it (:meth:`_show_controls`), show the pictures,
+        it the state, show the pictures, move the controls to it (:meth:`_show_controls`),
         and write the message (the error cleared)."""
         raise NotImplementedError(f"{type(self).__name__} must define _render")
 

@@ -22,8 +22,9 @@ the same things in the same places:
   in 0..8, got 9``, before anything changes), builds the new state with
   ``dataclasses.replace`` and renders it once: computes what the new state shows (if that
   fails, nothing has changed), makes it the state, shows its pictures, and moves every
-  control to it inside ``hold_sync()`` (one message per control).  Controls are views of the state: their
-  observers call ``set`` (through :meth:`BookWidget.set_from_control`), and a control
+  control to it inside ``hold_sync()`` (one message per control).  Controls are views of
+  the state: their observers call ``set`` (through :meth:`BookWidget.set_from_control`),
+  and a control
   moved to the value the state already has calls ``set`` with no change, which does
   nothing, so no re-entrancy guard is needed.  Everything the mouse can do, code can do
   with ``set`` (or by assigning to a control's ``value``), through the same path.

@@ -24,9 +24,8 @@ the same things in the same places:
   fails, nothing has changed), makes it the state, shows its pictures, and moves every
   control to it inside ``hold_sync()`` (one message per control).  Controls are views of
   the state: their observers call ``set`` (through :meth:`BookWidget.set_from_control`),
-  and a control
-  moved to the value the state already has calls ``set`` with no change, which does
-  nothing, so no re-entrancy guard is needed.  Everything the mouse can do, code can do
+  and a control moved to the value the state already has calls ``set`` with no change,
+  which does nothing, so no re-entrancy guard is needed.  Everything the mouse can do, code can do
   with ``set`` (or by assigning to a control's ``value``), through the same path.
 * **A still image.** ``png`` is a picture of what the widget shows;
   ``_repr_mimebundle_`` puts it beside the widget view as ``image/png``, for viewers that

@@ -21,7 +21,7 @@ from convbook.widgets import KernelEditor
 def measure(edits: int = 50, kernel: str = "sobel_x", size: int = 3) -> list[float]:
     """Seconds taken by each of ``edits`` cell edits (after two warm-up edits)."""
     editor = KernelEditor(kernel=kernel)  # the 'camera' photo, 512x512
-    editor.set_size(size)
+    editor.set(size=size)
     assert editor.image.shape == (512, 512)
     count = itertools.count()
 

@@ -4,9 +4,12 @@ nbval runs every chapter in full (``make test``); here each chapter that shows a
 with Run > Run All Cells as far as its last widget (``lab_server.widget_prefix``), and every
 other chapter is opened as committed.  No cell may show a traceback, no widget may fail to
 render, and the page may not log a JavaScript error.  In chapter 01 the kernel editor and the
-convolution explorer are then used with the keyboard and mouse, and in chapter 09 the layer
-explorer (choosing an image, a layer, a channel and a unit, and uploading a file), and the
-pictures they show must change; the editor's latency, from key press to the new output
+convolution explorer are then used with the keyboard and mouse, and pushed to their extremes
+(a 7x7 kernel, a 400-digit entry, per-axis transposed sliders, impossible sizes: everything
+inside the widget, whole and unscaled), and in chapter 09 the layer explorer (choosing an
+image, a layer, a channel and a unit, the End key after a change of layer, uploading a file,
+one that is not an image and one over Jupyter's 10 MB message limit), and the pictures they
+show must change; the editor's latency, from key press to the new output
 image decoded in the page, is measured and saved with the screenshots in
 ``artifacts/browser/``.
 """
@@ -149,6 +152,91 @@ def _run_chapter(page, lab, name: str, widget: str):
     return first
 
 
+# In the page: how an element and its parts are laid out.
+_IMAGE_SCALE_JS = """(img) => img.getBoundingClientRect().width / img.naturalWidth"""
+_CUT_LABELS_JS = """(el) => [...el.querySelectorAll('.widget-label')]
+    .filter(l => l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1)
+    .map(l => l.textContent)"""
+_SWATCHES_JS = """(el) => [...el.querySelectorAll('.convbook-message span')]
+    .map(s => [s.nextSibling ? s.nextSibling.textContent : '',
+               getComputedStyle(s).backgroundColor])"""
+_FITS_JS = """(el, selector) => {
+    const box = el.getBoundingClientRect();
+    const parts = [...el.querySelectorAll(selector)].map(p => p.getBoundingClientRect());
+    const scrolled = [el, ...el.querySelectorAll('*')].filter(e => {
+        const style = getComputedStyle(e);
+        return ['auto', 'scroll'].includes(style.overflowX) && e.scrollWidth > e.clientWidth + 1;
+    }).length;
+    return {parts: parts.length, scrolled: scrolled,
+            outside: parts.filter(r => r.left < box.left - 1 || r.right > box.right + 1).length};
+}"""
+
+
+_UNIT_SAYS_JS = """([el, text]) => {
+    const line = el.querySelector('.convbook-unit');
+    return line !== null && line.innerText.includes(text);
+}"""
+
+
+def _press(page, handle, key: str) -> None:
+    handle.focus()
+    page.keyboard.press(key)
+
+
+def _check_layout(page, editor, artifacts: Path) -> None:
+    """Issue 31: the explorer's picture was stretched 1.48x, its labels cut ("output pa..."),
+    two legend entries the same colour, the output title cut when impossible; the kernel
+    editor's 7x7 grid overflowed and a 400-digit entry's error ran off the widget."""
+    editor.scroll_into_view_if_needed()
+    # ---- kernel editor at size 7: every cell inside the widget, nothing scrolls sideways
+    editor.locator("select").nth(1).select_option("7")
+    cells = editor.locator(".convbook-kernel-grid input")
+    page.wait_for_function("el => el.querySelectorAll('input').length === 49",
+                           arg=editor.locator(".convbook-kernel-grid").element_handle(),
+                           timeout=10_000)
+    editor.screenshot(path=artifacts / "7-editor-7x7.png")
+    fit = editor.evaluate(_FITS_JS, ".convbook-kernel-grid input")
+    assert fit == {"parts": 49, "scrolled": 0, "outside": 0}, fit
+    # ---- a 400-digit entry: the error wraps inside the widget
+    cells.nth(0).fill("1" * 400)
+    error = editor.locator(".convbook-error")
+    error.wait_for(timeout=10_000)
+    editor.screenshot(path=artifacts / "8-editor-long-entry.png")
+    assert error.evaluate("(e) => e.getBoundingClientRect().right") <= editor.evaluate(
+        "(e) => e.getBoundingClientRect().right") + 1
+
+    # ---- the convolution explorer: transposed, per axis: every label whole
+    explorer = page.locator(".convbook-conv-explorer").first
+    explorer.scroll_into_view_if_needed()
+    drawing = explorer.locator("img.convbook-drawing")
+    explorer.locator(".widget-toggle-button", has_text="transposed").click()
+    page.wait_for_function("el => el.innerText.includes('inserted zero')",
+                           arg=explorer.element_handle(), timeout=10_000)
+    explorer.locator(".widget-checkbox input").check()
+    page.wait_for_function("el => el.innerText.includes('output pad H')",
+                           arg=explorer.element_handle(), timeout=10_000)
+    explorer.screenshot(path=artifacts / "9-explorer-per-axis.png")
+    assert explorer.evaluate(_CUT_LABELS_JS) == []
+    # every colour of the key its own
+    swatches = explorer.evaluate(_SWATCHES_JS)
+    assert len(swatches) == 8 and len({colour for _, colour in swatches}) == 8, swatches
+    # ---- impossible: input 1, kernel 7 (Home and End on the height sliders)
+    explorer.locator(".widget-toggle-button", has_text="convolution").click()
+    page.wait_for_function("el => !el.innerText.includes('inserted zero')",
+                           arg=explorer.element_handle(), timeout=10_000)
+    src = drawing.get_attribute("src")
+    sliders = explorer.locator(".widget-slider")
+    _press(page, sliders.filter(has_text="input H").locator(".noUi-handle"), "Home")
+    _press(page, sliders.filter(has_text="kernel H").locator(".noUi-handle"), "End")
+    explorer.locator(".convbook-error").wait_for(timeout=10_000)
+    _wait_for_new_src(drawing, src)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=drawing.element_handle(), timeout=10_000)
+    explorer.screenshot(path=artifacts / "10-explorer-impossible.png")
+    assert "Impossible along the height" in explorer.locator(".convbook-error").inner_text()
+    assert drawing.evaluate(_IMAGE_SCALE_JS) == pytest.approx(1.0, abs=0.01)
+
+
 def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
     page = lab_page
     # ---- kernel editor: type into the grid
@@ -237,6 +325,8 @@ def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
     assert len(seen_steps) >= 3, f"play moved the step only through {sorted(seen_steps)}"
     assert len(seen_srcs) >= 3, "the drawing did not follow the step"
 
+    # ---- layout at the extremes (issue 31)
+    _check_layout(page, page.locator(".convbook-kernel-editor").first, artifacts)
     _assert_clean(page)
 
 
@@ -284,7 +374,8 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     explorer.locator(".convbook-layer-choice select").select_option(
         value="blocks.2 (FastBlock, 128×3×3)")
     _wait_for_new_src(grid, src)
-    page.wait_for_function("el => el.innerText.includes('51×51')", arg=unit.element_handle(),
+    # the explorer, not the unit's line: a redraw replaces the line's element
+    page.wait_for_function(_UNIT_SAYS_JS, arg=[explorer.element_handle(), "51×51"],
                            timeout=10_000)
     assert grid.screenshot() != pixels
     explorer.screenshot(path=artifacts / "3-explorer-last-layer.png")
@@ -304,7 +395,10 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     explorer.locator(".convbook-row-choice .noUi-handle").focus()
     page.keyboard.press("ArrowLeft")
     _wait_for_new_src(picture, src)  # the box and the gradient moved
-    assert unit.inner_text() != text
+    page.wait_for_function(
+        "([el, old]) => { const l = el.querySelector('.convbook-unit');"
+        " return l !== null && l.innerText !== old; }",
+        arg=[explorer.element_handle(), text], timeout=10_000)
     explorer.screenshot(path=artifacts / "4-explorer-unit.png")
 
     # ---- a file of the reader's own, then one that is not an image
@@ -321,7 +415,7 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
     _choose_file(page, button, bad)
     error = explorer.locator(".convbook-error")
     error.wait_for(timeout=10_000)
-    assert "could not read 'notes.png' as an image" in error.inner_text()
+    assert "'notes.png' is not an image file that can be read" in error.inner_text()
     assert picture.get_attribute("src") == src  # the last good image stays
     explorer.screenshot(path=artifacts / "5-explorer-bad-upload.png")
     # still alive: the next change works and clears the error
@@ -329,5 +423,29 @@ def test_layer_explorer_responds_in_chapter_09(lab, lab_page, artifacts: Path):
         value="whiten (Conv2d, 24×31×31)")
     error.wait_for(state="detached", timeout=10_000)
     _wait_for_new_src(picture, src)
+
+    # ---- the End key reaches the new layer's last row (it stopped at the old one's)
+    row = explorer.locator(".convbook-row-choice")
+    page.wait_for_function("el => el.querySelector('.widget-readout') !== null",
+                           arg=row.element_handle(), timeout=10_000)
+    _press(page, row.locator(".noUi-handle"), "End")
+    page.wait_for_function("el => el.querySelector('.widget-readout').innerText === '30'",
+                           arg=row.element_handle(), timeout=10_000)
+    page.wait_for_function(_UNIT_SAYS_JS, arg=[explorer.element_handle(), "unit (30, "],
+                           timeout=10_000)
+
+    # ---- a file over Jupyter's 10 MB message limit: named, not sent; the next one works
+    big = artifacts / "big.jpg"
+    big.write_bytes(b"\xff\xd8" + bytes(10 * 2**20 + 100))
+    src = picture.get_attribute("src")
+    _choose_file(page, button, big)
+    error.wait_for(timeout=10_000)
+    assert "'big.jpg' is 10.0 MB: Jupyter passes at most 10 MB" in error.inner_text()
+    explorer.screenshot(path=artifacts / "6-explorer-too-large.png")
+    _choose_file(page, button, _png_file(artifacts, "after.png", (40, 200, 40)))
+    page.wait_for_function("el => el.value === 'your image: after.png'",
+                           arg=choice.element_handle(), timeout=10_000)
+    _wait_for_new_src(picture, src)
+    error.wait_for(state="detached", timeout=10_000)
 
     _assert_clean(page)

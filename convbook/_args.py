@@ -193,3 +193,51 @@ def check_number(value: object, name: str, *, low: float = -math.inf, low_ok: bo
             rule = f">= {low:g}" if low_ok else f"> {low:g}"
         raise ValueError(f"{name} must be {rule}, got {value}")
     return float(value)
+
+
+def check_int_range(value: object, name: str, low: int, high: int, *, where: str = "") -> int:
+    """Return ``value`` as an int in ``low..high`` (inclusive), else raise naming ``name``,
+    the range and ``where`` it applies (" for this layer").
+
+    >>> check_int_range(2, "step", 0, 8)
+    2
+    >>> check_int_range(9, "step", 0, 8)
+    Traceback (most recent call last):
+    ...
+    ValueError: step must be in 0..8, got 9
+    """
+    if not is_int(value):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    value = int(value)  # type: ignore[call-overload]
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in {low}..{high}{where}, got {value}")
+    return value
+
+
+def check_pair_range(
+    value: object, name: str, low: int, high: int, *, where: str = ""
+) -> tuple[int, int]:
+    """Return ``value`` (an int or two ints) as an ``(h, w)`` pair, each in ``low..high``,
+    else raise naming ``name``, the rule and ``where`` it applies (" in the explorer").
+
+    >>> check_pair_range((3, 5), "kernel_size", 1, 7)
+    (3, 5)
+    """
+    h, w = pair(value, name, minimum=low)
+    if max(h, w) > high:
+        raise ValueError(f"{name} must be <= {high}{where}, got {_show(value)}")
+    return h, w
+
+
+def check_vector(value: object, name: str, length: int, what: str) -> torch.Tensor:
+    """Return ``value`` (a sequence, array or tensor of ``length`` finite numbers, one per
+    ``what``) as a float32 tensor ``(length,)``, else raise naming ``name``."""
+    try:
+        vector = torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        vector = None
+    if vector is None or vector.shape != (length,) or not torch.isfinite(vector).all():
+        raise ValueError(
+            f"{name} must be {length} finite numbers, one per {what}, got {value!r}"
+        )
+    return vector

@@ -1,12 +1,18 @@
-"""Real photos for the examples, from the images that ship inside scikit-image.
+"""Pictures for the examples: real photos from the images that ship inside scikit-image
+(:func:`photo`), a picture given as a tensor or an array (:func:`as_image`), and an image
+file's bytes (:func:`read_image`: a reader's upload).
 
 Nothing is downloaded: every name in :data:`PHOTOS` is a file in ``skimage/data``.
 """
 
 from __future__ import annotations
 
+import io
+import warnings
+
 import numpy as np
 import torch
+from PIL import Image
 
 from convbook._args import check_bool, check_int, check_tensor
 
@@ -16,6 +22,12 @@ PHOTOS: tuple[str, ...] = (
 )
 #: The largest side a photo is resized to.
 MAX_SIZE = 4096
+#: The largest image file :func:`read_image` reads, in bytes.
+MAX_FILE_BYTES = 20 * 2**20
+#: The most pixels :func:`read_image` decodes (PIL's guard against decompression bombs).
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+#: The file types :func:`read_image` names to a reader (PIL reads more).
+FILE_TYPES = "PNG, JPEG, GIF, BMP or WebP"
 
 
 def photo(name: str = "camera", *, gray: bool = False, size: int | None = None) -> torch.Tensor:
@@ -134,3 +146,74 @@ def _to_unit_float(t: torch.Tensor, name: str) -> torch.Tensor:
             f"0..255, got {lo}..{hi}; pass uint16 for 16-bit images, or floats in [0, 1]"
         )
     return t.float() / 255.0
+
+
+def read_image(content: bytes, name: str = "image", *, max_side: int | None = None) -> torch.Tensor:
+    """An image file's bytes (a reader's upload) as a ``(3, H, W)`` float image in [0, 1];
+    transparent pixels become white.
+
+    ``max_side``: if given, a larger image is shrunk (antialiased) so that its longer side
+    is ``max_side`` pixels; a JPEG is then decoded at a reduced size to begin with, which
+    is many times faster for a camera's photo.
+
+    Raises:
+        ValueError: naming the file and saying, in a reader's words, why it cannot be used:
+            empty, over :data:`MAX_FILE_BYTES`, not an image, more than
+            :data:`MAX_PIXELS` pixels, or damaged.
+    """
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise TypeError(f"content must be bytes, got {type(content).__name__}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if max_side is not None:
+        check_int(max_side, "max_side", minimum=1)
+    content = bytes(content)
+    if not content:
+        raise ValueError(f"{name!r} is empty: choose an image file ({FILE_TYPES})")
+    if len(content) > MAX_FILE_BYTES:
+        raise ValueError(
+            f"{name!r} is {len(content) / 2**20:.1f} MB: images of up to "
+            f"{MAX_FILE_BYTES // 2**20} MB can be read; save a smaller copy"
+        )
+    try:
+        with warnings.catch_warnings():
+            # PIL warns (and above twice the limit raises) for a huge image: said below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(content))
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError):
+        img = None
+    if img is None:
+        raise ValueError(
+            f"{name!r} is not an image file that can be read: choose a {FILE_TYPES} file"
+        )
+    with img:
+        width, height = img.size
+        if width * height > MAX_PIXELS:
+            raise ValueError(
+                f"{name!r} is too large: {width} × {height} pixels "
+                f"({width * height / 1e6:.0f} million); images of up to "
+                f"{MAX_PIXELS / 1e6:.0f} million pixels can be read, so save a smaller copy"
+            )
+        try:
+            if max_side is not None:
+                img.draft("RGB", (max_side, max_side))  # JPEG: decode at 1/2, 1/4 or 1/8
+            img.load()
+            rgb = _rgb_on_white(img)
+            if max_side is not None:
+                rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            raise ValueError(
+                f"{name!r} could not be read to the end: the file looks damaged or cut "
+                f"short; choose another {FILE_TYPES} file"
+            ) from None
+    return as_image(np.asarray(rgb))
+
+
+def _rgb_on_white(img: Image.Image) -> Image.Image:
+    """``img`` as RGB, transparent pixels on white."""
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")

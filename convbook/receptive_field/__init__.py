@@ -8,7 +8,8 @@ Each module uses only those listed after it::
     trace          receptive_field: the model traced with torch.fx and walked layer by
                    layer to build the table -> arithmetic, table, _spatial_axes, _common
     _spatial_axes  Layout, follow: where a traced map's height and width axes go
-    table          Layer, ReceptiveField: one row per layer, and the final values -> _common
+    table          Layer, ReceptiveField, unit_box: one row per layer, the final values,
+                   the input box a unit sees -> _common
     arithmetic     next_field, field_size: the formulas (Araujo, Norris and Sim, Distill
                    2019), one per function, along one axis; a layer's window -> _common
     _common        Pair, _show: a per-axis (h, w) value and how it is written
@@ -17,7 +18,7 @@ Each module uses only those listed after it::
 from convbook.receptive_field.arithmetic import field_size, next_field
 from convbook.receptive_field.gradient import unit_gradient
 from convbook.receptive_field.plot import plot_receptive_field
-from convbook.receptive_field.table import Layer, ReceptiveField
+from convbook.receptive_field.table import Layer, ReceptiveField, unit_box
 from convbook.receptive_field.trace import receptive_field
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "next_field",
     "plot_receptive_field",
     "receptive_field",
+    "unit_box",
     "unit_gradient",
 ]

@@ -40,6 +40,24 @@ class Layer:
     def centre(self) -> tuple[float, float]:
         return tuple((r - 1) / 2 - p for r, p in zip(self.r, self.P))  # type: ignore[return-value]
 
+    def box(self, row: int, col: int) -> tuple[Pair, Pair]:
+        """Input rows and columns ``((top, bottom), (left, right))`` (inclusive) that output
+        unit ``(row, col)`` of this layer sees; not clipped to the image."""
+        return unit_box(self.r, self.j, self.P, row, col)
+
+
+def unit_box(r: Pair, j: Pair, P: Pair, row: int, col: int) -> tuple[Pair, Pair]:
+    """Input rows and columns ``((top, bottom), (left, right))`` (inclusive) seen by unit
+    ``(row, col)`` of a feature map whose units have receptive field ``r``, effective stride
+    ``j`` and effective padding ``P`` (per axis ``(h, w)``): the unit's field starts at
+    ``row * j - P``.  Not clipped: parts may lie in the padding, outside the image.
+
+    >>> unit_box((5, 5), (2, 2), (2, 2), 0, 3)
+    ((-2, 2), (4, 8))
+    """
+    top, left = row * j[0] - P[0], col * j[1] - P[1]
+    return (top, top + r[0] - 1), (left, left + r[1] - 1)
+
 
 _COLUMNS = ("layer", "type", "kernel", "stride", "padding", "dilation", "output",
             "r", "j", "P", "centre")
@@ -87,9 +105,7 @@ class ReceptiveField:
         """Input rows and columns ``((top, bottom), (left, right))`` (inclusive) that output
         unit ``(row, col)`` sees.  Not clipped: parts may lie in the padding, outside the
         image."""
-        top = row * self.stride[0] - self.padding[0]
-        left = col * self.stride[1] - self.padding[1]
-        return (top, top + self.size[0] - 1), (left, left + self.size[1] - 1)
+        return unit_box(self.size, self.stride, self.padding, row, col)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """Run the model up to the last spatial feature map: ``(N, C, H, W)`` ->

@@ -18,6 +18,7 @@ _EXPORTS = {
     "ConvExplorer": "explorer",
     "LayerExplorer": "layer_explorer",
     "RooflineExplorer": "roofline_explorer",
+    "ImageUpload": "upload",
 }
 
 

@@ -20,8 +20,10 @@ A combination that cannot work (a dilated kernel larger than the padded input, o
 transposed output of size 0 or less) does not raise: the widget shows a message saying
 which axis fails and why, ``.error`` holds it, and everything recovers as soon as the
 sliders make the combination valid again.  The explorer follows the pattern of
-:mod:`convbook.widgets.base`; the arithmetic is in :mod:`~convbook.widgets.explorer_geometry`,
-the state attributes in :mod:`~convbook.widgets.explorer_state` and the picture in
+:mod:`convbook.widgets.base`: its settings are a frozen dataclass,
+:class:`~convbook.widgets.explorer_state.ConvExplorerState` (``ex.state``), changed only by
+:meth:`ConvExplorer.set`, which the sliders call too; the arithmetic is in
+:mod:`~convbook.widgets.explorer_geometry` and the picture in
 :mod:`~convbook.widgets.explorer_drawing`.
 
 Everything works headless (in tests, or a notebook run by nbval), through the sliders or
@@ -58,8 +60,7 @@ Constructor arguments (all keyword-only; sizes are ints or ``(h, w)`` pairs):
     ``output_padding`` not below stride or dilation, or an unknown mode raise ``ValueError``
     naming the argument (here and in :meth:`set`), while sliders clamp what they are given.
 
-State (read; the sizes, ``mode``, ``per_axis`` and ``step`` can also be assigned, which
-goes through :meth:`set`):
+State (read-only attributes; change them with :meth:`set`; ``state`` holds the settings):
     ``input_size``, ``kernel_size``, ``padding``, ``stride``, ``dilation``,
     ``output_padding``: ``(h, w)`` pairs.
     ``mode``: ``'conv'`` or ``'transposed'``.  ``per_axis``: bool.
@@ -83,7 +84,7 @@ goes through :meth:`set`):
 Methods:
     ``set(**kwargs)``: set any of the sizes above, ``mode``, ``per_axis`` and ``step`` at
     once (one redraw); raises ``ValueError`` naming the argument for values outside the
-    slider ranges, having checked every value before changing any.
+    slider ranges, having checked every value before changing any; returns the explorer.
     ``positions()``: every output position in step order.
     ``window_at(step)``: the ``window`` of another step, without moving (or redrawing).
     ``cell_kinds()``: the padded grid as an ``(rows, cols)`` array of
@@ -91,37 +92,39 @@ Methods:
 
 Widgets (attributes, for linking or setting): ``<name>_slider`` (both axes) and
 ``<name>_h_slider`` / ``<name>_w_slider`` for each size name above, ``per_axis_checkbox``,
-``mode_toggle``, ``step_slider``, ``play``, ``drawing_view`` (``ipywidgets.Image``),
+``mode_toggle``, ``step_slider``, ``play``, ``drawing_view`` (``ipywidgets.Image``, shown
+at the PNG's own size),
 ``message`` (``ipywidgets.HTML`` with the error, the formula and a colour key),
-``square_box`` / ``per_axis_box`` (the two slider groups; one is hidden).
+``square_box`` / ``per_axis_box`` (the two slider groups; one is hidden).  The step and
+output-padding sliders are replaced by new ones when their range changes (see
+:func:`~convbook.widgets.base.renewed_slider`): read them from the explorer each time.
 """
 
 from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
 import ipywidgets as widgets
+import numpy as np
 
-from convbook._args import check_positive_int
-from convbook.widgets._png import png_bytes
-from convbook.widgets.base import BookWidget, callback
-from convbook.widgets.explorer_drawing import Painter, legend_html
-from convbook.widgets.explorer_geometry import (
-    INPUT,
-    PADDING,
-    ZERO,
-    ConvGeometry,
-    check_output_padding,
-    output_padding_limits,
+from convbook._args import check_int_range, check_positive_int
+from convbook.widgets.base import (
+    BookWidget,
+    callback,
+    holding,
+    renew_sliders,
+    show_int,
+    state_field,
 )
-from convbook.widgets.explorer_state import NAMES, ConvExplorerState
+from convbook.widgets.explorer_drawing import Painter, legend_html
+from convbook.widgets.explorer_geometry import INPUT, PADDING, ZERO, Pair, output_padding_limits
+from convbook.widgets.explorer_state import LIMITS, NAMES, ConvExplorerState, changed
+from convbook.widgets.png import png_bytes
 
 # INPUT, PADDING, ZERO: the cell kinds of ConvExplorer.cell_kinds, importable from here too
-__all__ = ["INPUT", "PADDING", "ZERO", "ConvExplorer"]
+__all__ = ["INPUT", "PADDING", "ZERO", "ConvExplorer", "ConvExplorerState"]
 
 _LABELS = {
     "input_size": "input",
@@ -131,24 +134,27 @@ _LABELS = {
     "dilation": "dilation",
     "output_padding": "output pad",
 }
+_AXES = ("", "_h", "_w")  # the square slider, then height and width
 
 
-def _slider(
-    description: str, value: int, lo: int, hi: int, style: widgets.SliderStyle,
-    layout: widgets.Layout,
-) -> widgets.IntSlider:
-    return widgets.IntSlider(
-        value=value, min=lo, max=hi, description=description, style=style, layout=layout
-    )
-
-
-class ConvExplorer(ConvExplorerState, BookWidget):
+class ConvExplorer(BookWidget):
     """Sliders for a 2D convolution's sizes, and a picture of where its kernel reads.
 
     See the module docstring for the constructor arguments, state attributes and methods.
     """
 
     CSS_CLASS = "convbook-conv-explorer"
+    LIMITS = LIMITS
+
+    input_size = state_field("input_size", "``(h, w)`` size of the input.")
+    kernel_size = state_field("kernel_size", "``(h, w)`` size of the kernel.")
+    padding = state_field("padding", "``(h, w)`` padding on each side.")
+    stride = state_field("stride", "``(h, w)`` stride.")
+    dilation = state_field("dilation", "``(h, w)`` dilation.")
+    output_padding = state_field("output_padding", "``(h, w)`` output padding (transposed).")
+    mode = state_field("mode", "``'conv'`` or ``'transposed'``.")
+    per_axis = state_field("per_axis", "Whether separate height and width sliders show.")
+    step = state_field("step", "Index of the current output position, ``0 .. n_steps - 1``.")
 
     def __init__(
         self,
@@ -164,88 +170,71 @@ class ConvExplorer(ConvExplorerState, BookWidget):
         per_axis: bool = False,
         max_width: int = 720,
     ) -> None:
-        values = {
-            "input_size": input_size,
-            "kernel_size": kernel_size,
-            "padding": padding,
-            "stride": stride,
-            "dilation": dilation,
-            "output_padding": output_padding,
-        }
-        pairs = {name: self._check(name, value) for name, value in values.items()}
-        self._check_mode(mode)
-        self._check_per_axis(per_axis)
-        check_output_padding(pairs["output_padding"], pairs["stride"], pairs["dilation"])
+        first = changed(
+            ConvExplorerState(),
+            dict(input_size=input_size, kernel_size=kernel_size, padding=padding,
+                 stride=stride, dilation=dilation, output_padding=output_padding, mode=mode,
+                 step=step, per_axis=per_axis),
+        )
         check_positive_int(max_width, "max_width")
-        # differing axes need the per-axis sliders, whatever per_axis says
-        per_axis = per_axis or any(v[0] != v[1] for v in pairs.values())
         self._painter = Painter(max_width)
-        self._holding = 0
-        self._syncing = 0  # > 0 while code sets both axes one after the other
-        self._dirty = False
-        self._geometry: ConvGeometry | None = None
         self._png = b""
+        self._observers: dict[str, Callable[[dict], None]] = {}
 
         # Shared style and layouts: each one is a model saved with the notebook.
-        style = widgets.SliderStyle(description_width="80px")
-        shared = widgets.Layout(width="300px")
-        self._op_layout = widgets.Layout(width="300px")  # hidden in conv mode
-        self._square: dict[str, widgets.IntSlider] = {}
-        self._hw: dict[str, tuple[widgets.IntSlider, widgets.IntSlider]] = {}
+        style = widgets.SliderStyle(description_width="96px")
+        shared = widgets.Layout(width="320px")
+        self._op_layout = widgets.Layout(width="320px")  # hidden in conv mode
+        self._rows: dict[str, widgets.HBox] = {}
         for name in NAMES:
-            lo, hi = self.LIMITS[name]
-            label, (h, w) = _LABELS[name], pairs[name]
+            lo, hi = LIMITS[name]
+            label = _LABELS[name]
             layout = self._op_layout if name == "output_padding" else shared
-            square, sh, sw = (
-                _slider(text, value, lo, hi, style, layout)
-                for text, value in ((label, h), (f"{label} H", h), (f"{label} W", w))
-            )
-            setattr(self, f"{name}_slider", square)
-            setattr(self, f"{name}_h_slider", sh)
-            setattr(self, f"{name}_w_slider", sw)
-            self._square[name], self._hw[name] = square, (sh, sw)
-            square.observe(functools.partial(self._on_square, name), names="value")
-            sh.observe(functools.partial(self._on_axis, name), names="value")
-            sw.observe(functools.partial(self._on_axis, name), names="value")
-
-        self.per_axis_checkbox = widgets.Checkbox(value=per_axis, description="per-axis")
-        self.per_axis_checkbox.observe(self._on_per_axis, names="value")
+            for axis, text in zip(_AXES, (label, f"{label} H", f"{label} W")):
+                slider = widgets.IntSlider(min=lo, max=hi, description=text, style=style,
+                                           layout=layout)
+                self._watch(f"{name}{axis}_slider", slider,
+                            functools.partial(self._on_size, name, axis))
+            self._rows[name] = widgets.HBox([getattr(self, f"{name}{a}_slider")
+                                             for a in _AXES[1:]])
+        self.per_axis_checkbox = widgets.Checkbox(description="per-axis")
+        self._bind(self.per_axis_checkbox, "per_axis")
         self.mode_toggle = widgets.ToggleButtons(
-            options=[("convolution", "conv"), ("transposed", "transposed")], value=mode
+            options=[("convolution", "conv"), ("transposed", "transposed")]
         )
-        self.mode_toggle.observe(self._on_change, names="value")
-        self.step_slider = _slider("step", 0, 0, 0, style, shared)
-        self.step_slider.observe(self._on_change, names="value")
+        self._bind(self.mode_toggle, "mode")
+        self.step_slider = widgets.IntSlider(min=0, max=0, description="step", style=style,
+                                             layout=shared)
+        self.step_slider.add_class("convbook-step")
+        self._observers["step_slider"] = self._bind(self.step_slider, "step")
         self.play = widgets.Play(value=0, min=0, max=0, interval=700, description="play")
-        self._links = [
-            widgets.link((self.play, "value"), (self.step_slider, "value")),
-            widgets.link((self.play, "max"), (self.step_slider, "max")),
-        ]
-        self.drawing_view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.square_box = widgets.VBox(list(self._square.values()))
-        row = widgets.Layout()
-        self.per_axis_box = widgets.VBox(
-            [widgets.HBox(list(self._hw[name]), layout=row) for name in NAMES]
+        self._bind(self.play, "step")
+        self._step_row = widgets.HBox([self.play, self.step_slider])
+        # the picture at its own size: stretched to the box's width its text went soft
+        self.drawing_view = widgets.Image(
+            format="png", layout=widgets.Layout(max_width="100%", align_self="flex-start")
         )
+        self.square_box = widgets.VBox([getattr(self, f"{name}_slider") for name in NAMES])
+        self.per_axis_box = widgets.VBox(list(self._rows.values()))
 
         super().__init__(
             [
-                widgets.HBox([self.mode_toggle, self.per_axis_checkbox], layout=row),
+                widgets.HBox([self.mode_toggle, self.per_axis_checkbox]),
                 self.square_box,
                 self.per_axis_box,
-                widgets.HBox([self.play, self.step_slider], layout=row),
+                self._step_row,
                 self.drawing_view,
             ]
         )
         # CSS classes name the parts for readers' custom styles and the browser tests
         self.drawing_view.add_class("convbook-drawing")
-        self.step_slider.add_class("convbook-step")
-        with self._hold():
-            self._layout_sliders()
-            self._limit_output_padding()
-            self._changed()
-        if step:
-            self.set(step=step)
+        self._render(first)
+
+    def _watch(self, attribute: str, slider: widgets.IntSlider,
+               observer: Callable[[dict], None]) -> None:
+        setattr(self, attribute, slider)
+        self._observers[attribute] = observer
+        slider.observe(observer, names="value")
 
     # ----------------------------------------------------------------- the picture
     @property
@@ -259,151 +248,91 @@ class ConvExplorer(ConvExplorerState, BookWidget):
         ``(14 + r * cell_px, c * cell_px)``, under the 14-pixel title strip."""
         return self._painter.cell_px
 
-    # ----------------------------------------------------------------- setting
-    def set(self, **kwargs: Any) -> ConvExplorer:
-        """Set several values at once (one redraw); returns ``self``.
+    # ----------------------------------------------------------------- what follows
+    @property
+    def output_size(self) -> Pair | None:
+        """``(H_out, W_out)``, or ``None`` when the combination is impossible."""
+        return self.state.geometry.output_size
 
-        Keys: ``input_size``, ``kernel_size``, ``padding``, ``stride``, ``dilation``,
-        ``output_padding`` (int or ``(h, w)``), ``mode``, ``per_axis``, ``step``.  Every
-        value is checked, against the state it would make, before anything changes.
+    @property
+    def n_steps(self) -> int:
+        """Number of output positions (0 when impossible)."""
+        return self.state.geometry.n_steps
+
+    @property
+    def padded_size(self) -> Pair:
+        """``(rows, cols)`` of the grid the kernel slides over."""
+        return self.state.geometry.padded_size
+
+    @property
+    def output_position(self) -> Pair | None:
+        """``(row, col)`` of the current output cell, or ``None`` when impossible."""
+        return self.state.geometry.position(self.step)
+
+    @property
+    def window(self) -> list[Pair]:
+        """The cells read at the current output position (see the module docstring)."""
+        return self.state.geometry.window(self.step)
+
+    @property
+    def formula(self) -> str:
+        """The output-size formulas with numbers, one line per axis."""
+        return self.state.geometry.formula
+
+    def positions(self) -> list[Pair]:
+        """Every output position ``(row, col)``, in step (row-major) order."""
+        return self.state.geometry.positions()
+
+    def window_at(self, step: int) -> list[Pair]:
+        """``window`` at output position number ``step`` (row-major), without moving there."""
+        check_int_range(step, "step", 0, max(self.n_steps - 1, 0))
+        return self.state.geometry.window(step)
+
+    def cell_kinds(self) -> np.ndarray:
+        """The padded grid, ``(rows, cols)``: INPUT, PADDING or ZERO (inserted) per cell.
+
+        With negative transposed padding (a crop) the grid is the cropped one.
         """
-        pairs = self._check_changes(kwargs)
+        return self.state.geometry.cell_kinds()
 
-        with self._hold():
-            if "mode" in kwargs:
-                self.mode_toggle.value = kwargs["mode"]
-            if kwargs.get("per_axis") is not None:
-                self.per_axis_checkbox.value = kwargs["per_axis"]
-            for name, value in pairs.items():
-                if name != "output_padding":
-                    self._set_pair(name, value)
-            self._limit_output_padding()
-            if "output_padding" in pairs:
-                self._set_pair("output_padding", pairs["output_padding"])
-            if "step" in kwargs:
-                self._recompute()  # the new sizes' step range (drawn when the hold ends)
-                self._changed()
-                self.step_slider.value = kwargs["step"]
-        return self
+    # ----------------------------------------------------------------- the cycle
+    def _checked(self, changes: dict) -> ConvExplorerState:
+        return changed(self.state, changes)
 
-    def _set_pair(self, name: str, value: tuple[int, int]) -> None:
-        if value[0] != value[1] and not self.per_axis:
-            self.per_axis_checkbox.value = True
-        sh, sw = self._hw[name]
-        with self._sync():
-            sh.value, sw.value = value
-            if value[0] == value[1]:
-                self._square[name].value = value[0]
-
-    # ----------------------------------------------------------------- events
-    @contextmanager
-    def _hold(self) -> Iterator[None]:
-        """Batch changes: redraw once, when the outermost ``with`` ends."""
-        self._holding += 1
-        try:
-            yield
-        finally:
-            self._holding -= 1
-            if self._holding == 0 and self._dirty:
-                self._refresh()
-
-    @contextmanager
-    def _sync(self) -> Iterator[None]:
-        """Set several sliders without the in-between states switching per-axis on."""
-        self._syncing += 1
-        try:
-            with self._hold():
-                yield
-        finally:
-            self._syncing -= 1
-
-    def _changed(self) -> None:
-        self._dirty = True
-        if self._holding == 0:
-            self._refresh()
-
-    @callback
-    def _on_change(self, change: dict) -> None:
-        self._changed()
-
-    @callback
-    def _on_square(self, name: str, change: dict) -> None:
-        if self.per_axis:
-            return
-        with self._sync():
-            sh, sw = self._hw[name]
-            sh.value = sw.value = change["new"]
-            self._changed()
-
-    @callback
-    def _on_axis(self, name: str, change: dict) -> None:
-        with self._hold():
-            h, w = self._pair(name)
-            if self._syncing:
-                pass  # the code setting both axes keeps the square slider right
-            elif h != w and not self.per_axis:
-                self.per_axis_checkbox.value = True
-            elif h == w:
-                self._square[name].value = h
-            if name in ("stride", "dilation"):
-                self._limit_output_padding()
-            self._changed()
-
-    @callback
-    def _on_per_axis(self, change: dict) -> None:
-        with self._sync():
-            if not change["new"]:  # back to square: use the height values for both axes
-                for name in NAMES:
-                    sh, sw = self._hw[name]
-                    self._square[name].value = sh.value
-                    sw.value = sh.value
-            self._layout_sliders()
-            self._changed()
-
-    def _layout_sliders(self) -> None:
-        per_axis = self.per_axis
-        self.square_box.layout.display = "none" if per_axis else None
-        self.per_axis_box.layout.display = None if per_axis else "none"
-
-    def _limit_output_padding(self) -> None:
-        """Keep output_padding < max(stride, dilation) on each axis, as torch requires."""
-        hi = self.LIMITS["output_padding"][1]
-        limits = [min(hi, limit) for limit in output_padding_limits(self.stride, self.dilation)]
-        square = self._square["output_padding"]
-        with self._sync():
-            for slider, limit in zip(self._hw["output_padding"], limits):
-                slider.value = min(slider.value, limit)
-            square.value = min(square.value, min(limits))
-            for slider, limit in zip(self._hw["output_padding"], limits):
-                slider.max = limit
-            square.max = min(limits)
-
-    # ----------------------------------------------------------------- drawing
-    def _refresh(self) -> None:
-        # Changing the step range below may move the step; its observer must not start a
-        # second, nested redraw, since this one draws the final step anyway.
-        self._holding += 1
-        try:
-            self._recompute()
-            self._show()
-        finally:
-            self._holding -= 1
-            self._dirty = False
-
-    def _recompute(self) -> None:
-        """Geometry, error and step range from the sliders (no drawing)."""
-        self._geometry = ConvGeometry.of(**{n: self._pair(n) for n in NAMES}, mode=self.mode)
-        self.error = self._geometry.error
-        self._op_layout.display = None if self.mode == "transposed" else "none"
-        n = self.n_steps
-        self.step_slider.disabled = self.play.disabled = n == 0
-        self.step_slider.max = max(n - 1, 0)  # clamps the value; linked to the play button
-
-    def _show(self) -> None:
-        """Draw the picture and write the message."""
-        self._png = png_bytes(self._painter.draw(self._geometry, self.step))
-        self.drawing_view.value = self._png
+    def _render(self, state: ConvExplorerState) -> None:
+        png = png_bytes(self._painter.draw(state.geometry, state.step))
+        self._state, self._png = state, png
+        self.error = state.geometry.error
+        self.drawing_view.value = png  # the picture first: a control never runs ahead of it
+        self._show_controls(state)
         self._render_message()
+
+    def _show_controls(self, state: ConvExplorerState) -> None:
+        last = max(state.geometry.n_steps - 1, 0)
+        limits = output_padding_limits(state.stride, state.dilation)
+        op = self._rows["output_padding"]
+        renew_sliders(self, {"step_slider": (self._step_row, 0, last),
+                             "output_padding_slider": (self.square_box, 0, min(limits)),
+                             "output_padding_h_slider": (op, 0, limits[0]),
+                             "output_padding_w_slider": (op, 0, limits[1])}, self._observers)
+        sliders = [getattr(self, f"{name}{axis}_slider") for name in NAMES for axis in _AXES]
+        layouts = [self.square_box.layout, self.per_axis_box.layout, self._op_layout]
+        with holding(*sliders, *layouts, self.per_axis_checkbox, self.mode_toggle,
+                     self.step_slider, self.play):
+            self.mode_toggle.value = state.mode
+            self.per_axis_checkbox.value = state.per_axis
+            for name in NAMES:
+                h, w = getattr(state, name)
+                getattr(self, f"{name}_h_slider").value = h
+                getattr(self, f"{name}_w_slider").value = w
+                if h == w:  # in per-axis mode the (hidden) square slider keeps a square value
+                    getattr(self, f"{name}_slider").value = h
+            show_int(self.step_slider, state.step, 0, last)
+            show_int(self.play, state.step, 0, last)
+            self.step_slider.disabled = self.play.disabled = state.geometry.n_steps == 0
+            self.square_box.layout.display = "none" if state.per_axis else None
+            self.per_axis_box.layout.display = None if state.per_axis else "none"
+            self._op_layout.display = None if state.mode == "transposed" else "none"
 
     def _info_html(self) -> str:
         """The formula, the current step and the colour key."""
@@ -412,6 +341,14 @@ class ConvExplorer(ConvExplorerState, BookWidget):
             lines.append(f"step {self.step + 1} of {self.n_steps}: output {self.output_position}")
         lines.append(legend_html(self.mode == "transposed"))
         return "<br>".join(lines)
+
+    # ----------------------------------------------------------------- observers
+    @callback
+    def _on_size(self, name: str, axis: str, change: dict) -> None:
+        h, w = getattr(self.state, name)
+        value = change["new"]
+        pair = {"": (value, value), "_h": (value, w), "_w": (h, value)}[axis]
+        self.set_from_control(**{name: pair})
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:

@@ -36,7 +36,7 @@ READ: dict[int, RGB] = {
 KERNEL: RGB = (144, 190, 109)  # green
 OUTPUT: RGB = (236, 231, 246)  # pale lavender
 VISITED: RGB = (200, 190, 230)
-CURRENT: RGB = (231, 111, 81)
+CURRENT: RGB = (106, 76, 170)  # purple: not the orange-red of a cell read
 INK: RGB = (40, 40, 40)  # text and the window's frame
 
 TITLE_PX = 14  # pixels above the grids, for their titles
@@ -68,7 +68,13 @@ class Painter:
         cell = int(np.clip(min(self.max_width // cols, _MAX_HEIGHT // rows), 3, 32))
         gap = max(2 * cell, 16)
         self.cell_px = cell
-        width = (kinds.shape[1] + kw + ow) * cell + 2 * gap + 3
+        # each panel is as wide as its grid or its title, whichever is wider
+        titles = _titles(size is not None)
+        spans = [max(n * cell + 1, _text_width(title)) for n, title in
+                 zip((kinds.shape[1], kw, ow if size is not None else 0), titles)]
+        x_kernel = spans[0] + gap
+        x_output = x_kernel + spans[1] + gap
+        width = x_output + spans[2] + 2
         height = rows * cell + TITLE_PX + 1
         canvas = np.full((height, width, 3), 255, dtype=np.uint8)
 
@@ -91,10 +97,8 @@ class Painter:
                 (c1 - c0 + 1) * cell,
             )
 
-        x_kernel = kinds.shape[1] * cell + gap
         _panel(canvas, np.full((kh, kw, 3), KERNEL, dtype=np.uint8), TITLE_PX, x_kernel, cell)
 
-        x_output = x_kernel + kw * cell + gap
         if size is not None:
             out = np.full((oh * ow, 3), OUTPUT, dtype=np.uint8)
             out[:step] = VISITED
@@ -109,6 +113,16 @@ class Painter:
         ink = np.asarray(INK, dtype=np.float32)
         canvas[ys, xs] = (canvas[ys, xs] * (1 - alpha) + ink * alpha).round().astype(np.uint8)
         return canvas
+
+
+def _titles(possible: bool) -> tuple[str, str, str]:
+    """The titles of the three panels."""
+    return "padded input", "kernel", "output" if possible else "output: impossible"
+
+
+def _text_width(text: str) -> int:
+    """Pixels that ``text`` takes in PIL's default font, plus a margin."""
+    return int(np.ceil(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(text))) + 2
 
 
 def legend_html(transposed: bool) -> str:
@@ -142,9 +156,8 @@ def _text_layer(
     size = geometry.output_size
     image = Image.new("L", (shape[1], shape[0]))
     draw = ImageDraw.Draw(image)
-    draw.text((0, 0), "padded input", fill=255)
-    draw.text((x_kernel, 0), "kernel", fill=255)
-    draw.text((x_output, 0), "output" if size is not None else "output: impossible", fill=255)
+    for x, title in zip((0, x_kernel, x_output), _titles(size is not None)):
+        draw.text((x, 0), title, fill=255)
     alpha = np.asarray(image, dtype=np.float32) / 255
     if cell >= _LABEL_CELL:  # numbers: input pixels, kernel weights, output steps
         transposed = geometry.transposed

@@ -4,26 +4,33 @@ Input, kernel and output are shown side by side as PNG images (``ipywidgets.Imag
 re-encoded on every edit; the Python side of one update of a 512x512 photo takes a few
 milliseconds (``benchmarks/editor_latency.py``).  An edit runs on one thread, in numpy:
 torch's thread pool, on a machine whose cores are busy, made updates ten times slower,
-and changing its size is not a widget's business (it is process-wide).  What an edit
-computes is in :mod:`~convbook.widgets.kernel_editor_state`, the pictures in
+and changing its size is not a widget's business (it is process-wide).  The settings and
+what an edit computes are in :mod:`~convbook.widgets.kernel_editor_state`, the pictures in
 :mod:`~convbook.widgets.kernel_editor_drawing`.  The editor follows the pattern of
-:mod:`convbook.widgets.base`:
+:mod:`convbook.widgets.base`: its settings are a frozen dataclass,
+:class:`~convbook.widgets.kernel_editor_state.KernelEditorState` (``editor.state``),
+changed by :meth:`KernelEditor.set`, which the controls call too.
 
 Sub-widgets: ``preset_dropdown``, ``size_dropdown``, ``image_dropdown``,
 ``absolute_checkbox``, ``range_toggle`` (clip or normalize), ``grid`` (an
 ``ipywidgets.GridBox`` of the ``cells``, ``ipywidgets.Text`` in rows), ``input_view``,
 ``kernel_view``, ``output_view`` (``ipywidgets.Image``) and ``message``.
 
-Headless API: ``set_kernel``, ``set_cell``, ``set_size``, ``set_image``, ``set_options``
-drive the same code path as the controls.  Bad arguments raise (``set_size(8)``:
+Headless API: ``set(kernel=..., size=..., image=..., absolute=..., mode=...)`` changes
+any of the settings at once (one redraw) and ``set_cell(i, j, text)`` types into a cell;
+they drive the same code path as the controls.  Bad arguments raise (``set(size=8)``:
 ``ValueError: size must be in 1..7, got 8``); the *text* given to ``set_cell`` is what a
 reader types, so a cell that is not a number shows an error in the widget, as typing it
 would, and the last good output stays.
+
+>>> editor = KernelEditor(image=torch.ones(4, 5), kernel="box_blur")
+>>> editor.set(size=5, mode="normalize").state.size
+5
 """
 
 from __future__ import annotations
 
-import numbers
+import functools
 
 import ipywidgets as widgets
 import numpy as np
@@ -31,35 +38,41 @@ import torch
 from ipywidgets.widgets.widget_string import TextStyle  # not exported at the top level
 
 from convbook import kernels
+from convbook._args import check_int_range
 from convbook.images import PHOTOS, as_image, photo
-from convbook.widgets._png import png_bytes
-from convbook.widgets.base import BookWidget, callback
+from convbook.widgets.base import BookWidget, callback, holding, state_field
 from convbook.widgets.kernel_editor_drawing import CELL_PX, kernel_picture, still
 from convbook.widgets.kernel_editor_state import (
+    CUSTOM,
     FLOAT32_MAX,
     SIZES,
     Correlator,
-    as_kernel,
+    KernelEditorState,
+    as_rows,
+    changed,
     display,
     fmt,
+    levels_note,
     parse,
-    preset_kernel,
-    recentred,
 )
+from convbook.widgets.png import png_bytes
 
-CUSTOM = "custom"
-_OVERFLOW = "use smaller kernel values"
+__all__ = ["KernelEditor", "KernelEditorState"]
+
+_OVERFLOW = "kernel makes the output overflow float32: use smaller kernel values"
 
 
-def _check_index(value: object, name: str, size: int) -> int:
-    """``value`` as an int in ``0 .. size - 1``, else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if not 0 <= value < size:
-        raise ValueError(
-            f"{name} must be in 0..{size - 1} for the {size}x{size} kernel, got {value}"
-        )
-    return int(value)
+def _quoted(text: str) -> str:
+    """``text`` quoted for a message; a long one cut, with its length."""
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:24]!r}… ({len(text)} characters)"
+
+
+def _cell_px(k: int) -> int:
+    """Width of a cell's text box in a ``k x k`` grid: narrower for big kernels, so that a
+    7x7 grid fits beside the pictures."""
+    return 58 if k <= 5 else 50
 
 
 class KernelEditor(BookWidget):
@@ -74,7 +87,10 @@ class KernelEditor(BookWidget):
             ``(k, k)`` tensor/array with ``1 <= k <= 7``; default ``'identity'``.
 
     Attributes:
-        kernel: the current ``(k, k)`` float32 kernel.
+        state: the settings (:class:`KernelEditorState`); ``preset`` and ``size`` are
+            read from it.
+        kernel: the current ``(k, k)`` float32 kernel (a new tensor each time).
+        image: the current input image, ``(H, W)`` or ``(3, H, W)``.
         output: the raw result, same shape as the image (``'same'`` padding with zeros).
         shown: what is displayed: ``output`` after the display options, in [0, 1].
         error: ``None``, or why the last edit was not applied (shown in ``message``).
@@ -83,30 +99,29 @@ class KernelEditor(BookWidget):
     CSS_CLASS = "convbook-kernel-editor"
     ERROR_NOTE = "showing the last good output"
 
+    preset = state_field("preset", "Name of the current preset, or ``'custom'``.")
+
     def __init__(
         self, image: torch.Tensor | np.ndarray | None = None, kernel: object = "identity"
     ) -> None:
         self._custom_image = None if image is None else as_image(image)
-        if isinstance(kernel, str):
-            self._check_preset(kernel)
-            K, preset = kernels.PRESETS[kernel], kernel
-        else:
-            K, preset = as_kernel(kernel), CUSTOM
-        self._photos: dict[str, torch.Tensor] = {}
-        self._busy = False  # True while the code itself rewrites the controls
-        self.kernel = torch.zeros(0, 0)
+        sources = ([CUSTOM] if self._custom_image is not None else []) + list(PHOTOS)
+        identity = KernelEditorState(as_rows(kernels.PRESETS["identity"]), image=sources[0])
+        first = changed(identity, {"kernel": kernel}, sources)
+        self._images: dict[str, torch.Tensor] = {}
+        self._correlators: dict[str, Correlator] = {}
+        self._note: str | None = None
         self.output = torch.empty(0)
         self.shown = torch.empty(0)
 
         self.preset_dropdown = widgets.Dropdown(
-            options=[*kernels.PRESETS, CUSTOM], value=preset, description="kernel"
+            options=[*kernels.PRESETS, CUSTOM], value=first.preset, description="kernel"
         )
         self.size_dropdown = widgets.Dropdown(
-            options=list(SIZES), value=K.shape[0], description="size"
+            options=list(SIZES), value=first.size, description="size"
         )
-        sources = ([CUSTOM] if self._custom_image is not None else []) + list(PHOTOS)
         self.image_dropdown = widgets.Dropdown(
-            options=sources, value=sources[0], description="image"
+            options=sources, value=first.image, description="image"
         )
         self.absolute_checkbox = widgets.Checkbox(value=False, description="absolute value")
         self.range_toggle = widgets.ToggleButtons(
@@ -115,9 +130,10 @@ class KernelEditor(BookWidget):
         )
         self.grid = widgets.GridBox(layout=widgets.Layout(grid_gap="2px"))
         # One layout and one style for all cells: each is a widget model of its own.
-        self._cell_layout = widgets.Layout(width="58px")
+        self._cell_layout = widgets.Layout(width=f"{_cell_px(first.size)}px")
         self._cell_style = TextStyle()
         self._cells: list[widgets.Text] = []  # row-major; reused when the kernel changes
+        self._cell_observers: list = []  # the observer of each cell
         self.input_view = widgets.Image(format="png", layout=widgets.Layout(max_width="320px"))
         self.kernel_view = widgets.Image(format="png", layout=widgets.Layout(width="112px"))
         self.output_view = widgets.Image(format="png", layout=widgets.Layout(max_width="320px"))
@@ -127,14 +143,18 @@ class KernelEditor(BookWidget):
 
         super().__init__(
             [
-                widgets.HBox([self.preset_dropdown, self.size_dropdown, self.image_dropdown]),
-                widgets.HBox([self.absolute_checkbox, self.range_toggle]),
+                widgets.HBox([self.preset_dropdown, self.size_dropdown, self.image_dropdown],
+                             layout=widgets.Layout(flex_flow="row wrap")),
+                widgets.HBox([self.absolute_checkbox, self.range_toggle],
+                             layout=widgets.Layout(flex_flow="row wrap")),
+                # the three columns wrap rather than overflow a narrow notebook
                 widgets.HBox(
                     [
                         column("input", self.input_view),
                         column("kernel", widgets.VBox([self.grid, self.kernel_view])),
                         column("output", self.output_view),
-                    ]
+                    ],
+                    layout=widgets.Layout(flex_flow="row wrap"),
                 ),
             ]
         )
@@ -144,53 +164,41 @@ class KernelEditor(BookWidget):
         self.kernel_view.add_class("convbook-kernel")
         self.output_view.add_class("convbook-output")
 
-        self._set_image(self.image_dropdown.value)
-        self._load(K, preset)
-        self.preset_dropdown.observe(self._on_preset, names="value")
-        self.size_dropdown.observe(self._on_size, names="value")
-        self.image_dropdown.observe(self._on_image, names="value")
-        self.absolute_checkbox.observe(self._on_option, names="value")
-        self.range_toggle.observe(self._on_option, names="value")
+        self._render(first)
+        for control, field in ((self.preset_dropdown, "kernel"), (self.size_dropdown, "size"),
+                               (self.image_dropdown, "image"),
+                               (self.absolute_checkbox, "absolute"), (self.range_toggle, "mode")):
+            self._bind(control, field)
 
     # ----------------------------------------------------------------- state
     @property
-    def image(self) -> torch.Tensor:
-        """The current input image, ``(H, W)`` or ``(3, H, W)``."""
-        return self._image
-
-    @property
-    def preset(self) -> str:
-        """Name of the current preset, or ``'custom'``."""
-        return self.preset_dropdown.value
+    def kernel(self) -> torch.Tensor:
+        """The current ``(k, k)`` float32 kernel (a new tensor each time)."""
+        return self.state.kernel_tensor()
 
     @property
     def size(self) -> int:
         """The kernel's side, ``k``."""
-        return self.kernel.shape[0]
+        return self.state.size
+
+    @property
+    def image(self) -> torch.Tensor:
+        """The current input image, ``(H, W)`` or ``(3, H, W)``."""
+        return self._image_for(self.state.image)
 
     @property
     def cells(self) -> list[list[widgets.Text]]:
         """The grid's text boxes, ``cells[i][j]`` for kernel entry ``(i, j)``."""
-        k = self.size_dropdown.value
+        k = self.size
         return [self._cells[i * k : (i + 1) * k] for i in range(k)]
 
     # ----------------------------------------------------------------- headless API
-    def set_kernel(self, kernel: object) -> None:
-        """Show a preset by name (at the current size if it has sizes), or a square
-        ``(k, k)`` tensor, array or nested list (1 <= k <= 7) as ``'custom'``."""
-        if isinstance(kernel, str):
-            self._check_preset(kernel)
-            self._load(preset_kernel(kernel, self.size_dropdown.value), kernel)
-            return
-        K = as_kernel(kernel)
-        if not np.isfinite(self._correlator.correlate(K)).all():
-            raise ValueError(f"kernel makes the output overflow float32: {_OVERFLOW}")
-        self._load(K, CUSTOM)
-
     def set_cell(self, i: int, j: int, value: object) -> None:
         """Type ``value`` (a number or text) into cell ``(i, j)``, as a reader would."""
-        k = self.size_dropdown.value
-        i, j = _check_index(i, "i", k), _check_index(j, "j", k)
+        k = self.size
+        where = f" for the {k}x{k} kernel"
+        i = check_int_range(i, "i", 0, k - 1, where=where)
+        j = check_int_range(j, "j", 0, k - 1, where=where)
         if not isinstance(value, str):
             try:
                 value = repr(float(value))  # type: ignore[arg-type]
@@ -198,157 +206,112 @@ class KernelEditor(BookWidget):
                 value = str(value)
         self._cells[i * k + j].value = value
 
-    def set_size(self, size: int) -> None:
-        """Change the kernel size (1 to 7), as the size dropdown does."""
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-            raise TypeError(f"size must be an int, got {size!r}")
-        if size not in SIZES:
-            raise ValueError(f"size must be in 1..7, got {size}")
-        self.size_dropdown.value = int(size)
-
-    def set_image(self, name: str) -> None:
-        """Switch to a bundled photo by name (or ``'custom'`` for the image passed in)."""
-        if name not in self.image_dropdown.options:
-            raise ValueError(
-                f"image must be one of {', '.join(self.image_dropdown.options)}, got {name!r}"
-            )
-        self.image_dropdown.value = name
-
-    def set_options(self, *, absolute: bool | None = None, mode: str | None = None) -> None:
-        """Display options: ``absolute`` value first, then ``mode`` 'clip' or 'normalize'."""
-        if absolute is not None and not isinstance(absolute, bool):
-            raise TypeError(f"absolute must be True or False, got {absolute!r}")
-        if mode is not None and mode not in ("clip", "normalize"):
-            raise ValueError(f"mode must be 'clip' or 'normalize', got {mode!r}")
-        if absolute is not None:
-            self.absolute_checkbox.value = absolute
-        if mode is not None:
-            self.range_toggle.value = mode
-
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
         k = self.size
-        h, w = self._image.shape[-2:]
-        source = self.image_dropdown.value
-        return f"KernelEditor(kernel={k}x{k} {self.preset!r}, image={source!r} {h}x{w})"
+        h, w = self.image.shape[-2:]
+        return f"KernelEditor(kernel={k}x{k} {self.preset!r}, image={self.state.image!r} {h}x{w})"
 
     @property
     def png(self) -> bytes:
         """A still of what the widget shows: input | kernel | output, side by side, as PNG
         (see :func:`~convbook.widgets.kernel_editor_drawing.still`)."""
-        picture = still(self._image, self.kernel, self.shown)
+        picture = still(self.image, self.kernel, self.shown)
         return png_bytes(picture, compress_level=9)  # made once per display: make it small
 
-    # ----------------------------------------------------------------- internals
-    @staticmethod
-    def _check_preset(name: str) -> None:
-        if name not in kernels.PRESETS:
-            raise ValueError(f"kernel must be one of {', '.join(kernels.PRESETS)}, got {name!r}")
+    # ----------------------------------------------------------------- the cycle
+    def _checked(self, changes: dict) -> KernelEditorState:
+        return changed(self.state, changes, self.image_dropdown.options)
 
-    def _load(self, K: torch.Tensor, preset: str) -> None:
-        """Make ``K`` the kernel: set the dropdowns, write it into the grid, redraw."""
-        self._busy = True
-        try:
-            self.preset_dropdown.value = preset
-            self.size_dropdown.value = K.shape[0]
-            self._fill_grid(K)
-        finally:
-            self._busy = False
-        self._apply(K)
+    def _image_for(self, name: str) -> torch.Tensor:
+        if name not in self._images:
+            self._images[name] = self._custom_image if name == CUSTOM else photo(name, gray=True)
+        return self._images[name]
 
-    def _fill_grid(self, K: torch.Tensor) -> None:
-        """Write ``K`` into the grid's cells, reusing the text boxes there are (closing
-        the ones a smaller kernel does not need), so that no widget is left behind."""
-        k = K.shape[0]
-        while len(self._cells) < k * k:
-            cell = widgets.Text(
-                continuous_update=True, layout=self._cell_layout, style=self._cell_style
-            )
-            cell.observe(self._on_cell, names="value")
-            self._cells.append(cell)
-        for cell in self._cells[k * k :]:
-            cell.close()
-        del self._cells[k * k :]
-        for cell, value in zip(self._cells, K.flatten().tolist()):
-            cell.value = fmt(value)
-        self.grid.layout.grid_template_columns = f"repeat({k}, 60px)"
-        self.grid.children = tuple(self._cells)
+    def _correlator_for(self, name: str) -> Correlator:
+        if name not in self._correlators:
+            self._correlators = {name: Correlator(self._image_for(name))}  # one at a time
+        return self._correlators[name]
 
-    def _set_image(self, name: str) -> None:
-        if name == CUSTOM:
-            image = self._custom_image
-        else:
-            if name not in self._photos:
-                self._photos[name] = photo(name, gray=True)
-            image = self._photos[name]
-        self._image = image
-        self._correlator = Correlator(image)
-        # made once per image, not per edit: worth the better compression
-        self.input_view.value = png_bytes(image, compress_level=6)
-
-    def _apply(self, K: torch.Tensor) -> bool:
-        """Make ``K`` the kernel and show its output; if the output cannot be shown, show
-        why instead and keep the last good state.  Returns whether ``K`` was applied."""
-        output = self._correlator.correlate(K)
+    def _render(self, state: KernelEditorState) -> None:
+        K = state.kernel_tensor()
+        output = self._correlator_for(state.image).correlate(K)
         if not np.isfinite(output).all():
-            self._show_error(f"the output overflows float32: {_OVERFLOW}")
-            return False
-        shown = self._display(output)
-        self.output_view.value = png_bytes(shown)
-        self.kernel_view.value = png_bytes(kernel_picture(K), scale=CELL_PX)
-        self.kernel = K
+            raise ValueError(_OVERFLOW)
+        shown = display(output, state.absolute, state.mode)
+        new_image = self.state is None or state.image != self.state.image
+        # made once per image, not per edit: worth the better compression
+        input_png = png_bytes(self._image_for(state.image), compress_level=6) if new_image else None
+        output_png = png_bytes(shown)
+        kernel_png = png_bytes(kernel_picture(K), scale=CELL_PX)
+        self._state = state
         self.output, self.shown = torch.from_numpy(output), torch.from_numpy(shown)
-        self._show_error(None)
-        return True
+        self._note = levels_note(output, state.absolute, state.mode)
+        self.error = None
+        if input_png is not None:  # the pictures first: a control never runs ahead of them
+            self.input_view.value = input_png
+        self.output_view.value = output_png
+        self.kernel_view.value = kernel_png
+        self._show_controls(state)
+        self._render_message()
 
-    def _display(self, output: np.ndarray) -> np.ndarray:
-        """``output`` as shown, with the current display options."""
-        return display(output, self.absolute_checkbox.value, self.range_toggle.value)
+    def _show_controls(self, state: KernelEditorState) -> None:
+        k = state.size
+        values = [value for row in state.kernel for value in row]
+        while len(self._cells) < k * k:  # reuse the text boxes there are
+            index = len(self._cells)
+            cell = widgets.Text(value=fmt(values[index]), continuous_update=True,
+                                layout=self._cell_layout, style=self._cell_style)
+            self._cell_observers.append(functools.partial(self._on_cell, index))
+            cell.observe(self._cell_observers[index], names="value")
+            self._cells.append(cell)
+        for cell, observer in zip(self._cells[k * k :], self._cell_observers[k * k :]):
+            cell.unobserve(observer, names="value")  # and close those a smaller kernel
+            cell.close()  # does not need
+        del self._cells[k * k :], self._cell_observers[k * k :]
+        with holding(self.preset_dropdown, self.size_dropdown, self.image_dropdown,
+                     self.absolute_checkbox, self.range_toggle, self.grid, self.grid.layout,
+                     self._cell_layout, *self._cells):
+            self.preset_dropdown.value = state.preset
+            self.size_dropdown.value = k
+            self.image_dropdown.value = state.image
+            self.absolute_checkbox.value = state.absolute
+            self.range_toggle.value = state.mode
+            for cell, value in zip(self._cells, values):
+                if parse(cell.value) != value:  # a cell being typed ("1.") keeps its text
+                    cell.value = fmt(value)  # (its observer: the cell shows the state)
+            self._cell_layout.width = f"{_cell_px(k)}px"
+            self.grid.layout.grid_template_columns = f"repeat({k}, {_cell_px(k) + 2}px)"
+            self.grid.children = tuple(self._cells)
+
+    def _info_html(self) -> str:
+        return "" if self._note is None else f'<span class="convbook-note">{self._note}</span>'
 
     # ----------------------------------------------------------------- observers
     @callback
-    def _on_cell(self, change: dict) -> None:
-        if self._busy:
+    def _on_cell(self, index: int, change: dict) -> None:
+        i, j = divmod(index, self.size)
+        text, current = change["new"], self.state.kernel[i][j]
+        value = parse(text)
+        if text == fmt(current) or value == current:  # the cell shows the kernel there is
+            if self.error is not None:
+                self._show_error(self._bad_cell())
             return
-        k = self.size_dropdown.value
-        texts = [cell.value for cell in self._cells]
-        values = [parse(text) for text in texts]
-        bad = [t for t, value in enumerate(values) if value is None]
-        if bad:
-            i, j = divmod(bad[0], k)
-            self._show_error(
-                f"cell ({i}, {j}) must be a finite number, at most {FLOAT32_MAX:.3g} in size "
-                f"(float32), got {texts[bad[0]]!r}"
-            )
+        if value is None:
+            self._show_error(self._bad_cell())
             return
-        if self._apply(torch.tensor(values, dtype=torch.float32).reshape(k, k)):
-            self._busy = True
-            try:
-                self.preset_dropdown.value = CUSTOM
-            finally:
-                self._busy = False
+        K = self.state.kernel_tensor()
+        K[i, j] = value
+        try:  # what the reader typed stays in the cell, whatever happens
+            self.set(kernel=K)
+        except ValueError as error:
+            self._show_error(str(error))
 
-    @callback
-    def _on_preset(self, change: dict) -> None:
-        if self._busy or change["new"] == CUSTOM:
-            return
-        self._load(preset_kernel(change["new"], self.size_dropdown.value), change["new"])
-
-    @callback
-    def _on_size(self, change: dict) -> None:
-        if self._busy:
-            return
-        size, name = change["new"], self.preset_dropdown.value
-        if name in kernels.RESIZABLE:
-            self._load(preset_kernel(name, size), name)
-            return
-        self._load(recentred(self.kernel, size), CUSTOM)
-
-    @callback
-    def _on_image(self, change: dict) -> None:
-        self._set_image(change["new"])
-        self._apply(self.kernel)
-
-    @callback
-    def _on_option(self, change: dict) -> None:
-        self._apply(self.kernel)
+    def _bad_cell(self) -> str | None:
+        """The error for the first cell whose text is not a number, or ``None``."""
+        for index, cell in enumerate(self._cells):
+            if parse(cell.value) is None:
+                i, j = divmod(index, self.size)
+                return (f"cell ({i}, {j}) must be a finite number, at most {FLOAT32_MAX:.3g} "
+                        f"in size (float32), got {_quoted(cell.value)}")
+        return None

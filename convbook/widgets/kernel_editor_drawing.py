@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from convbook.widgets._png import to_uint8
+from convbook.widgets.png import to_uint8
 
 CELL_PX = 16  # kernel preview: pixels per kernel cell
 _STILL_GAP = 12  # still picture: white pixels between input, kernel and output

@@ -1,20 +1,34 @@
-"""What the kernel editor computes, without widgets: a kernel from what a reader gives (a
-preset at a size, a tensor or array, the text typed into a cell), the image
-cross-correlated with it (:class:`Correlator`, fast enough for every keystroke), and the
-output as shown (absolute value or not, clipped or normalized to [0, 1]).
+"""The kernel editor's state and what it computes, without widgets: the settings as a
+frozen dataclass (:class:`KernelEditorState`) and the check of a change to them
+(:func:`changed`); a kernel from what a reader gives (a preset at a size, a tensor or
+array, the text typed into a cell); the image cross-correlated with it
+(:class:`Correlator`, fast enough for every keystroke); and the output as shown (absolute
+value or not, clipped or normalized to [0, 1]), with a note when float32 leaves too few
+grey levels for normalizing to show.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from convbook import kernels
+from convbook._args import check_bool, check_choice, check_int_range
 from convbook.ops import conv2d
 
 SIZES = range(1, 8)
+#: the preset dropdown's entry for a kernel that is no preset
+CUSTOM = "custom"
+#: how the output is brought to [0, 1] for display
+MODES = ("clip", "normalize")
+#: below this many float32 values in the output's range, normalizing shows visible steps
+_FEW_LEVELS = 256
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 # Largest cached stack of basis responses (k*k*C*H*W floats, 128 MB); beyond it every
 # edit calls conv2d directly.
@@ -58,6 +72,74 @@ def as_kernel(kernel: object) -> torch.Tensor:
             "no NaN or inf)"
         )
     return K.float()
+
+
+@dataclass(frozen=True)
+class KernelEditorState:
+    """What a :class:`~convbook.widgets.kernel_editor.KernelEditor` shows.
+
+    ``kernel``: the ``k x k`` weights, row by row, each a float32 value; ``preset``: the
+    name of the preset it is, or ``'custom'``; ``image``: the photo's name, or
+    ``'custom'`` for the image given to the editor; ``absolute``: show ``|output|``;
+    ``mode``: ``'clip'`` or ``'normalize'`` to [0, 1].
+    """
+
+    kernel: tuple[tuple[float, ...], ...]
+    preset: str = "identity"
+    image: str = "camera"
+    absolute: bool = False
+    mode: str = "clip"
+
+    @property
+    def size(self) -> int:
+        """The kernel's side, ``k``."""
+        return len(self.kernel)
+
+    def kernel_tensor(self) -> torch.Tensor:
+        """The kernel as a new float32 ``(k, k)`` tensor."""
+        return torch.tensor(self.kernel, dtype=torch.float32)
+
+
+def as_rows(K: torch.Tensor) -> tuple[tuple[float, ...], ...]:
+    """A float32 ``(k, k)`` kernel as the rows of :attr:`KernelEditorState.kernel`."""
+    return tuple(tuple(row) for row in K.float().tolist())
+
+
+def changed(state: KernelEditorState, changes: dict[str, Any],
+            images: Sequence[str]) -> KernelEditorState:
+    """The state that ``changes`` (keyword arguments of ``KernelEditor.set``) make of
+    ``state``, every value checked first; ``images`` are the image names there are.
+
+    ``kernel``: a preset name (at the current size, or ``size``, if the preset has sizes),
+    ``'custom'`` (the kernel as it is, to edit), or a square tensor, array or nested list;
+    ``size``: 1 to 7 (a preset with sizes is rebuilt, any other kernel kept centred,
+    cropped or padded with zeros); ``image``, ``absolute``, ``mode``: see the state.
+
+    Raises:
+        TypeError, ValueError: naming the first bad argument and the rule.
+    """
+    unknown = set(changes) - {"kernel", "size", "image", "absolute", "mode"}
+    if unknown:
+        raise TypeError(f"set() got unexpected argument(s) {sorted(unknown)}")
+    kernel = changes.get("kernel")
+    size = check_int_range(changes["size"], "size", 1, max(SIZES)) if "size" in changes else None
+    image = check_choice(changes.get("image", state.image), "image", images)
+    absolute = check_bool(changes.get("absolute", state.absolute), "absolute")
+    mode = check_choice(changes.get("mode", state.mode), "mode", MODES)
+    preset, K = state.preset, state.kernel_tensor()
+    if isinstance(kernel, str):
+        preset = check_choice(kernel, "kernel", [*kernels.PRESETS, CUSTOM])
+        if preset != CUSTOM:
+            K = preset_kernel(preset, size or state.size)
+    elif kernel is not None:
+        K, preset = as_kernel(kernel), CUSTOM
+    if size is not None and size != K.shape[0]:
+        if preset in kernels.RESIZABLE:
+            K = preset_kernel(preset, size)
+        else:
+            K, preset = recentred(K, size), CUSTOM
+    return dataclasses.replace(state, kernel=as_rows(K), preset=preset, image=image,
+                               absolute=absolute, mode=mode)
 
 
 def preset_kernel(name: str, size: int) -> torch.Tensor:
@@ -115,6 +197,33 @@ class Correlator:
             self._stack = stack.transpose(0, 1).reshape(k * k, -1).contiguous().numpy()
             self._stack_key = k
         return self._stack
+
+
+def levels_note(output: np.ndarray, absolute: bool, mode: str) -> str | None:
+    """Why a normalized output shows few grey levels, or ``None``: when float32 has fewer
+    than 256 values in the output's range (a kernel of tiny, denormal numbers), or none
+    (a constant output, shown black)."""
+    if mode != "normalize":
+        return None
+    shown = np.abs(output) if absolute else output
+    lo, hi = np.float32(shown.min()), np.float32(shown.max())
+    if lo == hi:
+        return f"The output is constant ({float(lo):.3g}): normalizing shows it black."
+    count = _float32_ordinal(hi) - _float32_ordinal(lo) + 1
+    if count >= _FEW_LEVELS:
+        return None
+    return (
+        f"The output spans only {float(lo):.3g} to {float(hi):.3g}: float32 has just "
+        f"{count} values in that range (numbers this small are stored with few digits), "
+        f"so normalizing shows at most {count} grey levels. Use larger kernel values for "
+        "a smooth picture."
+    )
+
+
+def _float32_ordinal(x: np.float32) -> int:
+    """The position of ``x`` among all float32 values, in order (0 at zero)."""
+    bits = int(np.asarray(x, dtype=np.float32).view(np.int32))
+    return bits if bits >= 0 else -(bits & 0x7FFFFFFF)
 
 
 def display(output: np.ndarray, absolute: bool, mode: str) -> np.ndarray:

@@ -9,10 +9,10 @@ outside the box.  Photos and uploads are cropped to the centre square and shrunk
 network's input size, and every image is rounded to 8 bits, as a CIFAR-10 image is.
 
 By default it shows the network that ships with convbook (:func:`convbook.models.pretrained`)
-on a few CIFAR-10 test images shipped with it.  The explorer follows the pattern of
-:mod:`convbook.widgets.base`; what it shows is computed in
-:mod:`~convbook.widgets.layer_explorer_state` and drawn in
-:mod:`~convbook.widgets.layer_explorer_drawing`.
+on a few CIFAR-10 test images shipped with it.  It follows :mod:`convbook.widgets.base`: its
+settings are a frozen dataclass (``ex.state``), changed by :meth:`LayerExplorer.set`, which
+the controls call too; the state and what it shows are computed in
+:mod:`~convbook.widgets.layer_explorer_state`, drawn in :mod:`~.layer_explorer_drawing`.
 
 Headless, through :meth:`LayerExplorer.set` (or the sub-widgets' ``value``)::
 
@@ -23,18 +23,22 @@ Headless, through :meth:`LayerExplorer.set` (or the sub-widgets' ``value``)::
 Arguments of ``set`` are checked before anything changes and raise ``TypeError`` /
 ``ValueError`` naming the argument.  A file the reader uploads (or gives to
 :meth:`~LayerExplorer.upload_file`) that is not a readable image shows an error in the
-widget and keeps the last good image.
+widget, in a reader's words (see :func:`convbook.images.read_image`), and keeps the last
+good image.  Jupyter passes at most 10 MB from the browser to Python in one message (the
+server's ``websocket_max_message_size``), so the upload button
+(:class:`~convbook.widgets.upload.ImageUpload`) checks a file's size in the browser and
+sends only the name of a larger one, and the explorer says why it was not used.
 
-Sub-widgets: ``image_dropdown``, ``upload_button`` (``ipywidgets.FileUpload``),
-``layer_dropdown``, ``channel_slider``, ``row_slider``, ``col_slider``, ``input_view``,
-``channel_view``, ``maps_view`` (``ipywidgets.Image``), ``top5_view`` and ``message``
-(``ipywidgets.HTML``).
+Sub-widgets: ``image_dropdown``, ``upload_button`` (an ``ImageUpload``), ``layer_dropdown``,
+``channel_slider``, ``row_slider``, ``col_slider``, ``input_view``, ``channel_view``,
+``maps_view`` (``ipywidgets.Image``, each shown at its own size), ``top5_view`` and
+``message`` (``ipywidgets.HTML``).  A slider whose range changes is replaced by a new one
+(:func:`~convbook.widgets.base.renewed_slider`): read it from the explorer each time.
 
-Limits: the layers listed are the convolutions, poolings and blocks (modules with
-children) that run once per forward pass and output ``(N, C, h, w)``; the receptive-field
-geometry is that of :func:`~convbook.receptive_field.receptive_field`, so the network must
-run its convolutions and poolings as modules, one after another (as ``FastNet`` and
-``nn.Sequential`` CNNs do).
+Limits: the layers listed are the convolutions, poolings and blocks (modules with children)
+that run once per forward pass and output ``(N, C, h, w)``; the receptive-field geometry is
+that of :func:`~convbook.receptive_field.receptive_field`, so the network must run its
+convolutions and poolings as modules, one after another (as ``FastNet`` does).
 """
 
 from __future__ import annotations
@@ -44,14 +48,19 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import ipywidgets as widgets
-import numpy as np
 import torch
 from torch import nn
 
-from convbook._args import check_positive_int
-from convbook.images import PHOTOS, as_image, photo
-from convbook.widgets._png import png_bytes
-from convbook.widgets.base import BookWidget, callback
+from convbook._args import check_int_range, check_vector
+from convbook.images import PHOTOS, photo, read_image
+from convbook.widgets.base import (
+    BookWidget,
+    callback,
+    holding,
+    renew_sliders,
+    show_int,
+    state_field,
+)
 from convbook.widgets.layer_explorer_drawing import (
     channel_picture,
     grid_picture,
@@ -62,11 +71,12 @@ from convbook.widgets.layer_explorer_drawing import (
     unit_html,
 )
 from convbook.widgets.layer_explorer_state import (
+    CUSTOM,
     LayerExplorerState,
     LayerInfo,
-    as_vector,
+    OwnImage,
+    changed,
     check_images,
-    decode_image,
     field_margin,
     input_gradient,
     layer_table,
@@ -74,14 +84,17 @@ from convbook.widgets.layer_explorer_state import (
     look,
     to_input,
 )
+from convbook.widgets.png import png_bytes
+from convbook.widgets.upload import MAX_BYTES, ImageUpload
 
-__all__ = ["LayerExplorer", "LayerInfo", "decode_image", "layer_table"]
+__all__ = ["LayerExplorer", "LayerExplorerState", "LayerInfo", "layer_table"]
 
-CUSTOM = "custom"
 _CANVAS_PX = 400  # the input picture is at most about this many pixels wide
+#: an upload's pictures are decoded at most this many pixels a side (faster, same input)
+_UPLOAD_SIDE = 1024
 
 
-class LayerExplorer(LayerExplorerState, BookWidget):
+class LayerExplorer(BookWidget):
     """A trained CNN's predictions, feature maps and units for one image at a time.
 
     Args:
@@ -103,6 +116,12 @@ class LayerExplorer(LayerExplorerState, BookWidget):
     CSS_CLASS = "convbook-layer-explorer"
     ERROR_NOTE = "showing the last good image"
     MAX_SCALE: ClassVar[int] = 16
+
+    layer = state_field("layer", "Name of the layer shown.")
+    channel = state_field("channel", "The channel shown, ``0 .. channels - 1``.")
+    position = state_field("position", "``(row, col)`` of the unit in the layer's maps.")
+    image_source = state_field(
+        "image", "The image shown: an index into ``images``, a photo's name, or ``'custom'``.")
 
     def __init__(
         self,
@@ -129,16 +148,14 @@ class LayerExplorer(LayerExplorerState, BookWidget):
             labels = shipped if labels is None else labels
         labels = check_images(images, labels)
         if scale is not None:
-            check_positive_int(scale, "scale")
-            if scale > self.MAX_SCALE:
-                raise ValueError(f"scale must be <= {self.MAX_SCALE}, got {scale}")
+            check_int_range(scale, "scale", 1, self.MAX_SCALE)
         self.model = models.pretrained() if model is None else model
-        self.mean = as_vector(info["mean"] if mean is None else mean, "mean")
-        self.std = as_vector(info["std"] if std is None else std, "std")
+        self.mean = check_vector(info["mean"] if mean is None else mean, "mean", 3, "channel")
+        self.std = check_vector(info["std"] if std is None else std, "std", 3, "channel")
         if (self.std <= 0).any():
             raise ValueError(f"std must be > 0 in every channel, got {self.std.tolist()}")
-        self._images = images
-        self._labels = labels
+        self.images = images
+        self.labels = labels
         self.input_size: tuple[int, int] = tuple(images.shape[2:])  # type: ignore[assignment]
         self._device = next((p.device for p in self.model.parameters()), torch.device("cpu"))
         self._layers = layer_table(self.model, (3, *self.input_size))
@@ -158,12 +175,14 @@ class LayerExplorer(LayerExplorerState, BookWidget):
         self._margin = field_margin(self._layers, self.input_size)
         self._scale = scale or max(1, min(8, _CANVAS_PX // (max(h, w) + 2 * self._margin)))
         self._photos: dict[str, torch.Tensor] = {}
-        self._custom: tuple[str, torch.Tensor] | None = None
-        self._busy = False
+        self._looked: tuple | None = None  # ((image, own), picture, probs, x, maps)
+        self._shown: dict = {}  # what the pictures show, for the still
 
-        self.image_dropdown = widgets.Dropdown(options=self._image_options(), description="image")
-        self.upload_button = widgets.FileUpload(accept="image/*", multiple=False,
-                                                description="your image")
+        self.image_dropdown = widgets.Dropdown(options=self._image_options(None),
+                                               description="image")
+        self.upload_button = ImageUpload(
+            self._on_upload, description="your image…",
+            tooltip=f"an image file (PNG, JPEG, ...) of up to {MAX_BYTES // 2**20} MB")
         self.layer_dropdown = widgets.Dropdown(
             options=[(f"{i.name} ({i.kind}, {i.channels}×{i.size[0]}×{i.size[1]})", i.name)
                      for i in self._layers],
@@ -172,23 +191,25 @@ class LayerExplorer(LayerExplorerState, BookWidget):
         self.channel_slider = widgets.IntSlider(description="channel", style=style)
         self.row_slider = widgets.IntSlider(description="row", style=style)
         self.col_slider = widgets.IntSlider(description="column", style=style)
-        self.input_view = widgets.Image(format="png")
-        self.channel_view = widgets.Image(format="png")
-        self.maps_view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        # the pictures at their own size: stretched to the box's width they went blurry
+        unstretched = widgets.Layout(max_width="100%", align_self="flex-start")
+        self.input_view = widgets.Image(format="png", layout=unstretched)
+        self.channel_view = widgets.Image(format="png", layout=unstretched)
+        self.maps_view = widgets.Image(format="png", layout=unstretched)
         self.top5_view = widgets.HTML()
         self._titles = [widgets.HTML() for _ in range(3)]
 
-        def column(title: widgets.HTML, view: widgets.Widget) -> widgets.VBox:
-            return widgets.VBox([title, view])
-
+        self._layer_row = widgets.HBox([self.layer_dropdown, self.channel_slider])
+        self._unit_row = widgets.HBox([self.row_slider, self.col_slider])
         super().__init__([
             widgets.HBox([self.image_dropdown, self.upload_button]),
-            widgets.HBox([self.layer_dropdown, self.channel_slider]),
-            widgets.HBox([self.row_slider, self.col_slider]),
-            widgets.HBox([column(self._titles[0], self.input_view),
-                          column(self._titles[1], self.channel_view),
-                          column(widgets.HTML("<b>top-5 classes</b>"), self.top5_view)]),
-            column(self._titles[2], self.maps_view),
+            self._layer_row,
+            self._unit_row,
+            widgets.HBox([widgets.VBox([self._titles[0], self.input_view]),
+                          widgets.VBox([self._titles[1], self.channel_view]),
+                          widgets.VBox([widgets.HTML("<b>top-5 classes</b>"), self.top5_view])],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.VBox([self._titles[2], self.maps_view]),
         ])
         # CSS classes name the parts for readers' custom styles and the browser tests
         for view, name in ((self.input_view, "convbook-input"),
@@ -203,235 +224,205 @@ class LayerExplorer(LayerExplorerState, BookWidget):
                            (self.col_slider, "convbook-col-choice")):
             view.add_class(name)
 
-        start = self._layers[-1].name if layer is None else self._check_layer(layer)
-        self._uint8 = torch.zeros(3, *self.input_size, dtype=torch.uint8)
-        self.set(image=image, layer=start, channel=channel,
-                 position=position if position is not None else self._centre(start))
-        self.image_dropdown.observe(self._on_image, names="value")
-        self.upload_button.observe(self._on_upload, names="value")
-        self.layer_dropdown.observe(self._on_layer, names="value")
-        for slider in (self.channel_slider, self.row_slider, self.col_slider):
-            slider.observe(self._on_unit, names="value")
+        start = self._layers[-1].name if layer is None else layer
+        if start not in self._by_name:
+            raise ValueError(f"layer must be one of {', '.join(self._by_name)}, got {start!r}")
+        h, w = self._by_name[start].size
+        first = LayerExplorerState(image=0, layer=start, channel=0, position=(h // 2, w // 2))
+        self._observers = {"row_slider": self._on_row, "col_slider": self._on_col}
+        self._bind(self.image_dropdown, "image")
+        self._bind(self.layer_dropdown, "layer")
+        self._observers["channel_slider"] = self._bind(self.channel_slider, "channel")
+        for attribute in ("row_slider", "col_slider"):
+            getattr(self, attribute).observe(self._observers[attribute], names="value")
+        self._state = first  # what the constructor's arguments change
+        self._render(self._checked(dict(
+            image=image, channel=channel, **({} if position is None else {"position": position}))))
 
-    # ----------------------------------------------------------------- display
+    # ----------------------------------------------------------------- what it shows
+    @property
+    def layers(self) -> list[str]:
+        """Names of the layers that can be shown, in the order they run."""
+        return [info.name for info in self._layers]
+
+    def layer_info(self, name: str | None = None) -> LayerInfo:
+        """Shape and geometry of layer ``name`` (default: the current layer)."""
+        name = self.layer if name is None else name
+        if name not in self._by_name:
+            raise ValueError(f"layer must be one of {', '.join(self._by_name)}, got {name!r}")
+        return self._by_name[name]
+
+    @property
+    def image(self) -> torch.Tensor:
+        """The network's input as a picture: ``(3, H, W)`` in [0, 1] (8-bit steps)."""
+        return self._looked[1].float() / 255
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        """``(classes,)`` softmax of the logits."""
+        return self._looked[2]
+
+    @property
+    def top5(self) -> list[tuple[str, float]]:
+        """The five most likely classes with their probabilities, most likely first."""
+        values, index = self.probabilities.topk(min(5, len(self.probabilities)))
+        return [(self.classes[k], float(p)) for p, k in zip(values, index)]
+
+    @property
+    def feature_maps(self) -> torch.Tensor:
+        """``(C, h, w)`` output of the current layer for the current image."""
+        return self._looked[4][self.layer]
+
+    @property
+    def unit_value(self) -> float:
+        """The current unit's activation."""
+        i, j = self.position
+        return float(self.feature_maps[self.channel, i, j])
+
+    @property
+    def unit_box(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Input rows and columns the current unit sees (see :meth:`LayerInfo.box`)."""
+        return self.layer_info().box(*self.position)
+
+    @property
+    def gradient(self) -> torch.Tensor:
+        """``(3, H, W)``: the current unit's gradient with respect to the normalised input."""
+        return self._shown["gradient"]
+
     @property
     def png(self) -> bytes:
         """A still of the widget: input, channel, top-5 bars, and the grid of channels."""
-        layer, c, (i, j) = self._drawn
+        shown = self._shown
+        i, j = shown["position"]
         picture = still(
-            [(f"input: field of unit ({i}, {j})", self._input_array),
-             (f"{layer}, channel {c}", self._channel_array)],
-            (f"all {self._maps[layer].shape[0]} channels of {layer}", self._grid_array),
+            [(f"input: field of unit ({i}, {j})", shown["input"]),
+             (f"{shown['layer']}, channel {shown['channel']}", shown["channel_map"])],
+            (f"all {shown['channels']} channels of {shown['layer']}", shown["grid"]),
             self.top5,
         )
         return png_bytes(picture, compress_level=9)
 
     # ----------------------------------------------------------------- headless API
-    def set(
-        self,
-        *,
-        image: int | str | torch.Tensor | np.ndarray | None = None,
-        layer: str | None = None,
-        channel: int | None = None,
-        position: tuple[int, int] | None = None,
-    ) -> LayerExplorer:
-        """Show another image, layer, channel or unit (one redraw); returns ``self``.
-
-        ``image``: an index into ``images``, a photo name from
-        :data:`convbook.images.PHOTOS`, ``'custom'`` (the last image of your own), or a
-        picture as a tensor ``(C, H, W)`` or array ``(H, W, C)`` (see
-        :func:`convbook.images.as_image`), which becomes ``'custom'``.  ``layer``: one of
-        :attr:`layers`; switching layers without a ``position`` moves to the unit whose
-        field is centred nearest the current one's, and keeps the channel if the new layer
-        has it (else channel 0).  Everything is checked before anything changes.
-        """
-        custom = None
-        if image is not None:
-            if isinstance(image, (torch.Tensor, np.ndarray)):
-                custom = ("your image", as_image(image))
-            else:
-                self._check_source(image)
-        target = self._check_layer(layer) if layer is not None else self.layer
-        info = self._by_name[target]
-        if channel is not None:
-            self._check_index(channel, "channel", info.channels)
-            new_channel = int(channel)
-        else:
-            new_channel = self.channel if self.channel < info.channels else 0
-        if position is not None:
-            if (isinstance(position, (str, bytes)) or not isinstance(position, Sequence)
-                    or len(position) != 2):
-                raise TypeError(f"position must be a (row, col) pair, got {position!r}")
-            self._check_index(position[0], "position[0] (row)", info.size[0])
-            self._check_index(position[1], "position[1] (col)", info.size[1])
-            new_position = (int(position[0]), int(position[1]))
-        elif layer is not None and layer != self.layer:
-            new_position = info.nearest(self.layer_info().centre(*self.position))
-        else:
-            new_position = self.position
-        if custom is not None:
-            self._use_custom(*custom)
-            image = CUSTOM
-        self._apply(image, target, new_channel, new_position)
-        return self
-
     def upload_file(self, content: bytes, name: str = "upload") -> bool:
         """Show a file's bytes as the image, as the upload button does.  A file that cannot
-        be used shows an error in the widget, keeps the last good image, and returns
-        ``False``."""
+        be used shows an error in the widget (in a reader's words), keeps the last good
+        image, and returns ``False``."""
         if not isinstance(content, (bytes, bytearray, memoryview)):
             raise TypeError(f"content must be bytes, got {type(content).__name__}")
         try:
-            picture = decode_image(bytes(content), str(name))
+            picture = read_image(content, str(name), max_side=_UPLOAD_SIDE)
         except ValueError as error:
             self._show_error(str(error))
             return False
-        self._use_custom(f"your image: {name}", picture)
-        self._apply(CUSTOM, self.layer, self.channel, self.position)
+        self.set(image=OwnImage.of(f"your image: {name}", picture, self.input_size))
         return True
 
-    # ----------------------------------------------------------------- checks
-    def _check_source(self, image: object) -> None:
-        allowed = [value for _, value in self._image_options()]
-        if isinstance(image, bool) or not isinstance(image, (int, str)) or image not in allowed:
-            custom = f", {CUSTOM!r}" if self._custom is not None else ""
-            raise ValueError(
-                f"image must be an index 0..{len(self._images) - 1}, a photo name "
-                f"({', '.join(PHOTOS)}){custom}, or a tensor or array, got {image!r}")
+    # ----------------------------------------------------------------- the cycle
+    def _checked(self, changes: dict) -> LayerExplorerState:
+        sources = [value for _, value in self._image_options(None)]
+        return changed(self.state, changes, sources=sources, layers=self._by_name,
+                       input_size=self.input_size)
 
-    @staticmethod
-    def _check_index(value: object, name: str, size: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-        if not 0 <= value < size:
-            raise ValueError(f"{name} must be in 0..{size - 1} for this layer, got {value}")
+    def _picture(self, state: LayerExplorerState) -> torch.Tensor:
+        """The ``(3, H, W)`` uint8 network input of ``state``'s image."""
+        if state.image == CUSTOM:
+            return state.own.tensor()
+        if isinstance(state.image, str):
+            if state.image not in self._photos:
+                self._photos[state.image] = to_input(photo(state.image), self.input_size)
+            return self._photos[state.image]
+        return self.images[state.image]
 
-    # ----------------------------------------------------------------- internals
-    def _centre(self, layer: str) -> tuple[int, int]:
-        h, w = self._by_name[layer].size
-        return h // 2, w // 2
-
-    def _image_options(self) -> list[tuple[str, int | str]]:
-        options: list[tuple[str, int | str]] = []
-        for i in range(len(self._images)):
-            label = "" if self._labels is None else f" ({self._class_name(int(self._labels[i]))})"
-            options.append((f"image {i}{label}", i))
-        options += [(f"photo: {name}", name) for name in PHOTOS]
-        if self._custom is not None:
-            options.append((self._custom[0], CUSTOM))
-        return options
-
-    def _class_name(self, k: int) -> str:
-        names = getattr(self, "classes", None)
-        return names[k] if names is not None and k < len(names) else str(k)
-
-    def _use_custom(self, label: str, picture: torch.Tensor) -> None:
-        self._custom = (label, to_input(picture, self.input_size))
-        self._busy = True
-        try:
-            self.image_dropdown.options = self._image_options()
-        finally:
-            self._busy = False
-
-    def _source_image(self, source: int | str) -> torch.Tensor:
-        if source == CUSTOM:
-            assert self._custom is not None
-            return self._custom[1]
-        if isinstance(source, str):
-            if source not in self._photos:
-                self._photos[source] = to_input(photo(source), self.input_size)
-            return self._photos[source]
-        return self._images[source]
-
-    def _apply(self, image: int | str | None, layer: str, channel: int,
-               position: tuple[int, int]) -> None:
-        """Compute the state for checked values, then move the controls there and draw;
-        if computing fails, nothing has changed."""
-        if image is not None or not hasattr(self, "_maps"):
-            picture = self._source_image(self.image_source if image is None else image)
+    def _render(self, state: LayerExplorerState) -> None:
+        key = (state.image, state.own)
+        looked = self._looked
+        if looked is None or looked[0] != key:
+            picture = self._picture(state)
             probs, x, maps = look(self.model, picture, self.mean, self.std, self._device,
                                   self.layers)
-        else:
-            picture, x, maps, probs = self._uint8, self._x, None, None
-        gradient = input_gradient(self.model, x, layer, channel, position)
-        info = self._by_name[layer]
-        self._busy = True
-        try:
-            if image is not None:
-                self.image_dropdown.value = image
-            self.layer_dropdown.value = layer
-            self.channel_slider.max = info.channels - 1
-            self.row_slider.max, self.col_slider.max = info.size[0] - 1, info.size[1] - 1
-            self.channel_slider.value = channel
-            self.row_slider.value, self.col_slider.value = position
-        finally:
-            self._busy = False
-        if maps is not None:
-            self._uint8, self._x, self._probs, self._maps = picture, x, probs, maps
-        self._gradient = gradient
-        self._draw()
-        self._show_error(None)
-
-    def _draw(self) -> None:
-        self._drawn = (self.layer, self.channel, self.position)  # what the pictures show
-        self._input_array = input_picture(self.image, heat_map(self._gradient), self.unit_box,
-                                          self._margin, self._scale)
-        self._channel_array = channel_picture(self.feature_maps[self.channel], self.position)
-        self._grid_array = grid_picture(self.feature_maps, self.channel)
-        self.input_view.value = png_bytes(self._input_array)
-        self.channel_view.value = png_bytes(self._channel_array)
-        self.maps_view.value = png_bytes(self._grid_array)
-        (i, j), c, layer = self.position, self.channel, self.layer
+            looked = (key, picture, probs, x, maps)
+        _, picture, probs, x, maps = looked
+        gradient = input_gradient(self.model, x, state.layer, state.channel, state.position)
+        info = self._by_name[state.layer]
+        layer_maps = maps[state.layer]
+        arrays = {
+            "input": input_picture(picture.float() / 255, heat_map(gradient),
+                                   info.box(*state.position), self._margin, self._scale),
+            "channel_map": channel_picture(layer_maps[state.channel], state.position),
+            "grid": grid_picture(layer_maps, state.channel),
+        }
+        pngs = {name: png_bytes(array) for name, array in arrays.items()}
+        self._state, self._looked = state, looked
+        self._shown = {**arrays, "gradient": gradient, "layer": state.layer,
+                       "channel": state.channel, "position": state.position,
+                       "channels": layer_maps.shape[0]}
+        self.error = None
+        self.input_view.value = pngs["input"]  # the pictures first: no control runs ahead
+        self.channel_view.value = pngs["channel_map"]
+        self.maps_view.value = pngs["grid"]
+        (i, j), c, layer = state.position, state.channel, state.layer
         titles = (f"input, the field of unit ({i}, {j}) and its gradient",
-                  f"{layer}, channel {c}", f"all {self.feature_maps.shape[0]} channels of "
+                  f"{layer}, channel {c}", f"all {layer_maps.shape[0]} channels of "
                   f"{layer} (red > 0 > blue)")
         for widget, text in zip(self._titles, titles):
             widget.value = f"<b>{html.escape(text)}</b>"
         truth = None
-        if self._labels is not None and isinstance(self.image_source, int) \
-                and not isinstance(self.image_source, bool):
-            truth = self.classes[int(self._labels[self.image_source])]
+        if self.labels is not None and isinstance(state.image, int):
+            truth = self.classes[int(self.labels[state.image])]
         self.top5_view.value = top5_html(self.top5, truth)
+        self._show_controls(state)
+        self._render_message()
+
+    def _show_controls(self, state: LayerExplorerState) -> None:
+        info = self._by_name[state.layer]
+        renew_sliders(self, {"channel_slider": (self._layer_row, 0, info.channels - 1),
+                             "row_slider": (self._unit_row, 0, info.size[0] - 1),
+                             "col_slider": (self._unit_row, 0, info.size[1] - 1)},
+                      self._observers)
+        options = self._image_options(state.own)
+        with holding(self.image_dropdown, self.layer_dropdown, self.channel_slider,
+                     self.row_slider, self.col_slider):
+            if list(self.image_dropdown.options) != options:
+                self.image_dropdown.options = options
+            self.image_dropdown.value = state.image
+            self.layer_dropdown.value = state.layer
+            show_int(self.channel_slider, state.channel, 0, info.channels - 1)
+            show_int(self.row_slider, state.position[0], 0, info.size[0] - 1)
+            show_int(self.col_slider, state.position[1], 0, info.size[1] - 1)
 
     def _info_html(self) -> str:
-        if not hasattr(self, "_gradient"):
-            return ""
         return unit_html(self.layer_info(), self.channel, self.position, self.unit_value,
                          self.unit_box)
 
+    def _image_options(self, own: OwnImage | None) -> list[tuple[str, int | str]]:
+        truths = [""] * len(self.images) if self.labels is None else [
+            f" ({self.classes[int(k)]})" for k in self.labels]
+        options: list[tuple[str, int | str]] = [
+            (f"image {i}{truth}", i) for i, truth in enumerate(truths)]
+        options += [(f"photo: {name}", name) for name in PHOTOS]
+        if own is not None:
+            options.append((own.label, CUSTOM))
+        return options
+
     # ----------------------------------------------------------------- observers
     @callback
-    def _on_image(self, change: dict) -> None:
-        if not self._busy:
-            self._apply(change["new"], self.layer, self.channel, self.position)
+    def _on_row(self, change: dict) -> None:
+        self.set_from_control(position=(change["new"], self.position[1]))
 
     @callback
-    def _on_layer(self, change: dict) -> None:
-        if self._busy:
+    def _on_col(self, change: dict) -> None:
+        self.set_from_control(position=(self.position[0], change["new"]))
+
+    @callback
+    def _on_upload(self, name: str, content: bytes | None, size: int) -> None:
+        if content is None:
+            self._show_error(
+                f"{name!r} is {size / 2**20:.1f} MB: Jupyter passes at most "
+                f"{(MAX_BYTES + 2**16) // 2**20} MB from the browser to Python at once, so it "
+                "was not sent; save a smaller copy (the network sees it at "
+                f"{self.input_size[0]} × {self.input_size[1]} pixels)"
+            )
             return
-        old = self._by_name[change["old"]]
-        new = self._by_name[change["new"]]
-        centre = old.centre(*self.position)
-        channel = self.channel if self.channel < new.channels else 0
-        self._apply(None, new.name, channel, new.nearest(centre))
-
-    @callback
-    def _on_unit(self, change: dict) -> None:
-        if not self._busy:
-            self._apply(None, self.layer, self.channel, self.position)
-
-    @callback
-    def _on_upload(self, change: dict) -> None:
-        files = change["new"]
-        if self._busy or not files:
-            return
-        first = files[0]
-        content, name = bytes(first["content"]), first.get("name", "upload")
-        self._busy = True
-        try:
-            self.upload_button.value = ()  # the file's bytes are not kept in the notebook
-        finally:
-            self._busy = False
         self.upload_file(content, name)
 
     # ----------------------------------------------------------------- display

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from convbook.widgets._png import to_uint8
 from convbook.widgets.layer_explorer_state import Box, LayerInfo
+from convbook.widgets.png import to_uint8
 
 PADDING_GREY = 225  # the margin around the image: where a receptive field meets padding
 BOX = (0, 220, 255)  # cyan: the receptive field
@@ -27,7 +27,8 @@ EDGE = (90, 90, 90)  # the image's border
 INK = (40, 40, 40)
 BAR = (76, 120, 168)
 GAP = 2  # pixels between tiles in the grid
-_TILE_PX = 40  # a tile of the grid is about this many pixels wide
+_TILE_PX = 64  # a tile of the grid is about this many pixels wide ...
+_GRID_PX = 720  # ... in a grid at most about this wide (it is shown at its own size)
 _VIEW_PX = 168  # the enlarged channel map is about this many pixels wide
 
 
@@ -97,10 +98,12 @@ def channel_picture(maps: torch.Tensor, position: tuple[int, int]) -> np.ndarray
 
 
 def grid_layout(channels: int, h: int, w: int) -> tuple[int, int, int]:
-    """``(columns, rows, scale)`` of the grid of ``channels`` maps of ``h × w``: tiles about
-    ``_TILE_PX`` wide, about twice as many columns as rows."""
-    scale = max(1, _TILE_PX // max(h, w))
+    """``(columns, rows, scale)`` of the grid of ``channels`` maps of ``h × w``: about twice
+    as many columns as rows, tiles about ``_TILE_PX`` wide in a grid at most ``_GRID_PX``
+    wide (drawn at the size it is shown at, so nothing is stretched)."""
     cols = max(1, min(channels, math.ceil(math.sqrt(2 * channels))))
+    fit = (_GRID_PX // cols - 2 * (GAP + 1)) // w
+    scale = max(1, min(_TILE_PX // max(h, w), fit))
     return cols, math.ceil(channels / cols), scale
 
 
@@ -161,7 +164,8 @@ def top5_html(top5: list[tuple[str, float]], truth: str | None) -> str:
     for name, p in top5:
         bar = (f'<div style="background:#4c78a8;height:10px;width:{round(120 * p)}px">'
                "</div>")
-        rows.append(f"<tr><td>{html.escape(name)}</td><td style='width:125px'>{bar}</td>"
+        rows.append(f"<tr><td style='padding-right:0.6em'>{html.escape(name)}</td>"
+                    f"<td style='width:125px'>{bar}</td>"
                     f"<td style='text-align:right'>{100 * p:.1f}%</td></tr>")
     truth_html = "" if truth is None else f"<p>true class: {html.escape(truth)}</p>"
     return f"<table>{''.join(rows)}</table>{truth_html}"

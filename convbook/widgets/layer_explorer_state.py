@@ -1,34 +1,70 @@
-"""What the layer explorer shows, computed without widgets: the layers of a model worth
-showing and where their units sit on the input (:class:`LayerInfo`, :func:`layer_table`),
-the images it is given (checked) and the network's input made from a file or a picture,
-and for one image the class probabilities, the feature maps of every layer and one unit's
-input gradient.  :class:`LayerExplorerState` gives the widget its read-only attributes.
+"""The layer explorer's state and what it shows, computed without widgets: the settings as
+a frozen dataclass (:class:`LayerExplorerState`, with the reader's own picture as an
+:class:`OwnImage`) and the check of a change to them (:func:`changed`); the layers of a
+model worth showing and where their units sit on the input (:class:`LayerInfo`,
+:func:`layer_table`, boxes from :mod:`convbook.receptive_field`); the images it is given
+(checked) and the network's input made from a picture; and for one image the class
+probabilities, the feature maps of every layer and one unit's input gradient.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
 from convbook import explain
-from convbook._args import check_tensor
+from convbook._args import check_int_range, check_tensor
 from convbook.data import normalize
 from convbook.images import as_image
-from convbook.receptive_field import receptive_field
+from convbook.receptive_field import receptive_field, unit_box
 from convbook.training.evaluation import predict
 
 #: input rows and columns ``((top, bottom), (left, right))``, inclusive
 Box = tuple[tuple[int, int], tuple[int, int]]
+#: the image source of the reader's own picture
+CUSTOM = "custom"
 
-MAX_UPLOAD_BYTES = 20 * 2**20
+
+@dataclass(frozen=True)
+class OwnImage:
+    """A picture of the reader's own, as the network's input: its label in the image
+    menu and its ``(3, H, W)`` uint8 pixels as bytes (so that the state stays comparable
+    and immutable)."""
+
+    label: str
+    pixels: bytes
+    shape: tuple[int, int, int]
+
+    @classmethod
+    def of(cls, label: str, picture: torch.Tensor, size: tuple[int, int]) -> OwnImage:
+        """``picture`` (``(H, W)`` or ``(3, H, W)`` in [0, 1]) made the network's input."""
+        uint8 = to_input(picture, size)
+        return cls(label, uint8.numpy().tobytes(), tuple(uint8.shape))
+
+    def tensor(self) -> torch.Tensor:
+        """The ``(3, H, W)`` uint8 picture."""
+        array = np.frombuffer(self.pixels, dtype=np.uint8).reshape(self.shape)
+        return torch.from_numpy(array.copy())
+
+
+@dataclass(frozen=True)
+class LayerExplorerState:
+    """What a :class:`~convbook.widgets.layer_explorer.LayerExplorer` shows: ``image`` (an
+    index into its images, a photo's name, or ``'custom'`` for ``own``), ``layer``,
+    ``channel`` and the unit's ``position`` ``(row, col)`` in that layer's maps."""
+
+    image: int | str
+    layer: str
+    channel: int
+    position: tuple[int, int]
+    own: OwnImage | None = None
 
 
 @dataclass(frozen=True)
@@ -47,9 +83,7 @@ class LayerInfo:
     def box(self, row: int, col: int) -> Box:
         """Input rows and columns ``((top, bottom), (left, right))`` that unit ``(row, col)``
         sees, inclusive; they may reach past the image, into the padding."""
-        top = row * self.j[0] - self.P[0]
-        left = col * self.j[1] - self.P[1]
-        return (top, top + self.r[0] - 1), (left, left + self.r[1] - 1)
+        return unit_box(self.r, self.j, self.P, row, col)
 
     def centre(self, row: int, col: int) -> tuple[float, float]:
         """Where unit ``(row, col)``'s field is centred on the input."""
@@ -122,43 +156,12 @@ def layer_table(model: nn.Module, input_size: tuple[int, int, int]) -> list[Laye
 def field_margin(layers: Sequence[LayerInfo], input_size: tuple[int, int]) -> int:
     """Image pixels of padding to draw around an ``input_size`` input so that the whole
     receptive field of every unit of ``layers`` fits."""
-    h, w = input_size
     over = 0
     for info in layers:
-        for axis, n in ((0, h), (1, w)):
-            last = (info.size[axis] - 1) * info.j[axis] - info.P[axis] + info.r[axis] - 1
-            over = max(over, info.P[axis], last - (n - 1))
+        (top, _), (left, _) = info.box(0, 0)
+        (_, bottom), (_, right) = info.box(info.size[0] - 1, info.size[1] - 1)
+        over = max(over, -top, -left, bottom - (input_size[0] - 1), right - (input_size[1] - 1))
     return over
-
-
-def decode_image(content: bytes, name: str = "upload") -> torch.Tensor:
-    """A file's bytes as a ``(3, H, W)`` float image in [0, 1] (transparency on white).
-
-    Raises:
-        ValueError: naming the file and saying why it cannot be used (empty, too large, not
-            an image PIL can read, or a decompression bomb).
-    """
-    if not content:
-        raise ValueError(f"{name!r} is empty: choose an image file (PNG, JPEG, ...)")
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"{name!r} is {len(content) / 2**20:.1f} MB; the explorer takes images "
-                         f"up to {MAX_UPLOAD_BYTES // 2**20} MB")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as img:
-                img.load()
-                if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-                    rgba = img.convert("RGBA")
-                    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                    rgb = Image.alpha_composite(white, rgba).convert("RGB")
-                else:
-                    rgb = img.convert("RGB")
-    except Exception as error:  # PIL raises many kinds of errors on a broken file
-        reason = f"{type(error).__name__}: {error}".rstrip(": ")
-        raise ValueError(f"could not read {name!r} as an image ({reason}); choose a PNG, "
-                         "JPEG, GIF, BMP or WebP file") from None
-    return as_image(np.asarray(rgb))
 
 
 def to_input(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -175,13 +178,6 @@ def to_input(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     resized = F.interpolate(crop[None], size=size, mode="bilinear", align_corners=False,
                             antialias=ch > th or cw > tw)[0]
     return (resized.clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-def as_vector(value: object, name: str) -> torch.Tensor:
-    v = torch.as_tensor(value, dtype=torch.float32)
-    if v.shape != (3,) or not torch.isfinite(v).all():
-        raise ValueError(f"{name} must be 3 finite numbers, one per colour channel, got {value!r}")
-    return v
 
 
 def check_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None,
@@ -226,89 +222,57 @@ def input_gradient(model: nn.Module, x: torch.Tensor, layer: str, channel: int,
     return explain.unit_gradient(model, x[0], layer, channel, position).cpu()
 
 
-class LayerExplorerState:
-    """What a :class:`~convbook.widgets.layer_explorer.LayerExplorer` shows, as read-only
-    attributes: the image, layer, channel and unit chosen on its controls, and what the
-    network computed for them.
+def changed(state: LayerExplorerState, changes: dict[str, Any], *, sources: Sequence[int | str],
+            layers: dict[str, LayerInfo], input_size: tuple[int, int]) -> LayerExplorerState:
+    """The state that ``changes`` (keyword arguments of ``LayerExplorer.set``) make of
+    ``state``, every value checked first: ``sources`` are the image sources there are
+    (indices and photo names), ``layers`` the layers by name, ``input_size`` the network's.
 
-    The widget is a subclass: it owns the controls (``image_dropdown``, ``layer_dropdown``,
-    ``channel_slider``, ``row_slider``, ``col_slider``) and sets the values read here when
-    it is built and on every update.
+    ``image``: a source, ``'custom'`` (the last own picture), or a picture (a tensor
+    ``(C, H, W)`` or array ``(H, W, C)``, or an :class:`OwnImage`), which becomes the own
+    picture.  Switching layers without a ``position`` moves to the unit whose field is
+    centred nearest the current one's, and keeps the channel if the new layer has it.
+
+    Raises:
+        TypeError, ValueError: naming the first bad argument and the rule.
     """
-
-    classes: list[str]
-    _layers: list[LayerInfo]
-    _by_name: dict[str, LayerInfo]
-    _uint8: torch.Tensor  # (3, H, W) uint8: the network's input
-    _probs: torch.Tensor  # (classes,)
-    _maps: dict[str, torch.Tensor]  # layer name -> (C, h, w), for the current image
-    _gradient: torch.Tensor  # (3, H, W), for the current unit
-
-    @property
-    def layers(self) -> list[str]:
-        """Names of the layers that can be shown, in the order they run."""
-        return [info.name for info in self._layers]
-
-    def layer_info(self, name: str | None = None) -> LayerInfo:
-        """Shape and geometry of layer ``name`` (default: the current layer)."""
-        return self._by_name[self._check_layer(name if name is not None else self.layer)]
-
-    @property
-    def image_source(self) -> int | str:
-        """The image shown: an index into ``images``, a photo's name, or ``'custom'``."""
-        return self.image_dropdown.value
-
-    @property
-    def image(self) -> torch.Tensor:
-        """The network's input as a picture: ``(3, H, W)`` in [0, 1] (8-bit steps)."""
-        return self._uint8.float() / 255
-
-    @property
-    def layer(self) -> str:
-        return self.layer_dropdown.value
-
-    @property
-    def channel(self) -> int:
-        return self.channel_slider.value
-
-    @property
-    def position(self) -> tuple[int, int]:
-        """``(row, col)`` of the unit in the layer's feature maps."""
-        return self.row_slider.value, self.col_slider.value
-
-    @property
-    def probabilities(self) -> torch.Tensor:
-        """``(classes,)`` softmax of the logits."""
-        return self._probs
-
-    @property
-    def top5(self) -> list[tuple[str, float]]:
-        """The five most likely classes with their probabilities, most likely first."""
-        values, index = self._probs.topk(min(5, len(self._probs)))
-        return [(self.classes[k], float(p)) for p, k in zip(values, index)]
-
-    @property
-    def feature_maps(self) -> torch.Tensor:
-        """``(C, h, w)`` output of the current layer for the current image."""
-        return self._maps[self.layer]
-
-    @property
-    def unit_value(self) -> float:
-        """The current unit's activation."""
-        i, j = self.position
-        return float(self.feature_maps[self.channel, i, j])
-
-    @property
-    def unit_box(self) -> Box:
-        """Input rows and columns the current unit sees (see :meth:`LayerInfo.box`)."""
-        return self.layer_info().box(*self.position)
-
-    @property
-    def gradient(self) -> torch.Tensor:
-        """``(3, H, W)``: the current unit's gradient with respect to the normalised input."""
-        return self._gradient
-
-    def _check_layer(self, layer: object) -> str:
-        if layer not in self._by_name:
-            raise ValueError(f"layer must be one of {', '.join(self._by_name)}, got {layer!r}")
-        return layer  # type: ignore[return-value]
+    unknown = set(changes) - {"image", "layer", "channel", "position"}
+    if unknown:
+        raise TypeError(f"set() got unexpected argument(s) {sorted(unknown)}")
+    image, own = changes.get("image", state.image), state.own
+    if isinstance(image, np.integer):
+        image = int(image)
+    if isinstance(image, OwnImage):
+        image, own = CUSTOM, image
+    elif isinstance(image, (torch.Tensor, np.ndarray)):
+        image, own = CUSTOM, OwnImage.of("your image", as_image(image), input_size)
+    elif isinstance(image, bool) or image not in [*sources, *([CUSTOM] if own else [])]:
+        custom = f", {CUSTOM!r}" if own is not None else ""
+        names = ", ".join(name for name in sources if isinstance(name, str))
+        raise ValueError(
+            f"image must be an index 0..{sum(isinstance(v, int) for v in sources) - 1}, a photo "
+            f"name ({names}){custom}, or a tensor or array, got {image!r}")
+    layer = changes.get("layer", state.layer)
+    if layer not in layers:
+        raise ValueError(f"layer must be one of {', '.join(layers)}, got {layer!r}")
+    info = layers[layer]
+    where = " for this layer"
+    if "channel" in changes:
+        channel = check_int_range(changes["channel"], "channel", 0, info.channels - 1, where=where)
+    else:
+        channel = state.channel if state.channel < info.channels else 0
+    if "position" in changes:
+        position = changes["position"]
+        if (isinstance(position, (str, bytes)) or not isinstance(position, Sequence)
+                or len(position) != 2):
+            raise TypeError(f"position must be a (row, col) pair, got {position!r}")
+        position = (check_int_range(position[0], "position[0] (row)", 0, info.size[0] - 1,
+                                    where=where),
+                    check_int_range(position[1], "position[1] (col)", 0, info.size[1] - 1,
+                                    where=where))
+    elif layer != state.layer:
+        position = info.nearest(layers[state.layer].centre(*state.position))
+    else:
+        position = state.position
+    return dataclasses.replace(state, image=image, layer=layer, channel=channel,
+                               position=position, own=own)

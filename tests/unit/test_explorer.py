@@ -4,6 +4,7 @@ F.conv2d / F.conv_transpose2d with one-hot kernels, stepping, drawing, errors.""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import itertools
 import re
@@ -14,10 +15,11 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw
+from renders import count_calls
 
 from convbook.widgets import ConvExplorer
-from convbook.widgets.explorer_drawing import COLOURS, READ
+from convbook.widgets.explorer_drawing import COLOURS, READ, TITLE_PX, Painter, legend_html
 from convbook.widgets.explorer_geometry import INPUT, PADDING, ZERO
 
 
@@ -354,7 +356,7 @@ def test_png_highlights_the_cells_torch_reads(args):
     (n_h, n_w), (p_h, p_w) = ex.input_size, ex.padding
     windows = _conv_windows_by_torch(ex)
     for step in sorted({0, ex.n_steps // 2, ex.n_steps - 1}):
-        ex.step = step
+        ex.set(step=step)
         with Image.open(io.BytesIO(ex.png)) as image:
             pixels = np.asarray(image.convert("RGB"))
         read = set(windows[step])
@@ -384,7 +386,7 @@ def test_transposed_png_shows_zero_insertion(args):
     inserted = [(n - 1) * s + 1 for n, s in zip(ex.input_size, ex.stride)]
     crop = [max(0, -v) for v in q]  # cropped cells drawn before the padded grid
     for step in sorted({0, ex.n_steps - 1}):
-        ex.step = step
+        ex.set(step=step)
         with Image.open(io.BytesIO(ex.png)) as image:
             pixels = np.asarray(image.convert("RGB"))
         read = set(ex.window)
@@ -475,7 +477,7 @@ def test_set_rejects_bad_values():
         ex.set(stride=0)
     with pytest.raises(ValueError, match=r"input_size must be <= 12 in the explorer, got 13"):
         ex.set(input_size=13)
-    with pytest.raises(ValueError, match=r"mode must be 'conv' or 'transposed', got 'x'"):
+    with pytest.raises(ValueError, match=r"mode must be one of 'conv', 'transposed', got 'x'"):
         ConvExplorer(mode="x")
     with pytest.raises(ValueError, match=r"output_padding must be < stride or < dilation"):
         ConvExplorer(mode="transposed", stride=2, output_padding=2)
@@ -504,25 +506,27 @@ def test_repr():
     assert ex._repr_mimebundle_()["text/plain"] == repr(ex)
 
 
-def test_property_setters():
+def test_settings_are_a_frozen_dataclass_read_through_attributes():
     ex = ConvExplorer()
-    ex.stride = 2
-    ex.padding = (1, 0)
-    ex.mode = "transposed"
-    ex.step = 3
-    assert (ex.stride, ex.padding, ex.mode, ex.step, ex.per_axis) == (
-        (2, 2),
-        (1, 0),
-        "transposed",
-        3,
-        True,
+    ex.set(stride=2, padding=(1, 0), mode="transposed", step=3)
+    state = ex.state
+    assert dataclasses.is_dataclass(state)
+    assert (state.stride, state.padding, state.mode, state.step, state.per_axis) == (
+        (2, 2), (1, 0), "transposed", 3, True,
     )
-    ex.per_axis = False  # back to square, from the height values
-    assert ex.padding == (1, 1)
+    assert (ex.stride, ex.padding, ex.mode, ex.step, ex.per_axis) == (
+        (2, 2), (1, 0), "transposed", 3, True,
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.stride = (1, 1)
+    with pytest.raises(AttributeError):
+        ex.stride = 1  # read-only: set() is the one way in
+    ex.set(per_axis=False)  # back to square, from the height values
+    assert ex.padding == (1, 1) and ex.state is not state and state.padding == (1, 0)
     with pytest.raises(ValueError, match=r"kernel_size must be <= 7 in the explorer, got 8"):
-        ex.kernel_size = 8
+        ex.set(kernel_size=8)
     assert ex.kernel_size == (3, 3)
-    # the settings are documented on the class, as properties would be
+    # the settings are documented on the class
     assert "stride" in ConvExplorer.stride.__doc__ and "step" in ConvExplorer.step.__doc__
 
 
@@ -531,7 +535,7 @@ def test_property_setters():
     [
         (dict(input_size=7, step=999), ValueError, r"step must be in 0\.\.8, got 999"),
         (dict(stride=2, kernel_size=1, step=1.5), TypeError, r"step must be an int"),
-        (dict(input_size=3, mode="x"), ValueError, r"mode must be 'conv' or 'transposed'"),
+        (dict(input_size=3, mode="x"), ValueError, r"mode must be one of 'conv', 'transposed'"),
         (dict(padding=2, per_axis="yes"), TypeError, r"per_axis must be True or False"),
         (dict(stride=1, output_padding=1, mode="transposed"), ValueError, r"output_padding must"),
         (dict(dilation=2, input_size=13), ValueError, r"input_size must be <= 12"),
@@ -557,18 +561,21 @@ def test_set_step_counts_the_new_sizes_and_lowered_output_padding():
 
 def test_a_failing_callback_shows_an_error_and_never_raises(monkeypatch):
     ex = ConvExplorer(input_size=5, kernel_size=3)
+    before, png = ex.state, ex.png
 
     def broken(*args, **kwargs):
         raise RuntimeError("the drawing broke")
 
-    monkeypatch.setattr(ex._painter, "draw", broken)
+    monkeypatch.setattr(Painter, "draw", broken)
     ex.stride_slider.value = 2  # a reader drags a slider: no exception reaches the kernel
     assert ex.error == "could not update: RuntimeError: the drawing broke"
     assert "convbook-error" in ex.message.value and "the drawing broke" in ex.message.value
+    # nothing changed, and the slider is back where the state is
+    assert ex.state == before and ex.png == png and ex.stride_slider.value == 1
     monkeypatch.undo()
-    ex.stride_slider.value = 1  # the next good update clears the error
+    ex.stride_slider.value = 2  # the next good update clears the error
     assert ex.error is None and "convbook-error" not in ex.message.value
-    assert ex.output_size == (3, 3)
+    assert ex.output_size == (2, 2)
 
 
 def test_css_classes_name_the_parts():
@@ -641,3 +648,105 @@ def test_mimebundle_has_a_still_of_the_current_picture():
     ex.set(step=3)
     assert np.array_equal(still(), shown())
     assert not np.array_equal(still(), first)  # the last output cell is now current
+
+
+# ---------------------------------------------------------------- state as data
+def _count_renders(monkeypatch) -> list:
+    """One entry per render."""
+    import convbook.widgets.explorer as module
+
+    return count_calls(monkeypatch, module, "png_bytes")
+
+
+@pytest.mark.parametrize(
+    "control, value",
+    [("stride_slider", 2), ("dilation_slider", 2), ("stride_w_slider", 3),
+     ("per_axis_checkbox", True), ("mode_toggle", "transposed"), ("step_slider", 4),
+     ("input_size_h_slider", 7), ("kernel_size_slider", 1), ("play", 2)],
+)
+def test_one_control_change_renders_once(monkeypatch, control, value):
+    ex = ConvExplorer(input_size=6, kernel_size=3, step=8)
+    renders = _count_renders(monkeypatch)
+    pictures, messages = [], []
+    ex.drawing_view.observe(pictures.append, names="value")
+    ex.message.observe(messages.append, names="value")
+    getattr(ex, control).value = value
+    assert len(renders) == 1 and len(pictures) <= 1 and len(messages) <= 1
+    assert ex.error is None
+
+
+def test_set_renders_once_and_not_at_all_without_a_change(monkeypatch):
+    ex = ConvExplorer()
+    renders = _count_renders(monkeypatch)
+    ex.set(input_size=(9, 8), stride=2, padding=1, mode="transposed", output_padding=1, step=5)
+    assert len(renders) == 1
+    ex.set(stride=2, step=5)  # the state it already has
+    assert len(renders) == 1
+
+
+def test_a_bad_value_leaves_state_and_view_unchanged():
+    ex = ConvExplorer(input_size=5, kernel_size=3, stride=2, step=2)
+    state, png = ex.state, ex.png
+    sliders = {name: getattr(ex, name).value for name in [*_SLIDERS, "step_slider"]}
+    with pytest.raises(ValueError, match=r"stride must be <= 4 in the explorer, got 5"):
+        ex.set(stride=5, kernel_size=2)
+    assert ex.state is state and ex.png == png and bytes(ex.drawing_view.value) == png
+    assert {name: getattr(ex, name).value for name in sliders} == sliders
+
+
+def test_numpy_values_follow_the_shared_rules():
+    ex = ConvExplorer(per_axis=np.bool_(True), step=np.int64(1))
+    assert ex.per_axis is True and ex.step == 1
+    ex.set(stride=np.int64(2), per_axis=np.bool_(False))
+    assert ex.stride == (2, 2) and ex.per_axis is False
+    with pytest.raises(TypeError, match=r"per_axis must be True or False, got 1"):
+        ex.set(per_axis=1)
+
+
+def test_sliders_whose_range_changes_are_new_sliders():
+    """JupyterLab's slider keeps its first range for the Home and End keys; a new range
+    gets a new slider, in the old one's place, driving the explorer as before."""
+    ex = ConvExplorer(input_size=3, kernel_size=3)  # 1 output position
+    old = ex.step_slider
+    ex.set(input_size=8)  # 36 positions
+    new = ex.step_slider
+    assert new is not old and (new.min, new.max) == (0, 35)
+    assert new in ex.children[3].children and old not in ex.children[3].children
+    assert "convbook-step" in new._dom_classes
+    old.value = 0  # the old slider, closed, drives nothing
+    new.value = 20
+    assert ex.step == 20 and ex.play.value == 20 and ex.play.max == 35
+    ex.set(stride=3)  # output padding now up to 2: new output-padding sliders
+    assert ex.output_padding_slider.max == 2 and ex.output_padding_w_slider.max == 2
+    ex.set(mode="transposed")
+    ex.output_padding_w_slider.value = 2
+    assert ex.output_padding == (0, 2)
+
+
+# ---------------------------------------------------------------- the picture's layout
+def test_the_colour_key_gives_every_meaning_its_own_colour():
+    for transposed in (False, True):
+        colours = re.findall(r"background:rgb(\(\d+, \d+, \d+\))", legend_html(transposed))
+        assert len(colours) == (8 if transposed else 6)
+        assert len(set(colours)) == len(colours), colours
+
+
+@pytest.mark.parametrize(
+    "args",
+    [dict(input_size=1, kernel_size=7), dict(input_size=12, kernel_size=7, dilation=4),
+     dict(input_size=(1, 12), kernel_size=7, padding=(0, 3)), dict(input_size=1, kernel_size=1)],
+)
+def test_every_title_fits_on_the_picture(args):
+    """The titles are drawn whole: text in the title strip ends before the right edge, and
+    no title runs into the next panel."""
+    ex = ConvExplorer(**args)
+    with Image.open(io.BytesIO(ex.png)) as image:
+        pixels = np.asarray(image.convert("L"))
+    strip = pixels[:TITLE_PX] < 200  # dark pixels: text
+    assert not strip[:, -2:].any()
+    columns = np.flatnonzero(strip.any(axis=0))
+    gaps = np.flatnonzero(np.diff(columns) > 8)  # the three titles, separated by gaps
+    assert len(gaps) == 2, "expected three separate titles"
+    title = "output: impossible" if ex.output_size is None else "output"
+    width = ImageDraw.Draw(Image.new("L", (1, 1))).textlength(title)
+    assert pixels.shape[1] - columns[gaps[-1] + 1] >= width

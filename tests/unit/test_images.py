@@ -3,6 +3,7 @@ as_image, the one rule for turning a user's array or tensor into an image tensor
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from convbook.images import PHOTOS, as_image, photo, resize_shorter_side
+from convbook.images import PHOTOS, as_image, photo, read_image, resize_shorter_side
 
 
 def _file(name: str) -> Path:
@@ -131,3 +132,58 @@ def test_as_image_bad_input(value, error, message):
         as_image(value)
     with pytest.raises(error, match=message.replace("image", "picture", 1)):
         as_image(value, "picture")
+
+
+# ------------------------------------------------------------------ read_image
+
+
+def _encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "LA", "I;16", "CMYK"])
+def test_read_image_reads_every_common_mode(mode):
+    image = Image.new("RGB", (5, 3), (200, 100, 50)).convert(mode)
+    picture = read_image(_encoded(image, "TIFF" if mode == "CMYK" else "PNG"))
+    assert picture.shape == (3, 3, 5) and picture.min() >= 0 and picture.max() <= 1
+
+
+def test_read_image_puts_transparency_on_white():
+    picture = read_image(_encoded(Image.new("RGBA", (4, 4), (0, 0, 0, 0))))
+    assert torch.equal(picture, torch.ones(3, 4, 4))
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", r"^'f' is empty: choose an image file \(PNG, JPEG, GIF, BMP or WebP\)$"),
+        (b"hello, this is text", r"^'f' is not an image file that can be read: choose a PNG, "
+                                 r"JPEG, GIF, BMP or WebP file$"),
+    ],
+)
+def test_read_image_says_why_in_a_readers_words(content, message):
+    with pytest.raises(ValueError, match=message):
+        read_image(content, "f")
+
+
+def test_read_image_refuses_a_huge_image_in_plain_words(monkeypatch):
+    """A 12000 x 12000 PNG (139 kB of zeros): PIL's decompression-bomb warning is not
+    what the reader sees."""
+    content = _encoded(Image.new("L", (12000, 12000)))
+    with pytest.raises(ValueError) as raised:
+        read_image(content, "big.png")
+    assert str(raised.value) == (
+        "'big.png' is too large: 12000 × 12000 pixels (144 million); images of up to 89 "
+        "million pixels can be read, so save a smaller copy")
+
+
+def test_read_image_shrinks_to_max_side():
+    rng = np.random.default_rng(0)
+    photo_bytes = _encoded(Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)),
+                        "JPEG")
+    assert read_image(photo_bytes, max_side=100).shape == (3, 75, 100)
+    assert read_image(photo_bytes).shape == (3, 300, 400)
+    with pytest.raises(TypeError, match="content must be bytes, got str"):
+        read_image("picture.png")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 
 import ipywidgets as widgets
@@ -11,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from renders import count_calls
 
 from convbook import kernels
 from convbook.widgets import KernelEditor
@@ -72,7 +74,7 @@ def test_bad_cell_keeps_last_good_output_and_shows_message(small, bad):
 
 @pytest.mark.parametrize("name", list(kernels.PRESETS))
 def test_every_preset(small, name):
-    small.set_kernel(name)
+    small.set(kernel=name)
     assert small.preset == name
     torch.testing.assert_close(small.kernel, kernels.PRESETS[name])
     torch.testing.assert_close(small.output, _same(small.image, kernels.PRESETS[name]),
@@ -87,8 +89,8 @@ def test_preset_dropdown_drives_the_kernel(small):
 
 @pytest.mark.parametrize("size", range(1, 8))
 def test_sizes_rebuild_resizable_presets(small, size):
-    small.set_kernel("box_blur")
-    small.set_size(size)
+    small.set(kernel="box_blur")
+    small.set(size=size)
     assert small.preset == "box_blur" and len(small.cells) == size == small.size
     assert all(len(row) == size for row in small.cells) and len(small.grid.children) == size**2
     torch.testing.assert_close(small.kernel, torch.full((size, size), 1 / size**2))
@@ -96,20 +98,20 @@ def test_sizes_rebuild_resizable_presets(small, size):
 
 
 def test_resizing_a_fixed_preset_keeps_it_centred(small):
-    small.set_kernel("sobel_y")
-    small.set_size(5)
+    small.set(kernel="sobel_y")
+    small.set(size=5)
     expected = torch.zeros(5, 5)
     expected[1:4, 1:4] = kernels.sobel_y()
     assert small.preset == "custom"
     assert torch.equal(small.kernel, expected)
-    small.set_size(1)
+    small.set(size=1)
     assert torch.equal(small.kernel, torch.zeros(1, 1))
     assert torch.equal(small.output, torch.zeros_like(small.image))
 
 
 def test_even_size_kernel_matches_torch_same_padding(small):
     K = torch.tensor([[1.0, 2.0], [-3.0, 0.5]])
-    small.set_kernel(K)
+    small.set(kernel=K)
     assert small.preset == "custom" and repr(small).startswith("KernelEditor(kernel=2x2 'custom'")
     torch.testing.assert_close(small.output, _same(small.image, K), atol=1e-5, rtol=1e-5)
 
@@ -117,7 +119,7 @@ def test_even_size_kernel_matches_torch_same_padding(small):
 @pytest.mark.parametrize(
     "kernel, error, message",
     [
-        ("blurry", ValueError, "kernel must be one of identity, box_blur, .*, got 'blurry'"),
+        ("blurry", ValueError, "kernel must be one of 'identity', 'box_blur', .*, got 'blurry'"),
         (torch.ones(2, 3), ValueError, r"kernel must be square, 1x1 to 7x7, got shape \(2, 3\)"),
         (torch.ones(8, 8), ValueError, r"got shape \(8, 8\)"),
         (torch.tensor([[float("inf")]]), ValueError, "no NaN or inf"),
@@ -129,7 +131,7 @@ def test_even_size_kernel_matches_torch_same_padding(small):
 def test_bad_kernels_raise_and_change_nothing(small, kernel, error, message):
     good, good_kernel = small.output.clone(), small.kernel.clone()
     with pytest.raises(error, match=message):
-        small.set_kernel(kernel)
+        small.set(kernel=kernel)
     assert torch.equal(small.output, good) and torch.equal(small.kernel, good_kernel)
     assert small.preset == "sobel_x" and small.error is None
     with pytest.raises(error, match=message):
@@ -138,8 +140,8 @@ def test_bad_kernels_raise_and_change_nothing(small, kernel, error, message):
 
 def test_a_learned_kernel_can_be_shown(small):
     layer = torch.nn.Conv2d(1, 1, 3, bias=False)
-    small.set_kernel(layer.weight[0, 0])  # requires grad
-    small.set_kernel(torch.nn.Parameter(torch.tensor([[0.0, 1.0], [-1.0, 0.5]])))
+    small.set(kernel=layer.weight[0, 0])  # requires grad
+    small.set(kernel=torch.nn.Parameter(torch.tensor([[0.0, 1.0], [-1.0, 0.5]])))
     assert small.preset == "custom" and not small.kernel.requires_grad
     K = torch.tensor([[0.0, 1.0], [-1.0, 0.5]])
     torch.testing.assert_close(small.output, _same(small.image, K), atol=1e-5, rtol=1e-5)
@@ -148,11 +150,11 @@ def test_a_learned_kernel_can_be_shown(small):
 def test_a_kernel_whose_output_overflows_is_refused(small):
     good = small.output.clone()
     with pytest.raises(ValueError, match="kernel makes the output overflow float32"):
-        small.set_kernel(torch.full((3, 3), 3e38))
+        small.set(kernel=torch.full((3, 3), 3e38))
     assert torch.equal(small.output, good)
     small.set_cell(0, 0, 3e38)  # fits float32 on its own ...
     small.set_cell(0, 1, 3e38)  # ... but the sum of the two does not
-    assert "the output overflows float32" in small.error
+    assert small.error == "kernel makes the output overflow float32: use smaller kernel values"
     assert torch.isfinite(small.output).all() and float(small.kernel[0, 1]) == 0.0
 
 
@@ -197,7 +199,7 @@ def test_cell_indices_are_checked(small, i, j, error, message):
 )
 def test_sizes_are_checked(small, size, error, message):
     with pytest.raises(error, match=message):
-        small.set_size(size)
+        small.set(size=size)
     assert small.size == 3 and small.size_dropdown.value == 3
 
 
@@ -206,47 +208,48 @@ def test_sizes_are_checked(small, size, error, message):
     [
         (dict(absolute="no"), TypeError, "absolute must be True or False, got 'no'"),
         (dict(absolute=1), TypeError, "absolute must be True or False, got 1"),
-        (dict(absolute=True, mode="stretch"), ValueError, "mode must be 'clip' or 'normalize'"),
+        (dict(absolute=True, mode="stretch"), ValueError,
+         "mode must be one of 'clip', 'normalize', got 'stretch'"),
     ],
 )
 def test_options_are_checked_before_any_is_applied(small, options, error, message):
     shown = small.shown.clone()
     with pytest.raises(error, match=message):
-        small.set_options(**options)
+        small.set(**options)
     assert small.absolute_checkbox.value is False and small.range_toggle.value == "clip"
     assert torch.equal(small.shown, shown)
 
 
 def test_display_options(small):
-    small.set_kernel("sobel_x")
+    small.set(kernel="sobel_x")
     raw = small.output
     assert raw.min() < 0 < raw.max()  # a signed edge map
     torch.testing.assert_close(small.shown, raw.clamp(0, 1))
-    small.set_options(absolute=True)
+    small.set(absolute=True)
     torch.testing.assert_close(small.shown, raw.abs().clamp(0, 1))
-    small.set_options(mode="normalize")
+    small.set(mode="normalize")
     a = raw.abs()
     torch.testing.assert_close(small.shown, (a - a.min()) / (a.max() - a.min()))
-    small.set_options(absolute=False)
+    small.set(absolute=False)
     torch.testing.assert_close(small.shown, (raw - raw.min()) / (raw.max() - raw.min()))
     assert torch.equal(small.output, raw)  # options change the display only
 
 
 def test_normalize_of_a_constant_output_is_black():
     e = KernelEditor(image=torch.full((5, 5), 0.3), kernel=torch.zeros(3, 3))
-    e.set_options(mode="normalize")
+    e.set(mode="normalize")
     assert torch.equal(e.shown, torch.zeros(5, 5))
 
 
 def test_switching_images(small):
-    small.set_kernel("gaussian_blur")
-    small.set_image("coins")
+    small.set(kernel="gaussian_blur")
+    small.set(image="coins")
     assert repr(small) == "KernelEditor(kernel=3x3 'gaussian_blur', image='coins' 303x384)"
     torch.testing.assert_close(small.output, _same(small.image, small.kernel), atol=1e-5, rtol=1e-5)
-    small.set_image("custom")
+    small.set(image="custom")
     assert small.image.shape == (12, 17)
-    with pytest.raises(ValueError, match=r"image must be one of custom, camera, .*, got 'nope'"):
-        small.set_image("nope")
+    with pytest.raises(ValueError, match=r"image must be one of 'custom', 'camera', .*'nope'"):
+        small.set(image="nope")
     assert small.image.shape == (12, 17)
 
 
@@ -343,9 +346,9 @@ def test_updates_never_touch_torch_thread_setting(small, monkeypatch):
         monkeypatch.setattr(torch, "set_num_threads", calls.append)
         small.set_cell(0, 0, 1.5)
         small.set_cell(0, 0, "oops")
-        small.set_kernel("laplacian")
-        small.set_options(absolute=True)
-        small.set_size(5)
+        small.set(kernel="laplacian")
+        small.set(absolute=True)
+        small.set(size=5)
     finally:
         monkeypatch.undo()
         torch.set_num_threads(previous)
@@ -365,28 +368,32 @@ def test_preset_and_size_changes_leave_no_widgets_behind():
 
     before_texts, before_all = _open_text_widgets(), len(_instances)
     e = KernelEditor(image=torch.rand(6, 7))
-    e.set_kernel(torch.eye(3))
+    e.set(kernel=torch.eye(3))
     assert _open_text_widgets() == before_texts + 9  # one text box per cell, no more
     after_start = len(_instances)
     for name in kernels.PRESETS:
-        e.set_kernel(name)
+        e.set(kernel=name)
     for size in (7, 2, 5, 3):
-        e.set_size(size)
+        e.set(size=size)
     e.preset_dropdown.value = "sharpen"
-    e.set_kernel(torch.ones(3, 3))
+    e.set(kernel=torch.ones(3, 3))
     assert _open_text_widgets() == before_texts + 9
     assert len(_instances) == after_start  # nor layouts, styles or anything else
     assert before_all < after_start
 
 
 def test_a_failing_callback_shows_an_error_and_never_raises(small, monkeypatch):
-    def broken(output):
+    import convbook.widgets.kernel_editor as module
+
+    def broken(*args):
         raise RuntimeError("display broke")
 
-    monkeypatch.setattr(small, "_display", broken)
+    before = small.state
+    monkeypatch.setattr(module, "display", broken)
     small.absolute_checkbox.value = True  # a reader ticks the box: no exception
     assert small.error == "could not update: RuntimeError: display broke"
     assert "display broke" in small.message.value
+    assert small.state == before and small.absolute_checkbox.value is False
     monkeypatch.undo()
     small.set_cell(0, 0, 2.0)  # the next good update clears it
     assert small.error is None and small.message.value == ""
@@ -444,8 +451,110 @@ def test_large_images_are_shrunk_in_the_still():
 
 def test_the_still_follows_edits(small):
     before = small._repr_mimebundle_()["image/png"]
-    small.set_kernel("box_blur")
+    small.set(kernel="box_blur")
     after = small._repr_mimebundle_()["image/png"]
     assert after != before
     shown = np.round(small.shown.numpy() * 255).astype(np.uint8)
     assert (_decode(after)[:12, -17:, 1] == shown).all()
+
+
+# --------------------------------------------------------------------------- state as data
+
+
+def test_settings_are_a_frozen_dataclass(small):
+    state = small.state
+    assert dataclasses.is_dataclass(state) and state.preset == "sobel_x" and state.size == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.mode = "normalize"
+    small.set(kernel="laplacian", size=5, image="coins", absolute=np.bool_(True),
+              mode="normalize")
+    # laplacian has one size: 5 keeps it centred, as a custom kernel
+    assert (small.state.preset, small.state.size, small.state.image, small.state.mode) == (
+        "custom", 5, "coins", "normalize")
+    assert small.state.absolute is True and state.preset == "sobel_x"  # the old one stays
+
+
+def _count_renders(monkeypatch) -> list:
+    """One entry per render."""
+    import convbook.widgets.kernel_editor as module
+
+    return count_calls(monkeypatch, module, "display")
+
+
+@pytest.mark.parametrize(
+    "control, value",
+    [("preset_dropdown", "laplacian"), ("size_dropdown", 5), ("image_dropdown", "coins"),
+     ("absolute_checkbox", True), ("range_toggle", "normalize")],
+)
+def test_one_control_change_renders_once(small, monkeypatch, control, value):
+    renders = _count_renders(monkeypatch)
+    outputs = []
+    small.output_view.observe(outputs.append, names="value")
+    getattr(small, control).value = value
+    assert len(renders) == 1 and len(outputs) <= 1 and small.error is None
+
+
+def test_typing_renders_once_and_a_size_change_rebuilds_the_grid_once(small, monkeypatch):
+    renders = _count_renders(monkeypatch)
+    small.cells[1][1].value = "2.5"
+    assert len(renders) == 1 and float(small.kernel[1, 1]) == 2.5
+    small.cells[1][1].value = "2.50"  # the same number: nothing to redraw
+    assert len(renders) == 1 and small.cells[1][1].value == "2.50"
+    small.set(size=7)
+    assert len(renders) == 2 and len(small.grid.children) == 49
+
+
+def test_a_bad_value_leaves_state_and_view_unchanged(small):
+    state, output = small.state, small.output_view.value
+    with pytest.raises(ValueError, match=r"size must be in 1\.\.7, got 8"):
+        small.set(mode="normalize", size=8)
+    assert small.state is state and small.output_view.value == output
+    assert small.range_toggle.value == "clip" and small.size_dropdown.value == 3
+    small.cells[0][0].value = "x"  # a reader's bad text: the error shown, the rest kept
+    assert small.state is state and small.output_view.value == output
+    assert small.error.startswith("cell (0, 0) must be a finite number")
+
+
+# --------------------------------------------------------------------------- issue 31
+
+
+def test_a_long_entry_is_quoted_short_in_the_error(small):
+    small.set_cell(0, 0, "1" * 400)
+    assert small.error.startswith("cell (0, 0) must be a finite number")
+    assert "(400 characters)" in small.error and len(small.error) < 200
+
+
+def test_errors_wrap_inside_the_widget(small):
+    small.set_cell(0, 0, "1" * 400)
+    assert "overflow-wrap:anywhere" in small.message.value
+
+
+@pytest.mark.parametrize("tiny, levels", [(1e-45, 2), (3e-45, 4)])
+def test_normalizing_a_tiny_output_says_why_it_has_few_grey_levels(tiny, levels):
+    # an image in [0, 1] times one denormal float32 weight: only `levels` values exist
+    torch.manual_seed(0)
+    e = KernelEditor(image=torch.rand(20, 30), kernel=torch.tensor([[tiny]]))
+    e.set(mode="normalize")
+    shown = torch.unique(e.shown)
+    assert len(shown) <= levels
+    note = e.message.value
+    assert "convbook-note" in note and f"just {len(torch.unique(e.output))} values" in note
+    assert "grey levels" in note and e.error is None
+    e.set(mode="clip")
+    assert "convbook-note" not in e.message.value
+    e.set(kernel=torch.tensor([[0.5]]), mode="normalize")  # 8-bit image: plenty of levels
+    assert "convbook-note" not in e.message.value
+
+
+def test_a_constant_output_says_why_it_is_black():
+    e = KernelEditor(image=torch.full((5, 5), 0.3), kernel=torch.zeros(3, 3))
+    e.set(mode="normalize")
+    assert "The output is constant (0): normalizing shows it black." in e.message.value
+
+
+def test_a_7x7_grid_has_narrower_cells_and_the_columns_wrap(small):
+    small.set(size=7)
+    width = int(small.cells[0][0].layout.width.removesuffix("px"))
+    columns = small.grid.layout.grid_template_columns
+    assert columns == f"repeat(7, {width + 2}px)" and 7 * (width + 2) + 6 * 2 <= 380
+    assert small.children[2].layout.flex_flow == "row wrap"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
-import datetime
+import dataclasses
 import io
 import itertools
 import re
@@ -16,12 +16,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from renders import count_calls
 from torch import nn
 
 from convbook import explain, models
 from convbook.data import normalize
 from convbook.widgets import LayerExplorer
-from convbook.widgets import layer_explorer as LE
 
 FASTNET_LAYERS = [
     "whiten", "blocks.0.conv1", "blocks.0.pool", "blocks.0.conv2", "blocks.0",
@@ -144,7 +144,7 @@ def test_a_unit_its_value_box_and_gradient_by_hand():
                                    "blocks.1"])
 def test_feature_maps_match_the_network_run_by_hand(layer):
     ex = small_explorer(image=2).set(layer=layer)
-    x = normalize(ex._images[2:3], ex.mean, ex.std)
+    x = normalize(ex.images[2:3], ex.mean, ex.std)
     with torch.no_grad():
         torch.testing.assert_close(ex.feature_maps, by_hand(ex.model, x, layer)[0])
 
@@ -230,14 +230,42 @@ def test_an_uploaded_file_is_shown():
     assert torch.equal(ex.image[0], torch.ones(16, 16)) and ex.image[1:].sum() == 0
 
 
-def test_the_upload_button_goes_the_same_way_and_forgets_the_bytes():
+def test_the_upload_button_goes_the_same_way_and_keeps_no_bytes():
     ex = small_explorer()
     content = png(np.full((8, 8, 3), 255, dtype=np.uint8))
-    when = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-    ex.upload_button.value = ({"name": "white.png", "type": "image/png", "size": len(content),
-                               "content": memoryview(content), "last_modified": when},)
+    # what the browser sends: the file's name and size, its bytes as the one buffer
+    ex.upload_button.receive({"kind": "file", "name": "white.png", "size": len(content)},
+                             [memoryview(content)])
     assert ex.image_source == "custom" and torch.equal(ex.image, torch.ones(3, 16, 16))
-    assert ex.upload_button.value == ()  # not saved with the notebook
+    assert ex.image_dropdown.options[-1] == ("your image: white.png", "custom")
+    # no trait of the button holds the file: nothing of it is saved with the notebook
+    values = ex.upload_button.trait_values().values()
+    assert not any(isinstance(v, (bytes, memoryview)) for v in values)
+
+
+def test_a_file_too_large_to_send_is_named_with_the_limit_and_the_next_one_works():
+    """Issue 31: a 12 MB JPEG never reached the kernel (Jupyter drops messages over
+    10 MiB) and nothing said so.  The browser sends only its name and size."""
+    ex = small_explorer()
+    ex.set(image=1)
+    before = ex.state
+    ex.upload_button.receive({"kind": "too_large", "name": "photo.jpg", "size": 12_152_263},
+                             [])
+    assert ex.error.startswith("'photo.jpg' is 11.6 MB: Jupyter passes at most 10 MB from "
+                               "the browser to Python at once, so it was not sent")
+    assert ex.state == before
+    content = png(np.zeros((4, 4, 3), dtype=np.uint8))
+    ex.upload_button.receive({"kind": "file", "name": "small.png", "size": len(content)},
+                             [content])
+    assert ex.error is None and ex.image_source == "custom"
+
+
+def test_the_upload_button_checks_the_size_in_the_browser():
+    from convbook.widgets.upload import BROWSER_CODE, MAX_BYTES
+
+    assert small_explorer().upload_button.max_bytes == MAX_BYTES == 10 * 2**20 - 2**16
+    assert 'file.size > model.get("max_bytes")' in BROWSER_CODE
+    assert 'kind: "too_large"' in BROWSER_CODE
 
 
 def test_transparent_pixels_become_white():
@@ -255,9 +283,10 @@ def _truncated_png() -> bytes:
     "content, message",
     [
         (b"", "'bad' is empty"),
-        (b"hello, this is text", r"could not read 'bad' as an image \(UnidentifiedImageError"),
-        (_truncated_png(), "could not read 'bad' as an image"),
-        (b"GIF89a" + b"\x00" * 10, "could not read 'bad' as an image"),
+        (b"hello, this is text", r"^'bad' is not an image file that can be read: choose a PNG, "
+                                 r"JPEG, GIF, BMP or WebP file$"),
+        (_truncated_png(), "^'bad' could not be read to the end: the file looks damaged"),
+        (b"GIF89a" + b"\x00" * 10, "^'bad' is not an image file that can be read"),
     ],
 )
 def test_a_bad_upload_shows_why_and_keeps_the_last_good_image(content, message):
@@ -274,26 +303,26 @@ def test_a_bad_upload_shows_why_and_keeps_the_last_good_image(content, message):
 
 
 def test_a_too_large_upload_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr("convbook.widgets.layer_explorer_state.MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr("convbook.images.MAX_FILE_BYTES", 100)
     ex = small_explorer()
     assert not ex.upload_file(b"\x89PNG" + b"\x00" * 200, "huge.png")
-    assert "'huge.png' is 0.0 MB; the explorer takes images up to 0 MB" in ex.error
+    assert ex.error.startswith("'huge.png' is 0.0 MB: images of up to 0 MB can be read")
 
 
-def test_a_decompression_bomb_is_refused(monkeypatch):
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)
-    with pytest.raises(ValueError, match="could not read 'bomb.png' as an image "
-                                         r"\(Decompression"):
-        LE.decode_image(png(np.zeros((10, 10, 3), dtype=np.uint8)), "bomb.png")
+def test_an_image_with_too_many_pixels_is_refused_in_plain_words(monkeypatch):
+    monkeypatch.setattr("convbook.images.MAX_PIXELS", 50)
+    ex = small_explorer()
+    assert not ex.upload_file(png(np.zeros((10, 12, 3), dtype=np.uint8)), "big.png")
+    assert ex.error == ("'big.png' is too large: 12 × 10 pixels (0 million); images of up to "
+                        "0 million pixels can be read, so save a smaller copy")
+    assert "Decompression" not in ex.error and "PIL" not in ex.error
 
 
-@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "LA", "I;16", "CMYK"])
-def test_decode_image_reads_every_common_mode(mode):
-    image = Image.new("RGB", (5, 3), (200, 100, 50)).convert(mode)
-    buffer = io.BytesIO()
-    image.save(buffer, format="TIFF" if mode == "CMYK" else "PNG")
-    picture = LE.decode_image(buffer.getvalue())
-    assert picture.shape == (3, 3, 5) and picture.min() >= 0 and picture.max() <= 1
+def test_a_refused_upload_keeps_the_image():
+    ex = small_explorer()
+    ex.upload_button.receive({"kind": "file", "name": "notes.txt", "size": 4}, [b"text"])
+    assert ex.error.startswith("'notes.txt' is not an image file")
+    assert ex.image_source == 0
 
 
 def test_upload_file_wants_bytes():
@@ -352,8 +381,8 @@ def test_bad_set_arguments_raise_and_change_nothing(kwargs, error, message):
         ({"mean": [0.5, 0.5]}, ValueError, "mean must be 3 finite numbers"),
         ({"std": [0.2, 0.0, 0.2]}, ValueError, "std must be > 0 in every channel"),
         ({"std": [0.2, float("nan"), 0.2]}, ValueError, "std must be 3 finite numbers"),
-        ({"scale": 0}, ValueError, "scale must be >= 1, got 0"),
-        ({"scale": 17}, ValueError, "scale must be <= 16, got 17"),
+        ({"scale": 0}, ValueError, r"scale must be in 1\.\.16, got 0"),
+        ({"scale": 17}, ValueError, r"scale must be in 1\.\.16, got 17"),
         ({"layer": "head"}, ValueError, "layer must be one of"),
     ],
 )
@@ -468,3 +497,88 @@ def test_the_grid_frames_the_chosen_channel():
     assert tuple(picture[0, 0]) != UNIT
     centre = picture[r * tile + 3 + scale + scale // 2, q * tile + 3 + scale + scale // 2]
     assert tuple(centre) == (255, 0, 0)  # the one positive value: full red
+
+
+# --------------------------------------------------------------------------- state as data
+
+
+def test_settings_are_a_frozen_dataclass():
+    ex = small_explorer().set(layer="blocks.1", channel=2, position=(1, 0))
+    state = ex.state
+    assert dataclasses.is_dataclass(state)
+    assert (state.image, state.layer, state.channel, state.position, state.own) == (
+        0, "blocks.1", 2, (1, 0), None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.channel = 3
+    ex.set(image=np.full((5, 7, 3), 51, dtype=np.uint8))
+    assert ex.state.image == "custom" and ex.state.own.label == "your image"
+    assert state.own is None  # the old state is untouched
+
+
+def _count_renders(monkeypatch) -> list:
+    """One entry per render."""
+    import convbook.widgets.layer_explorer as module
+
+    return count_calls(monkeypatch, module, "input_gradient")
+
+
+@pytest.mark.parametrize(
+    "control, value",
+    [("layer_dropdown", "whiten"), ("channel_slider", 4), ("row_slider", 2),
+     ("col_slider", 0), ("image_dropdown", 2)],
+)
+def test_one_control_change_renders_once(monkeypatch, control, value):
+    ex = small_explorer()
+    renders = _count_renders(monkeypatch)
+    grids = []
+    ex.maps_view.observe(grids.append, names="value")
+    getattr(ex, control).value = value
+    assert len(renders) == 1 and len(grids) <= 1 and ex.error is None
+
+
+def test_a_bad_value_leaves_state_and_view_unchanged():
+    ex = small_explorer()
+    state, still = ex.state, ex.png
+    controls = (ex.layer_dropdown.value, ex.channel_slider.value, ex.row_slider.value)
+    with pytest.raises(ValueError, match=r"channel must be in 0\.\.5 for this layer, got 9"):
+        ex.set(layer="blocks.1", channel=9)
+    assert ex.state is state and ex.png == still
+    assert (ex.layer_dropdown.value, ex.channel_slider.value, ex.row_slider.value) == controls
+
+
+def test_switching_layers_gives_sliders_of_the_new_range():
+    """Issue 31: after blocks.1 (7x7) -> whiten (31x31) the End key stopped at 6.  The
+    browser's slider keeps its first range for Home and End, so a new range is a new
+    slider; the explorer reads and drives the new ones."""
+    ex = LayerExplorer(layer="blocks.1")
+    old_row, old_col = ex.row_slider, ex.col_slider
+    assert (old_row.max, old_col.max) == (6, 6)
+    ex.layer_dropdown.value = "whiten"
+    assert ex.row_slider is not old_row and ex.col_slider is not old_col
+    assert (ex.row_slider.min, ex.row_slider.max, ex.col_slider.max) == (0, 30, 30)
+    assert ex.channel_slider.max == ex.layer_info().channels - 1
+    assert ex.row_slider in ex.children[2].children and old_row not in ex.children[2].children
+    assert "convbook-row-choice" in ex.row_slider._dom_classes
+    ex.row_slider.value = 30  # the new slider drives the explorer
+    assert ex.position[0] == 30
+    old_row.value = 0  # the old one, closed, does nothing
+    assert ex.position[0] == 30
+
+
+def test_the_top5_names_keep_clear_of_their_bars():
+    from convbook.widgets.layer_explorer_drawing import top5_html
+
+    table = top5_html([("automobile", 0.9), ("truck", 0.1)], None)
+    assert table.count("<td style='padding-right:0.6em'>") == 2
+
+
+def test_the_grid_is_drawn_at_the_size_it_is_shown():
+    from convbook.widgets.layer_explorer_drawing import grid_layout
+
+    ex = LayerExplorer(layer="blocks.1")  # 16 channels of 7x7: was 216 px wide, stretched
+    grid = Image.open(io.BytesIO(ex.maps_view.value))
+    assert 400 <= grid.width <= 720
+    assert ex.maps_view.layout.align_self == "flex-start"  # not stretched to the box
+    for channels, side in ((16, 7), (128, 3), (24, 31), (1, 1)):
+        cols, _rows, scale = grid_layout(channels, side, side)
+        assert cols * (side * scale + 6) <= 720 or scale == 1

@@ -1,4 +1,4 @@
-"""convbook.widgets._png: what the widgets send to the browser, decoded again with PIL."""
+"""convbook.widgets.png: what the widgets send to the browser, decoded again with PIL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from convbook.images import photo
-from convbook.widgets._png import png_bytes, to_uint8
+from convbook.widgets.png import png_bytes, to_uint8
 
 
 def _decode(data: bytes) -> np.ndarray:

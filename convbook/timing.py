@@ -18,7 +18,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from convbook._args import check_positive_int
+from convbook._args import check_callable, check_int, check_positive_int
 
 __all__ = ["best_time", "measure", "median_time"]
 
@@ -34,13 +34,9 @@ def measure(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> list[
     Returns:
         ``repeat`` durations in seconds, in the order the calls were made.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable(fn, "fn", "as fn()")
     repeat = check_positive_int(repeat, "repeat")
-    if isinstance(warmup, bool) or not isinstance(warmup, int):
-        raise TypeError(f"warmup must be an int, got {warmup!r}")
-    if warmup < 0:
-        raise ValueError(f"warmup must be >= 0, got {warmup}")
+    warmup = check_int(warmup, "warmup", minimum=0)
     for _ in range(warmup):
         fn()
     times = []

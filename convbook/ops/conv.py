@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from convbook._args import (
-    IntPair,
+    IntOrPair,
+    check_allocation,
     check_conv_weight,
     check_positive_int,
     check_same_dtype,
@@ -21,7 +22,7 @@ from convbook._args import (
 from convbook.ops._layout import batched, channels_last, grouped_product, unbatched
 from convbook.shapes import effective_kernel_size
 
-Padding = IntPair | str
+Padding = IntOrPair | str
 _BLOCK_ROWS = 4096  # rows of pixels per block in _grouped_by_taps
 
 
@@ -48,9 +49,9 @@ def conv2d(
     input: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None = None,
-    stride: IntPair = 1,
+    stride: IntOrPair = 1,
     padding: Padding = 0,
-    dilation: IntPair = 1,
+    dilation: IntOrPair = 1,
     groups: int = 1,
 ) -> torch.Tensor:
     """2D convolution (cross-correlation), like ``torch.nn.functional.conv2d``.
@@ -84,8 +85,12 @@ def conv2d(
     hp, wp = h + top + bottom, w + left + right
     if ek[0] > hp or ek[1] > wp:
         raise ValueError(
-            f"kernel of size {k} (dilated: {ek}) is larger than the padded input ({hp}, {wp})"
+            f"kernel of size {k} (dilated: {ek} by dilation {d}) is larger than the padded "
+            f"input ({hp}, {wp})"
         )
+    if any((top, bottom, left, right)):
+        check_allocation((n, c_in, hp, wp), x.element_size(), "padding", "the padded input",
+                         device=str(x.device))
     h_out, w_out = (hp - ek[0]) // s[0] + 1, (wp - ek[1]) // s[1] + 1
     # torch's rule: channels-last output if the input or the weight is channels-last.
     nchw = not (channels_last(x) or channels_last(weight))

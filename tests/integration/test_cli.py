@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from convbook import cli
-from convbook.checkpoint import load_checkpoint
+from convbook.training.checkpoint import load_checkpoint
 from convbook.models import TutorialNet
 
 # training runs, subprocesses and the real archive: not in `make test-fast`

@@ -1,4 +1,4 @@
-"""Data-parallel training (convbook.distributed): sharding and gradient arithmetic in one
+"""Data-parallel training (convbook.training.distributed): sharding and gradient arithmetic in one
 process, then real two-process runs under torchrun on the CPU (gloo, loopback only)."""
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from ddp_worker import EQUIVALENCE, SIGINT_AT, SmallNet, equivalence_run
 from test_cli import make_tree
 
-from convbook import cli, distributed
-from convbook.checkpoint import load_checkpoint
-from convbook.loader import TrainLoader
-from convbook.training.interrupt import StopRequest
+from convbook import cli
+from convbook.training import distributed
+from convbook.training.checkpoint import load_checkpoint
+from convbook.training.fit import StopRequest
+from convbook.training.loader import TrainLoader
 
 # training runs, subprocesses and the real archive: not in `make test-fast`
 pytestmark = pytest.mark.slow

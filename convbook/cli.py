@@ -245,7 +245,8 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser, device: to
         return _run(args, device, saved, procs)
     except KeyboardInterrupt as stop:  # Ctrl-C: from fit, once the step is saved, or earlier
         if main:
-            resumable = getattr(stop, "resumable", False)
+            # fit says whether the file holds this run; a stop before fit: if it was resumed
+            resumable = getattr(stop, "resumable", saved is not None)
             print(_stopped(args, parser, resumable, procs is not None), file=sys.stderr)
         return 130
 

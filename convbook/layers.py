@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from convbook._args import IntOrPair, pair
+from convbook._args import IntPair, pair
 from convbook.kernels import MAX_SIZE
 from convbook.ops import corr2d
 
@@ -21,7 +21,7 @@ class Conv2D(nn.Module):
     are ``nn.Parameter`` s, so an optimizer (or a hand-written update) can learn them.
     """
 
-    def __init__(self, kernel_size: IntOrPair) -> None:
+    def __init__(self, kernel_size: IntPair) -> None:
         super().__init__()
         size = pair(kernel_size, "kernel_size", minimum=1)
         if max(size) > MAX_SIZE:

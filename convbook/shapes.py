@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import overload
 
-from convbook._args import IntOrPair, check_bool, check_positive_int, pair
+from convbook._args import IntPair, check_bool, check_positive_int, pair
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -40,8 +40,8 @@ def conv_out_size(
 ) -> int: ...
 @overload
 def conv_out_size(
-    n: IntOrPair, kernel_size: IntOrPair, stride: IntOrPair = ..., padding: IntOrPair = ...,
-    dilation: IntOrPair = ...,
+    n: IntPair, kernel_size: IntPair, stride: IntPair = ..., padding: IntPair = ...,
+    dilation: IntPair = ...,
 ) -> tuple[int, int]: ...
 
 
@@ -117,8 +117,8 @@ def pool_out_size(
 ) -> int: ...
 @overload
 def pool_out_size(
-    n: IntOrPair, kernel_size: IntOrPair, stride: IntOrPair | None = ..., padding: IntOrPair = ...,
-    dilation: IntOrPair = ..., ceil_mode: bool = ...,
+    n: IntPair, kernel_size: IntPair, stride: IntPair | None = ..., padding: IntPair = ...,
+    dilation: IntPair = ..., ceil_mode: bool = ...,
 ) -> tuple[int, int]: ...
 
 
@@ -177,8 +177,8 @@ def conv_transpose_out_size(
 ) -> int: ...
 @overload
 def conv_transpose_out_size(
-    n: IntOrPair, kernel_size: IntOrPair, stride: IntOrPair = ..., padding: IntOrPair = ...,
-    output_padding: IntOrPair = ..., dilation: IntOrPair = ...,
+    n: IntPair, kernel_size: IntPair, stride: IntPair = ..., padding: IntPair = ...,
+    output_padding: IntPair = ..., dilation: IntPair = ...,
 ) -> tuple[int, int]: ...
 
 

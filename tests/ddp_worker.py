@@ -27,8 +27,8 @@ from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.hooks import RemovableHandle
 
-from convbook.training import distributed
 from convbook.data import ImageData
+from convbook.training import distributed
 from convbook.training.fit import fit
 
 #: one epoch of each run; the batches of the mean-loss run split unevenly (8 + 7, then 6 + 6)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from convbook._args import (
-    IntOrPair,
+    IntPair,
     check_allocation,
     check_conv_weight,
     check_positive_int,
@@ -22,7 +22,7 @@ from convbook._args import (
 from convbook.ops._layout import batched, channels_last, grouped_product, unbatched
 from convbook.shapes import effective_kernel_size
 
-Padding = IntOrPair | str
+Padding = IntPair | str
 _BLOCK_ROWS = 4096  # rows of pixels per block in _grouped_by_taps
 
 
@@ -49,9 +49,9 @@ def conv2d(
     input: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None = None,
-    stride: IntOrPair = 1,
+    stride: IntPair = 1,
     padding: Padding = 0,
-    dilation: IntOrPair = 1,
+    dilation: IntPair = 1,
     groups: int = 1,
 ) -> torch.Tensor:
     """2D convolution (cross-correlation), like ``torch.nn.functional.conv2d``.

@@ -11,12 +11,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convbook._args import IntOrPair, check_bool, check_tensor, is_int, pair
+from convbook._args import IntPair, check_bool, check_tensor, is_int, pair
 from convbook.ops._layout import batched, unbatched
 from convbook.shapes import effective_kernel_size, pool_out_size
 
 
-def pool2d(X: torch.Tensor, pool_size: IntOrPair, mode: str = "max") -> torch.Tensor:
+def pool2d(X: torch.Tensor, pool_size: IntPair, mode: str = "max") -> torch.Tensor:
     """Max or average pooling of one ``(n_h, n_w)`` channel, the loop version.
 
     No padding, stride 1: the window visits every position where it fits, like
@@ -49,10 +49,10 @@ def pool2d(X: torch.Tensor, pool_size: IntOrPair, mode: str = "max") -> torch.Te
 
 def _windows(
     x: torch.Tensor,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None,
-    padding: IntOrPair,
-    dilation: IntOrPair,
+    kernel_size: IntPair,
+    stride: IntPair | None,
+    padding: IntPair,
+    dilation: IntPair,
     ceil_mode: bool,
     pad_value: float,
     overflow_value: float,
@@ -88,10 +88,10 @@ def _windows(
 
 def max_pool2d(
     input: torch.Tensor,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
     ceil_mode: bool = False,
 ) -> torch.Tensor:
     """2D max pooling, like ``torch.nn.functional.max_pool2d``.
@@ -129,9 +129,9 @@ def max_pool2d(
 
 def avg_pool2d(
     input: torch.Tensor,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> torch.Tensor:

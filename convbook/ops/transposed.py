@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from convbook._args import (
-    IntOrPair,
+    IntPair,
     check_allocation,
     check_bias,
     check_positive_int,
@@ -30,11 +30,11 @@ def conv_transpose2d(
     input: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    output_padding: IntOrPair = 0,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
     groups: int = 1,
-    dilation: IntOrPair = 1,
+    dilation: IntPair = 1,
 ) -> torch.Tensor:
     """2D transposed convolution, like ``torch.nn.functional.conv_transpose2d``.
 

@@ -62,7 +62,13 @@ from convbook.training import distributed
 from convbook.training.checkpoint import read_checkpoint, restore_checkpoint, save_checkpoint
 from convbook.training.live import LiveLoss
 from convbook.training.loader import TrainLoader
-from convbook.training.recipes import Recipe, make_optimizers, recipe_for, set_learning_rates
+from convbook.training.recipes import (
+    Recipe,
+    lr_factor,
+    make_optimizers,
+    recipe_for,
+    set_learning_rates,
+)
 
 #: what ``fit`` returns: one entry per epoch under each key
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "tta_acc", "lr",
@@ -265,6 +271,8 @@ class Run:
             translate=r.translate, flip=r.flip, seed=seed, device=self.dev, memory_format=fmt,
             rank=self.procs.rank if self.procs else 0, world_size=world)
         self.steps = len(self.loader)
+        total = r.epochs * self.steps  # the schedule, once: no step checks it again
+        self.factors = [lr_factor(s, total, r.schedule, r.warmup) for s in range(total)]
         self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         self.epoch, self.first_step, elapsed = 0, 0, 0.0
         sums = None
@@ -340,7 +348,7 @@ class Run:
             # its schedule has reached 0.  (DDP expects the same parameters to get gradients
             # every step: there it stays trainable, with learning rate 0.)
             wb.requires_grad_(False)
-        self.lr = set_learning_rates(self.opts, r, step, r.epochs * steps, steps)
+        self.lr = set_learning_rates(self.opts, r, step, steps, self.factors[step])
         with autocast(self.dev, self.prec):
             logits = self.net(xb)
         loss = F.cross_entropy(logits.float(), yb, label_smoothing=r.label_smoothing,

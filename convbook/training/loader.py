@@ -226,10 +226,6 @@ class TrainLoader:
         check_int(epoch, "epoch", minimum=0)
         check_int(start, "start", minimum=0, maximum=len(self))
         scale = check_number(scale, "scale", low=0, low_ok=False, high=1, high_ok=True)
-        return self._batches(epoch, start, scale)
-
-    def _batches(self, epoch: int, start: int, scale: float
-                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order, dy, dx, flips = self._draws(epoch)
         for b in range(start, len(self)):
             first = b * self.batch_size

@@ -9,7 +9,8 @@
 A :class:`Recipe` checks its settings when it is made (:data:`RECIPES` holds the named ones,
 :func:`recipe_for` replaces some settings of one); everything that uses it trusts them.
 :func:`lr_factor` is the learning-rate schedule, :func:`make_optimizers` makes the
-optimizers a recipe asks for and :func:`set_learning_rates` applies its schedule to them.
+optimizers a recipe asks for and :func:`set_learning_rates` applies its schedule to them at
+every step.
 
 This module loads no torch until :func:`make_optimizers` is called: the command line reads
 the table (``convbook train --help``) without it.
@@ -212,11 +213,6 @@ def lr_factor(step: int, total: int, schedule: str, warmup: float = 0.0) -> floa
     check_int(step, "step", minimum=0, maximum=total - 1)
     check_choice(schedule, "schedule", SCHEDULES)
     check_number(warmup, "warmup", low=0, high=1)
-    return _factor(step, total, schedule, warmup)
-
-
-def _factor(step: int, total: int, schedule: str, warmup: float) -> float:
-    """:func:`lr_factor` for checked arguments (every training step)."""
     if schedule == "constant":
         return 1.0
     if schedule == "linear":
@@ -286,12 +282,13 @@ def make_optimizers(model: nn.Module, r: Recipe, precision: str = "bf16"
     return opts
 
 
-def set_learning_rates(opts: list[torch.optim.Optimizer], r: Recipe, step: int, total: int,
-                       steps_per_epoch: int) -> float:
-    """Set every group's lr for ``step`` of ``total`` (the optimizers of
-    :func:`make_optimizers`, a step of a run of ``r``: nothing is checked again); returns the
-    main factor's lr (``r.lr × factor``)."""
-    factor = _factor(step, total, r.schedule, r.warmup)
+def set_learning_rates(opts: list[torch.optim.Optimizer], r: Recipe, step: int,
+                       steps_per_epoch: int, factor: float) -> float:
+    """Set every group's lr for ``step`` of a run of ``r`` with the optimizers of
+    :func:`make_optimizers`: ``factor`` (the schedule's, :func:`lr_factor`) times each group's
+    initial lr, and the whitening bias's own decay over ``r.whiten_epochs``.  Called every
+    step with values ``fit`` has checked (it computes the schedule's factors once, before the
+    first step), it checks nothing.  Returns the main lr (``r.lr × factor``)."""
     whiten_steps = r.whiten_epochs * steps_per_epoch
     for opt in opts:
         for g in opt.param_groups:

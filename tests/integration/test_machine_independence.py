@@ -25,9 +25,9 @@ import torch
 from torch import nn
 
 from convbook import cli, hardware, models
+from convbook.data import ImageData
 from convbook.training import recipes
 from convbook.training.fit import fit
-from convbook.data import ImageData
 
 # training runs, subprocesses and the real archive: not in `make test-fast`
 pytestmark = pytest.mark.slow

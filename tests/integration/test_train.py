@@ -155,7 +155,7 @@ def test_a_second_sigint_stops_at_once_and_keeps_the_last_good_checkpoint(tmp_pa
 
     with pytest.raises(KeyboardInterrupt):
         fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", callback=stop_after_first, **FAST)
-    with pytest.raises(TrainingInterrupted, match="c.pt holds the last completed epoch"):
+    with pytest.raises(TrainingInterrupted, match=r"c\.pt holds the last completed epoch"):
         fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", resume=True,
             live=SigintAtStep(2, times=2), **FAST)
     ck = load_checkpoint(tmp_path / "c.pt")

@@ -221,3 +221,36 @@ def test_contributing_maps_every_module_and_only_existing_ones():
 def test_the_map_reader_follows_bare_names_to_their_folder():
     assert "convbook/kernels.py" in contributing_map()
     assert "convbook/receptive_field" in contributing_map()
+
+
+#: the training modules' old top-level names (convbook/train.py, ...), gone: each module has one
+#: name, in convbook.training (or, for devices and evaluation, convbook.hardware and
+#: convbook.inference)
+OLD_NAMES = ("train", "recipes", "loader", "evaluation", "optim", "checkpoint", "distributed",
+             "devices", "live")
+_OLD = "|".join(OLD_NAMES)
+_OLD_USE = re.compile(rf"\bconvbook\.({_OLD})\b|^\s*from convbook import ([^\n]*\b({_OLD})\b)",
+                      re.MULTILINE)
+
+
+def old_names_used(text: str) -> list[str]:
+    """The uses of an old top-level name in ``text`` (code or Markdown)."""
+    return [m.group(0).strip() for m in _OLD_USE.finditer(text)]
+
+
+def test_nothing_uses_the_old_names_of_the_training_modules():
+    files = [*ROOT.glob("*.md"), *(ROOT / "chapters").rglob("*.md"),
+             *(ROOT / "benchmarks").glob("*.md")]
+    for folder in ("convbook", "tests", "tools", "benchmarks", "browser_tests"):
+        files += (ROOT / folder).rglob("*.py")
+    found = {str(f.relative_to(ROOT)): old_names_used(f.read_text(encoding="utf-8"))
+             for f in files if f.name != "test_package_structure.py"}
+    assert {k: v for k, v in found.items() if v} == {}
+    for name in OLD_NAMES:
+        assert not (PACKAGE / f"{name}.py").exists(), name
+
+
+def test_the_old_name_scan_finds_them():
+    assert old_names_used("from convbook import data, train\nx = convbook.optim.Muon") == \
+        ["from convbook import data, train", "convbook.optim"]
+    assert old_names_used("from convbook.training import recipes\nconvbook.training.fit") == []

@@ -142,7 +142,7 @@ def evaluate(
                                       precision=precision, tta=tta)
     result = {"loss": F.cross_entropy(logits, labels).item(),
               "acc": (logits.argmax(1) == labels).float().mean().item()}
-    if _check_tta(tta):
+    if tta:  # 1 or 2 (checked by logits_with_plain): the plain views' numbers too
         result.update(plain_loss=F.cross_entropy(plain, labels).item(),
                       plain_acc=(plain.argmax(1) == labels).float().mean().item())
     return result

@@ -467,8 +467,8 @@ def check_memory(model: nn.Module, data: ImageData, batch: int, translate: int, 
     The estimate is a lower bound, so it never refuses a run that would fit: the training
     images padded for shifts of ``translate`` pixels (uint8, copied to the device), and one
     batch's activations, every layer's output kept for the backward pass (2 bytes a number
-    in a bfloat16 run, else 4).  The outputs of one image are counted by running the model
-    on a tensor of the "meta" device, which has a shape but no memory.
+    in a bfloat16 run, else 4).  The outputs of one image are counted by running the model,
+    in eval mode, on a tensor of the "meta" device, which has a shape but no memory.
     """
     n, c, h, w = data.train_images.shape
     images = n * c * (h + 2 * translate) * (w + 2 * translate)
@@ -503,12 +503,15 @@ def _activations(model: nn.Module, shape: tuple[int, int, int]) -> int:
     hooks = [m.register_forward_hook(count) for m in model.modules()
              if next(m.children(), None) is None]
     state = {k: v.to("meta") for k, v in (*model.named_parameters(), *model.named_buffers())}
+    was_training = model.training
+    model.eval()  # the same shapes as in training, without what a model does only then
     try:
         with torch.no_grad():
             functional_call(model, state, (torch.empty(1, *shape, device="meta"),))
     except Exception:  # a model that cannot run on the meta device is not estimated
         return 0
     finally:
+        model.train(was_training)
         for hook in hooks:
             hook.remove()
     return total

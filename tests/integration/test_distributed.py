@@ -46,10 +46,11 @@ def test_shard_cuts_a_range_into_contiguous_parts_of_nearly_equal_length():
             assert max(lengths) - min(lengths) <= 1 and lengths == sorted(lengths, reverse=True)
 
 
-@pytest.mark.parametrize("rank, size", [(2, 2), (-1, 2), (0, 0)])
-def test_shard_refuses_a_rank_outside_the_run(rank, size):
-    with pytest.raises(ValueError, match=rf"rank must be in \[0, size\) and size >= 1, got "
-                                         rf"rank={rank}, size={size}"):
+@pytest.mark.parametrize("rank, size, message", [(2, 2, "rank must be <= 1, got 2"),
+                                                  (-1, 2, "rank must be >= 0, got -1"),
+                                                  (0, 0, "size must be >= 1, got 0")])
+def test_shard_refuses_a_rank_outside_the_run(rank, size, message):
+    with pytest.raises(ValueError, match=message):
         distributed.shard(10, rank, size)
 
 
@@ -89,7 +90,7 @@ def test_the_loader_refuses_batches_that_leave_a_process_without_images(n, batch
     images, labels = torch.zeros(n, 3, 4, 4, dtype=torch.uint8), torch.zeros(n, dtype=torch.long)
     with pytest.raises(ValueError, match=message):
         TrainLoader(images, labels, batch, torch.zeros(3), torch.ones(3), rank=1, world_size=2)
-    with pytest.raises(ValueError, match=r"rank must be an int in \[0, 2\), got 2"):
+    with pytest.raises(ValueError, match=r"rank must be <= 1, got 2"):
         TrainLoader(images, labels, 4, torch.zeros(3), torch.ones(3), rank=2, world_size=2)
 
 

@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from convbook.training.devices import resolve_precision, select_device
+    from convbook.hardware import resolve_precision, select_device
 
     device = select_device(args.device)
     if args.precision == "native" and device.type != "cuda":

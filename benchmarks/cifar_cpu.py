@@ -40,9 +40,11 @@ import torch
 import torch.nn.functional as F
 
 from convbook import data, models
-from convbook.training import evaluation, train
+from convbook.hardware import autocast, cpu_has_bf16, select_device
+from convbook.inference import evaluate
 from convbook.training.checkpoint import load_checkpoint
-from convbook.training.devices import autocast, cpu_has_bf16, select_device
+from convbook.training.fit import fit
+from convbook.training.recipes import make_optimizers, recipe_for
 
 RECIPES = ("fast", "best", "tutorial")
 
@@ -149,11 +151,9 @@ def recipes_table(args: argparse.Namespace) -> None:
               f"(start-up {r['offset']:.0f} s) | {r['wall'] / base[r['seed']]:.2f}x |")
 
 
-class NoWhitening(models.FastNet):
-    """FastNet whose frozen first layer keeps its random initial filters."""
-
-    def init_whitening(self, images: torch.Tensor, eps: float = 5e-4) -> None:
-        pass
+def keep_random_filters(images: torch.Tensor, eps: float = 5e-4) -> None:
+    """In place of ``FastNet.init_whitening``: the frozen first layer keeps its random
+    initial filters (the ablation without whitening)."""
 
 
 def ablations(args: argparse.Namespace) -> None:
@@ -177,17 +177,19 @@ def ablations(args: argparse.Namespace) -> None:
                 print(f"  (--minutes {args.minutes} reached: stopping)", flush=True)
                 break
             overrides, fit_kwargs, whiten = ABLATIONS[name]
-            recipe = train.recipe_for("fast", **{**overrides, "tta": 0})  # TTA measured below
+            recipe = recipe_for("fast", **{**overrides, "tta": 0})  # TTA measured below
             torch.manual_seed(seed)
-            model = (models.FastNet if whiten else NoWhitening)(widths=recipe.widths)
+            model = models.build_for(recipe)
+            if not whiten:
+                model.init_whitening = keep_random_filters
             t0 = time.perf_counter()
-            history = train.fit(model, cifar, recipe=recipe, device=device, seed=seed,
+            history = fit(model, cifar, recipe=recipe, device=device, seed=seed,
                                 progress=False, eval_every=0,
                                 **{"precision": args.precision, **fit_kwargs})
             row = {"train_s": time.perf_counter() - t0}  # training and the final test
             for level in (0, 1, 2):
                 t0 = time.perf_counter()
-                row[f"tta{level}"] = evaluation.evaluate(
+                row[f"tta{level}"] = evaluate(
                     model, cifar, mean=mean, std=std, tta=level, device=device,
                     precision=fit_kwargs.get("precision", args.precision))["acc"]
                 row[f"tta{level}_s"] = time.perf_counter() - t0
@@ -235,13 +237,13 @@ def speed(args: argparse.Namespace) -> None:
     g = torch.Generator().manual_seed(0)
     x0 = torch.randn(batch, 3, 32, 32, generator=g)
     y = torch.randint(0, 10, (batch,), generator=g)
-    r = train.recipe_for("fast")
+    r = recipe_for("fast")
     for repeat in range(args.repeats + 1):  # the first round warms up and is not counted
         for widths, prec, fmt in setups:
             memory_format = LAYOUTS[fmt]
             torch.manual_seed(0)
             model = models.FastNet(widths=widths).to(memory_format=memory_format)
-            opts = train.make_optimizers(model, r)
+            opts = make_optimizers(model, r)
             x = x0.contiguous(memory_format=memory_format)
             t0 = time.perf_counter()
             with autocast(torch.device("cpu"), prec):

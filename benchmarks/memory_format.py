@@ -3,7 +3,7 @@
     python benchmarks/memory_format.py [--model fast] [--images 10240] [--repeat 2]
 
 Trains the model for one epoch on a random subset of ``--images`` CIFAR-10 training
-images with ``train.fit`` (the real training loop, augmentation included), once per layout,
+images with ``fit`` (the real training loop, augmentation included), once per layout,
 alternating, ``--repeat`` times, and prints the median seconds per epoch and the ratio.
 The data are random if no CIFAR-10 copy is found (``$CONVBOOK_DATA``): speed does not
 depend on the pixel values.
@@ -20,7 +20,7 @@ import time
 import torch
 
 from convbook import data, models
-from convbook.training import train
+from convbook.training.fit import fit
 
 
 def images(n: int) -> data.ImageData:
@@ -39,8 +39,8 @@ def images(n: int) -> data.ImageData:
 def epoch_seconds(model_name: str, cifar: data.ImageData, channels_last: bool) -> float:
     model = models.build(model_name)
     start = time.perf_counter()
-    train.fit(model, cifar, 1, recipe=model_name if model_name != "wide" else "fast",
-              device="cpu", channels_last=channels_last, progress=False)
+    fit(model, cifar, 1, recipe=model_name if model_name != "wide" else "fast",
+        device="cpu", channels_last=channels_last, progress=False)
     return time.perf_counter() - start
 
 

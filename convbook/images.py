@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from convbook._args import check_bool, check_int, check_tensor
+from convbook._args import check_bool, check_int, check_str, check_tensor
 
 #: Bundled photos a chapter or widget can ask for by name.
 PHOTOS: tuple[str, ...] = (
@@ -103,6 +103,7 @@ def as_image(image: torch.Tensor | np.ndarray, name: str = "image") -> torch.Ten
     >>> as_image(np.array([[0, 65535]], dtype=np.uint16)).tolist()
     [[0.0, 1.0]]
     """
+    check_str(name, "name")
     if isinstance(image, np.ndarray):
         if image.dtype.kind not in "buif":
             raise TypeError(f"{name} must hold numbers, got an array of dtype {image.dtype}")

@@ -21,12 +21,21 @@ import json
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from convbook._args import check_positive_int, check_tensor
+from convbook._args import (
+    check_choice,
+    check_instance,
+    check_path,
+    check_positive_int,
+    check_tensor,
+)
+
+if TYPE_CHECKING:  # for the annotations only: no module of convbook.training runs here
+    from convbook.training.recipes import Recipe
 
 
 class TutorialNet(nn.Module):
@@ -40,6 +49,7 @@ class TutorialNet(nn.Module):
 
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
+        check_positive_int(num_classes, "num_classes")
         self.conv1 = nn.Conv2d(3, 6, 5)
         self.conv2 = nn.Conv2d(6, 16, 5)
         self.pool = nn.MaxPool2d(2)
@@ -68,6 +78,7 @@ class WideDropoutNet(nn.Module):
 
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
+        check_positive_int(num_classes, "num_classes")
         self.features = nn.Sequential(
             nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
             nn.Conv2d(32, 128, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
@@ -87,6 +98,7 @@ class WideDropoutNet(nn.Module):
 def batch_norm(channels: int) -> nn.BatchNorm2d:
     """Batch norm as airbench uses it: a learned shift but a fixed scale of 1, and running
     statistics that follow the batches quickly (each batch weighs 0.4 in the average)."""
+    check_positive_int(channels, "channels")
     norm = nn.BatchNorm2d(channels, eps=1e-12, momentum=0.4)
     norm.weight.requires_grad_(False)
     return norm
@@ -96,6 +108,8 @@ def conv3x3(c_in: int, c_out: int) -> nn.Conv2d:
     """3×3 convolution, padding 1, no bias (batch norm supplies it), initialised so that its
     first ``c_in`` filters pass their input channel through unchanged (a Dirac delta) and the
     rest are random: the network starts close to an identity map, which trains faster."""
+    check_positive_int(c_in, "c_in")
+    check_positive_int(c_out, "c_out")
     conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
     with torch.no_grad():
         nn.init.dirac_(conv.weight[:min(c_in, c_out)])
@@ -191,18 +205,37 @@ class FastNet(nn.Module):
         return self.head(x) / x.size(1)
 
 
-MODELS = {"tutorial": TutorialNet, "wide": WideDropoutNet, "fast": FastNet}
+#: the networks by their short names (:data:`convbook.training.recipes.NETWORKS`)
+MODELS = {"fast": FastNet, "tutorial": TutorialNet, "wide": WideDropoutNet}
 
 
 def build(name: str, **kwargs: object) -> nn.Module:
     """A fresh model by its short name: ``"tutorial"``, ``"wide"`` or ``"fast"``."""
-    if not isinstance(name, str) or name not in MODELS:
-        raise ValueError(f"name must be one of {sorted(MODELS)}, got {name!r}")
+    check_choice(name, "name", sorted(MODELS))
     return MODELS[name](**kwargs)  # type: ignore[arg-type]
+
+
+def build_for(recipe: Recipe, network: str | None = None) -> nn.Module:
+    """A fresh network for ``recipe`` (a :class:`~convbook.training.recipes.Recipe`): the
+    one it is made for (``recipe.model``), or ``network`` in its place; a ``FastNet`` gets
+    the recipe's ``widths`` (when it has any), every other network its own layers.
+
+    >>> from convbook.training.recipes import RECIPES
+    >>> build_for(RECIPES["fast"]).widths, type(build_for(RECIPES["fast"], "wide")).__name__
+    ((32, 128, 128), 'WideDropoutNet')
+    """
+    if not (isinstance(getattr(recipe, "model", None), str) and hasattr(recipe, "widths")):
+        raise TypeError(f"recipe must be a Recipe (convbook.training.recipes), got {recipe!r}")
+    name = recipe.model if network is None else check_choice(network, "network",
+                                                             sorted(MODELS))
+    if MODELS[name] is FastNet and recipe.widths is not None:
+        return FastNet(widths=recipe.widths)
+    return build(name)
 
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
+    check_instance(model, "model", nn.Module, "a torch.nn.Module")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -223,6 +256,7 @@ class PretrainedError(RuntimeError):
 
 def file_sha256(path: str | Path) -> str:
     """Hex sha256 of a file's bytes."""
+    check_path(path, "path")
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

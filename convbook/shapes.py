@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import overload
 
-from convbook._args import IntPair, check_positive_int, pair
+from convbook._args import IntPair, check_bool, check_positive_int, pair
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -142,8 +142,7 @@ def pool_out_size(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=
     if stride is None:
         stride = kernel_size
     scalar = all(isinstance(a, int) for a in (n, kernel_size, stride, padding, dilation))
-    if not isinstance(ceil_mode, bool):
-        raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
+    ceil_mode = check_bool(ceil_mode, "ceil_mode")
     ns = pair(n, "n", minimum=1)
     ks = pair(kernel_size, "kernel_size", minimum=1)
     ss = pair(stride, "stride", minimum=1)

@@ -14,6 +14,8 @@ import re
 import textwrap
 from typing import Any
 
+from convbook._args import check_bool
+
 #: what stands in the listing where argument checks were left out
 CHECKS_LEFT_OUT = "# (argument checks left out)"
 
@@ -53,8 +55,7 @@ def show_source(obj: Any, *, argument_checks: bool = True) -> SourceListing:
     >>> print(show_source(effective_kernel_size).source.splitlines()[0])
     def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     """
-    if not isinstance(argument_checks, bool):
-        raise TypeError(f"argument_checks must be True or False, got {argument_checks!r}")
+    check_bool(argument_checks, "argument_checks")
     try:
         source = inspect.getsource(obj)
     except (TypeError, OSError):

@@ -28,7 +28,13 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from convbook._args import check_choice, check_number, check_positive_int
+from convbook._args import (
+    check_callable,
+    check_choice,
+    check_int,
+    check_number,
+    check_positive_int,
+)
 
 __all__ = ["benchmark_time", "best_time", "measure", "median_time"]
 
@@ -44,13 +50,9 @@ def measure(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> list[
     Returns:
         ``repeat`` durations in seconds, in the order the calls were made.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable(fn, "fn", "as fn()")
     repeat = check_positive_int(repeat, "repeat")
-    if isinstance(warmup, bool) or not isinstance(warmup, int):
-        raise TypeError(f"warmup must be an int, got {warmup!r}")
-    if warmup < 0:
-        raise ValueError(f"warmup must be >= 0, got {warmup}")
+    warmup = check_int(warmup, "warmup", minimum=0)
     for _ in range(warmup):
         fn()
     times = []

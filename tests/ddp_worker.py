@@ -4,7 +4,7 @@ processes::
     python -m torch.distributed.run --standalone --nproc_per_node=2 tests/ddp_worker.py OUT
 
 Process 0 writes ``OUT/<name>.pt`` for each run of :data:`EQUIVALENCE` (one epoch of
-``convbook.train.fit``), which the test compares with the same fit in one process.  Then
+``convbook.training.fit.fit``), which the test compares with the same fit in one process.  Then
 process 1 alone gets a Ctrl-C, in the middle of an epoch of a dropout network, at the worst
 moment: during the optimizer's step, after the processes have exchanged their numbers of that
 step.  Process 0 writes ``OUT/stopped.pt`` (the checkpoint of the stop), ``OUT/resumed.pt``
@@ -27,9 +27,9 @@ from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.hooks import RemovableHandle
 
-from convbook import distributed
 from convbook.data import ImageData
-from convbook.train import fit
+from convbook.training import distributed
+from convbook.training.fit import fit
 
 #: one epoch of each run; the batches of the mean-loss run split unevenly (8 + 7, then 6 + 6)
 EQUIVALENCE = {

@@ -38,10 +38,10 @@ import torch
 import convbook
 from convbook import cli, data, models
 from convbook._io import atomic_torch_save
+from convbook.inference import predict
 from convbook.training import recipes
 from convbook.training.checkpoint import load_checkpoint
-from convbook.training.evaluation import predict
-from convbook.training.train import data_signature
+from convbook.training.fit import data_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_PER_CLASS = 5
@@ -77,10 +77,11 @@ def check_command(command: str, config: dict[str, Any]) -> argparse.Namespace:
     if args.subset or args.any_size or args.minutes:
         raise ExportError("--command must train on the full data set for the whole recipe "
                           "(no --subset, --any-size or --minutes)")
-    model = args.model or "fast"
-    recipe = args.recipe or ("fast" if model == "fast" else "tutorial")
-    settings = dataclasses.asdict(recipes.recipe_for(
-        recipe, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr))
+    recipe = args.recipe or recipes.recipe_named_for(args.model)  # as convbook train chooses
+    chosen = recipes.recipe_for(recipe, epochs=args.epochs, batch_size=args.batch_size,
+                                lr=args.lr)
+    model = args.model or chosen.model
+    settings = dataclasses.asdict(chosen)
     said = {"model": model, "recipe": recipe, "seed": args.seed, "settings": _plain(settings)}
     saved = {k: _plain(config.get(k)) for k in said}
     diffs = [f"{k}: command {said[k]!r}, checkpoint {saved[k]!r}" for k in said

@@ -7,11 +7,11 @@ The modules, each using only those listed after it::
               download)
     cache     ``cache_dir``: the decoded ``.pt`` cache, its fingerprints and clean-up
     dataset   ``ImageData``, ``channel_stats``: the data set as tensors, its statistics
-    batching  ``batches``, ``num_batches``, ``normalize``, ``augment``: batches on the
+    batching  ``batches``, ``num_batches``, ``normalize``, ``reflect_pad``: batches on the
               training device
 """
 
-from convbook.data.batching import augment, batches, normalize, num_batches
+from convbook.data.batching import batches, normalize, num_batches, reflect_pad
 from convbook.data.cache import cache_dir
 from convbook.data.dataset import ImageData, channel_stats
 from convbook.data.sources import CIFAR10_CLASSES, CIFAR10_SIZES, DatasetError, cifar10
@@ -21,11 +21,11 @@ __all__ = [
     "CIFAR10_SIZES",
     "DatasetError",
     "ImageData",
-    "augment",
     "batches",
     "cache_dir",
     "channel_stats",
     "cifar10",
     "normalize",
     "num_batches",
+    "reflect_pad",
 ]

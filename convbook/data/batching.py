@@ -1,6 +1,7 @@
 """Batches on the training device: :func:`batches` and :func:`num_batches` cut a data set into
-batches, :func:`normalize` and :func:`augment` (random crop after padding, horizontal flip)
-work on a whole batch of tensors at once, never image by image through PIL.
+batches; :func:`normalize` and :func:`reflect_pad` (the padding of random shifts and of
+test-time augmentation) work on a whole batch of tensors at once, never image by image
+through PIL.
 """
 
 from __future__ import annotations
@@ -8,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 
-from convbook._args import check_bool, check_choice, check_int, check_positive_int, check_tensor
+from convbook._args import (
+    check_bool,
+    check_instance,
+    check_int,
+    check_positive_int,
+    check_tensor,
+)
 
 
 def normalize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -37,50 +43,28 @@ def normalize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.T
     return (x.float() / 255 - mean) / std
 
 
-def augment(
-    x: torch.Tensor,
-    *,
-    pad: int = 4,
-    flip: bool = True,
-    padding_mode: str = "reflect",
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Random crop after padding, and random horizontal flip, for a whole batch at once.
+def reflect_pad(images: torch.Tensor, pad: int) -> torch.Tensor:
+    """``(N, C, H, W)`` → ``(N, C, H + 2·pad, W + 2·pad)``, mirrored at the borders without
+    repeating the edge pixel (like ``F.pad(..., mode="reflect")``, but for any dtype,
+    uint8 included, and without a float copy of the whole data set).
 
-    Args:
-        x: ``(N, C, H, W)`` images (any dtype) on any device.
-        pad: pixels added on each side before cropping back to ``H × W``; 0 turns cropping off.
-        flip: flip each image left-right with probability 1/2.
-        padding_mode: ``"reflect"`` or ``"constant"`` (zeros); ``pad`` must be smaller than
-            ``H`` and ``W``.
-        generator: CPU generator for the random offsets (seeded → reproducible).
-
-    Returns:
-        ``(N, C, H, W)``, same dtype and device: image ``n`` is the window of the padded image
-        starting at row ``dy[n]``, column ``dx[n]``, each uniform in ``0..2·pad``.
+    >>> reflect_pad(torch.tensor([[[[1, 2, 3]]]]).expand(1, 1, 2, 3), 1)[0, 0]
+    tensor([[2, 1, 2, 3, 2],
+            [2, 1, 2, 3, 2],
+            [2, 1, 2, 3, 2],
+            [2, 1, 2, 3, 2]])
     """
-    check_tensor(x, "x", [4], ["(N, C, H, W)"])
-    n, _, h, w = x.shape
-    pad = check_int(pad, "pad", minimum=0)
-    if pad and pad >= min(h, w):
-        raise ValueError(f"pad must be smaller than the images' height and width "
-                         f"{(h, w)}, got {pad}")
-    check_bool(flip, "flip")
-    check_choice(padding_mode, "padding_mode", ("reflect", "constant"))
-    _check_generator(generator)
-    if pad:
-        xp = F.pad(x.float() if padding_mode == "reflect" else x, (pad,) * 4, mode=padding_mode)
-        xp = xp.to(x.dtype)
-        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
-        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
-        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]  # (N, H, 1)
-        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]  # (N, 1, W)
-        idx = torch.arange(n, device=x.device)[:, None, None]
-        x = xp.permute(0, 2, 3, 1)[idx, rows, cols].permute(0, 3, 1, 2)  # (N, C, H, W)
-    if flip:
-        mask = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(-1, 1, 1, 1)
-        x = torch.where(mask, x.flip(3), x)
-    return x.contiguous()
+    check_tensor(images, "images", [4], ["(N, C, H, W)"])
+    check_int(pad, "pad", minimum=0)
+    h, w = images.shape[2:]
+    if not 0 <= pad < min(h, w):
+        raise ValueError(f"pad must be in [0, {min(h, w) - 1}] for {h}×{w} images, got {pad}")
+
+    def index(n: int) -> torch.Tensor:
+        i = torch.arange(-pad, n + pad, device=images.device).abs()
+        return torch.where(i >= n, 2 * (n - 1) - i, i)
+
+    return images.index_select(2, index(h)).index_select(3, index(w))
 
 
 def batches(
@@ -95,8 +79,8 @@ def batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield ``(images, labels)`` batches (uint8 ``(B, C, H, W)``, int64 ``(B,)``) on ``device``.
 
-    A seeded ``generator`` makes the shuffled order reproducible.  Normalise and augment the
-    batches on the device afterwards (:func:`normalize`, :func:`augment`).  The arguments
+    A seeded ``generator`` makes the shuffled order reproducible.  Normalise the batches on
+    the device afterwards (:func:`normalize`).  The arguments
     are checked when it is called, before the first batch.
     """
     check_tensor(images, "images", [4], ["(N, C, H, W)"])
@@ -107,9 +91,9 @@ def batches(
     batch_size = check_positive_int(batch_size, "batch_size")
     check_bool(shuffle, "shuffle")
     check_bool(drop_last, "drop_last")
-    _check_generator(generator)
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str or torch.device, got {device!r}")
+    if generator is not None:
+        check_instance(generator, "generator", torch.Generator, "a torch.Generator or None")
+    check_instance(device, "device", (str, torch.device), "a str or torch.device")
     try:
         device = torch.device(device)
     except RuntimeError as e:
@@ -136,8 +120,3 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     batch_size = check_positive_int(batch_size, "batch_size")
     check_bool(drop_last, "drop_last")
     return n // batch_size if drop_last else -(-n // batch_size)
-
-
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")

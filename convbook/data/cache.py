@@ -1,6 +1,7 @@
-"""The decoded ``.pt`` cache: where it lives (:func:`cache_dir`), the fingerprint that names a
-cache after what its source holds, reading and writing it, and removing superseded caches and
-the temporary files of killed writes.
+"""The decoded ``.pt`` cache: where it lives (:func:`cache_dir`, :func:`cache_path`: a file
+named after what its source holds), reading and writing it (:func:`load_cache`,
+:func:`save_cache`), and removing superseded caches and the temporary files of killed writes
+(:func:`remove_superseded`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def cache_dir() -> Path:
         return Path(os.environ["CONVBOOK_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "convbook"
+
+
+def cache_path(source: Path, root: Path) -> Path:
+    """The cache file of ``source`` in the directory ``root``: named after the source's path
+    and a fingerprint of what it holds, so that a changed source gets a new cache."""
+    return root / f"{_cache_prefix(source)}{_fingerprint(source)}.pt"
 
 
 def _cache_prefix(source: Path) -> str:
@@ -63,7 +70,7 @@ def _file_stats(directory: Path, prefix: str) -> Iterator[str]:
                 yield f"{rel}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _remove_superseded(cache_file: Path, source: Path) -> None:
+def remove_superseded(cache_file: Path, source: Path) -> None:
     """Delete this source's other caches (the source has changed since they were written),
     caches of the older naming scheme, and temporary files of writes killed long ago.
     Best effort: a cache directory that cannot be listed or cleaned is left alone."""
@@ -87,7 +94,8 @@ def _remove_superseded(cache_file: Path, source: Path) -> None:
             continue
 
 
-def _load_cache(path: Path) -> ImageData | None:
+def load_cache(path: Path) -> ImageData | None:
+    """The data set cached at ``path``, or ``None`` if there is none or it cannot be read."""
     if not path.exists():
         return None
     try:
@@ -98,7 +106,7 @@ def _load_cache(path: Path) -> ImageData | None:
         return None
 
 
-def _save_cache(data: ImageData, path: Path) -> None:
+def save_cache(data: ImageData, path: Path) -> None:
     """Write the cache atomically: a temporary file in the same directory, then rename."""
     payload = {
         "train_images": data.train_images, "train_labels": data.train_labels,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from convbook._args import check_int, check_tensor
+from convbook._args import check_instance, check_int, check_tensor
 
 _STATS_CHUNK = 1024  # images per step of channel_stats
 
@@ -34,6 +34,34 @@ class ImageData:
     _stats: tuple[torch.Tensor, torch.Tensor] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        """Raise a ``TypeError``/``ValueError`` naming the first part that does not fit."""
+        for split in ("train", "test"):
+            images, labels = getattr(self, f"{split}_images"), getattr(self, f"{split}_labels")
+            check_tensor(images, f"{split}_images", [4], ["(N, 3, H, W)"])
+            if images.dtype != torch.uint8:
+                raise TypeError(f"{split}_images must be uint8 (0..255), got {images.dtype}")
+            check_tensor(labels, f"{split}_labels", [1], ["(N,)"])
+            if labels.dtype != torch.int64:
+                raise TypeError(f"{split}_labels must be int64 class indices, got "
+                                f"{labels.dtype}")
+            if len(labels) != len(images):
+                raise ValueError(f"{split}_labels must have one label per image of "
+                                 f"{split}_images ({len(images)}), got {len(labels)}")
+        if self.test_images.shape[1:] != self.train_images.shape[1:]:
+            raise ValueError(f"test_images must have the training images' shape "
+                             f"{tuple(self.train_images.shape[1:])}, got "
+                             f"{tuple(self.test_images.shape[1:])}")
+        check_instance(self.classes, "classes", tuple, "a tuple of class names")
+        if not self.classes or not all(isinstance(c, str) for c in self.classes):
+            raise ValueError(f"classes must be a non-empty tuple of names, got {self.classes!r}")
+        k = len(self.classes)
+        for split in ("train", "test"):
+            labels = getattr(self, f"{split}_labels")
+            if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < k:
+                raise ValueError(f"{split}_labels must be class indices in 0..{k - 1}, got "
+                                 f"values from {int(labels.min())} to {int(labels.max())}")
 
     def subset(self, n_train: int, n_test: int, seed: int = 0) -> ImageData:
         """A random, class-mixed subset of ``n_train`` training and ``n_test`` test images,

@@ -26,15 +26,8 @@ from pathlib import Path
 
 import torch
 
-from convbook._args import check_bool, check_int, check_path
-from convbook.data.cache import (
-    _cache_prefix,
-    _fingerprint,
-    _load_cache,
-    _remove_superseded,
-    _save_cache,
-    cache_dir,
-)
+from convbook._args import check_bool, check_int, check_path, check_str
+from convbook.data.cache import cache_dir, cache_path, load_cache, remove_superseded, save_cache
 from convbook.data.dataset import ImageData
 
 CIFAR10_CLASSES = (
@@ -55,6 +48,7 @@ def cifar10(
     cache: str | os.PathLike[str] | None = None,
     download: bool = True,
     expected_sizes: dict[str, int] | str | None = "cifar10",
+    root_option: str = "root",
 ) -> ImageData:
     """Load CIFAR-10 (or any ImageFolder data set of that shape) as uint8 tensors.
 
@@ -67,6 +61,9 @@ def cifar10(
         expected_sizes: images expected per split; a different count raises
             :class:`DatasetError`.  ``"cifar10"`` means :data:`CIFAR10_SIZES` (50,000 and
             10,000); ``None`` accepts any size (for small test trees).
+        root_option: what the messages call the setting that gave ``root`` when they say
+            where to point it (the command line passes ``"--data"``); a root that came from
+            ``$CONVBOOK_DATA`` is called that.
 
     Returns:
         :class:`ImageData` with ``(N, 3, 32, 32)`` uint8 images and ``(N,)`` int64 labels.
@@ -76,28 +73,30 @@ def cifar10(
             check_path(value, name)
     check_bool(download, "download")
     expected_sizes = _expected_sizes(expected_sizes)
+    where = check_str(root_option, "root_option")
     cache_root = Path(cache) if cache is not None else cache_dir()
     if root is None and os.environ.get("CONVBOOK_DATA"):
-        root = os.environ["CONVBOOK_DATA"]
+        root, where = os.environ["CONVBOOK_DATA"], "CONVBOOK_DATA"
         if not Path(root).exists():
             raise DatasetError(
                 f"CONVBOOK_DATA points at {root}, which does not exist: set it to a CIFAR-10 "
                 "ImageFolder directory or .tar.gz, or unset it to download with torchvision"
             )
     if root is None:
-        return _from_torchvision(cache_root, download, expected_sizes)
+        return _from_torchvision(cache_root, download, expected_sizes, where)
     source = Path(root)
     if not source.exists():
-        raise DatasetError(f"no data set at {source}: the path does not exist")
-    cache_file = cache_root / f"{_cache_prefix(source)}{_fingerprint(source)}.pt"
-    data = _load_cache(cache_file)
+        raise DatasetError(f"no data set at {source}: the path does not exist; point {where} "
+                           "at a CIFAR-10 ImageFolder directory or .tar.gz")
+    cache_file = cache_path(source, cache_root)
+    data = load_cache(cache_file)
     if data is None:
-        data = _decode_source(source)
-        _check(data, expected_sizes, source)
-        _save_cache(data, cache_file)
+        data = _decode_source(source, where)
+        _check(data, expected_sizes, source, where)
+        save_cache(data, cache_file)
     else:
-        _check(data, expected_sizes, source)
-    _remove_superseded(cache_file, source)
+        _check(data, expected_sizes, source, where)
+    remove_superseded(cache_file, source)
     return data
 
 
@@ -121,47 +120,47 @@ def _expected_sizes(value: object) -> dict[str, int] | None:
 _File = tuple[str, str, bytes]
 
 
-def _decode_source(source: Path) -> ImageData:
+def _decode_source(source: Path, where: str) -> ImageData:
     if source.is_dir():
         if (source / "batches.meta").exists() or (source / "cifar-10-batches-py").is_dir():
             py = source if (source / "batches.meta").exists() else source / "cifar-10-batches-py"
-            return _from_python_batches(py)
+            return _from_python_batches(py, where)
         files = {
-            split: [_read_file(p, source) for p in sorted((source / split).glob("*/*"))
+            split: [_read_file(p, source, where) for p in sorted((source / split).glob("*/*"))
                     if p.suffix.lower() in _IMAGE_SUFFIXES]
             for split in ("train", "test")
             if (source / split).is_dir()
         }
-        return _from_files(files, source)
+        return _from_files(files, source, where)
     if source.name.endswith((".tar.gz", ".tgz", ".tar")):
-        return _from_files(_read_tar(source), source)
+        return _from_files(_read_tar(source, where), source, where)
     raise DatasetError(
-        f"{source} is neither a directory nor a .tar.gz: point CONVBOOK_DATA at a CIFAR-10 "
+        f"{source} is neither a directory nor a .tar.gz: point {where} at a CIFAR-10 "
         "ImageFolder directory (train/<class>/*.jpg, test/<class>/*.jpg) or its .tar.gz"
     )
 
 
-def _read_file(path: Path, source: Path) -> _File:
+def _read_file(path: Path, source: Path, where: str) -> _File:
     rel = path.relative_to(source).as_posix()
     if path.is_dir():
-        raise _not_an_image(source, rel, "is a directory, not an image")
-    return path.parent.name, rel, _nonempty(path.read_bytes(), source, rel)
+        raise _not_an_image(source, rel, "is a directory, not an image", where)
+    return path.parent.name, rel, _nonempty(path.read_bytes(), source, rel, where)
 
 
-def _nonempty(blob: bytes, source: Path, rel: str) -> bytes:
+def _nonempty(blob: bytes, source: Path, rel: str, where: str) -> bytes:
     if not blob:
-        raise _not_an_image(source, rel, "is empty (0 bytes)")
+        raise _not_an_image(source, rel, "is empty (0 bytes)", where)
     return blob
 
 
-def _not_an_image(source: Path, rel: str, what: str) -> DatasetError:
+def _not_an_image(source: Path, rel: str, what: str, where: str) -> DatasetError:
     return DatasetError(
         f"{source}: {rel} {what}; the copy looks damaged: remove or replace that entry, "
-        "re-download the data set, or point CONVBOOK_DATA at a good copy"
+        f"re-download the data set, or point {where} at a good copy"
     )
 
 
-def _read_tar(source: Path) -> dict[str, list[_File]]:
+def _read_tar(source: Path, where: str) -> dict[str, list[_File]]:
     files: dict[str, list[_File]] = {}
     try:
         with open(source, "rb") as raw:
@@ -180,13 +179,14 @@ def _read_tar(source: Path) -> dict[str, list[_File]]:
                         continue
                     rel = "/".join(parts)
                     if m.isdir():
-                        raise _not_an_image(source, rel, "is a directory, not an image")
+                        raise _not_an_image(source, rel, "is a directory, not an image",
+                                            where)
                     if not m.isfile():
                         continue
                     f = tf.extractfile(m)
                     assert f is not None
                     files.setdefault(parts[0], []).append(
-                        (parts[1], rel, _nonempty(f.read(), source, rel)))
+                        (parts[1], rel, _nonempty(f.read(), source, rel, where)))
             # tarfile stops at the archive's end marker, or quietly at a cut-off header:
             # the gzip stream must end cleanly too, else the file is truncated.
             while gzipped and stream.read(1 << 20):
@@ -195,36 +195,36 @@ def _read_tar(source: Path) -> dict[str, list[_File]]:
         n = sum(len(v) for v in files.values())
         raise DatasetError(
             f"{source} could not be read to the end after {n:,} images ({e}): the archive "
-            "looks truncated or corrupt; re-download it, or point CONVBOOK_DATA at a good copy"
+            f"looks truncated or corrupt; re-download it, or point {where} at a good copy"
         ) from e
     # the order of a directory listing: by class, then file name
     return {split: sorted(v, key=lambda t: (t[0], t[1])) for split, v in files.items()}
 
 
-def _from_files(files: dict[str, list[_File]], source: Path) -> ImageData:
+def _from_files(files: dict[str, list[_File]], source: Path, where: str) -> ImageData:
     for split in ("train", "test"):
         if not files.get(split):
             raise DatasetError(
                 f"found no {split} images in {source}: expected {split}/<class>/*.jpg or *.png "
-                "(ImageFolder layout); point CONVBOOK_DATA at a complete copy"
+                f"(ImageFolder layout); point {where} at a complete copy"
             )
     classes = tuple(sorted({c for c, _, _ in files["train"]}))
     test_classes = tuple(sorted({c for c, _, _ in files["test"]}))
     if test_classes != classes:
         raise DatasetError(
             f"{source}: train has classes {list(classes)} but test has {list(test_classes)}; "
-            "the copy looks partial: re-download it, or point CONVBOOK_DATA at a complete copy"
+            f"the copy looks partial: re-download it, or point {where} at a complete copy"
         )
     index = {c: i for i, c in enumerate(classes)}
     out = []
     for split in ("train", "test"):
-        images = _decode_images(files[split], source, split)
+        images = _decode_images(files[split], source, split, where)
         labels = torch.tensor([index[c] for c, _, _ in files[split]], dtype=torch.int64)
         out += [images, labels]
     return ImageData(*out, classes)
 
 
-def _decode_images(files: list[_File], source: Path, split: str) -> torch.Tensor:
+def _decode_images(files: list[_File], source: Path, split: str, where: str) -> torch.Tensor:
     """Decode encoded images into one ``(N, 3, H, W)`` uint8 tensor.
 
     JPEGs go through ``torchvision.io.decode_jpeg`` in batches (C++; a list in one call), other
@@ -232,10 +232,11 @@ def _decode_images(files: list[_File], source: Path, split: str) -> torch.Tensor
     """
     with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders for TorchCodec
         warnings.simplefilter("ignore", DeprecationWarning)
-        return _decode_images_quietly(files, source, split)
+        return _decode_images_quietly(files, source, split, where)
 
 
-def _decode_images_quietly(files: list[_File], source: Path, split: str) -> torch.Tensor:
+def _decode_images_quietly(files: list[_File], source: Path, split: str, where: str
+                           ) -> torch.Tensor:
     from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 
     blobs = [b for _, _, b in files]
@@ -257,7 +258,7 @@ def _decode_images_quietly(files: list[_File], source: Path, split: str) -> torc
         name = files[bad][1] if bad >= 0 else f"a {split} image"
         raise DatasetError(
             f"{source}: {name} could not be decoded ({e}); the data set looks corrupt: "
-            "re-download it, or point CONVBOOK_DATA at a good copy"
+            f"re-download it, or point {where} at a good copy"
         ) from e
     shapes = {tuple(t.shape) for t in decoded if t is not None}
     if len(shapes) != 1:
@@ -276,14 +277,14 @@ def _first_undecodable(blobs: list[bytes]) -> int:
     return -1
 
 
-def _from_python_batches(py: Path) -> ImageData:
+def _from_python_batches(py: Path, where: str) -> ImageData:
     """torchvision's / the original ``cifar-10-batches-py`` pickles."""
     def load(name: str) -> dict:
         path = py / name
         if not path.exists():
             raise DatasetError(
                 f"{py} has no {name}: the cifar-10-batches-py copy is partial; delete it and "
-                "download again, or point CONVBOOK_DATA at a complete copy"
+                f"download again, or point {where} at a complete copy"
             )
         with open(path, "rb") as f:
             return pickle.load(f, encoding="latin1")
@@ -305,21 +306,24 @@ def _from_python_batches(py: Path) -> ImageData:
 
 
 def _from_torchvision(cache_root: Path, download: bool,
-                      expected_sizes: dict[str, int] | None) -> ImageData:
+                      expected_sizes: dict[str, int] | None, where: str) -> ImageData:
     from torchvision.datasets import CIFAR10
 
     root = cache_root / "torchvision"
     try:
         CIFAR10(str(root), train=True, download=download)
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:  # OSError: urllib's URLError, no internet
+        reason = getattr(e, "reason", None) or str(e).splitlines()[0]
         raise DatasetError(
-            f"CIFAR-10 is not in {root} and could not be downloaded ({e}); set CONVBOOK_DATA "
-            "to an offline copy (an ImageFolder directory or .tar.gz)"
+            f"CIFAR-10 is not in {root} and could not be downloaded ({reason}); point "
+            f"{where} or CONVBOOK_DATA at an offline copy (an ImageFolder directory or .tar.gz)"
         ) from e
-    return cifar10(root / "cifar-10-batches-py", cache=cache_root, expected_sizes=expected_sizes)
+    return cifar10(root / "cifar-10-batches-py", cache=cache_root, expected_sizes=expected_sizes,
+                   root_option=where)
 
 
-def _check(data: ImageData, expected_sizes: dict[str, int] | None, source: Path) -> None:
+def _check(data: ImageData, expected_sizes: dict[str, int] | None, source: Path,
+           where: str) -> None:
     """Raise :class:`DatasetError` describing what was found when it is not what was expected."""
     for split, labels in (("train", data.train_labels), ("test", data.test_labels)):
         n, k = len(labels), len(data.classes)
@@ -328,7 +332,7 @@ def _check(data: ImageData, expected_sizes: dict[str, int] | None, source: Path)
             raise DatasetError(
                 f"found {n:,} {split} images in {k} classes in {source}, expected "
                 f"{expected_sizes[split]:,}: the copy looks truncated or partial; re-download "
-                "it, or point CONVBOOK_DATA at a complete copy"
+                f"it, or point {where} at a complete copy"
             )
         if expected_sizes is not None and k != len(CIFAR10_CLASSES):
             raise DatasetError(

@@ -11,18 +11,18 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from convbook._args import check_tensor
+from convbook._args import check_instance, check_tensor
 
 Target = int | Sequence[int] | torch.Tensor | None
 Layer = str | nn.Module
 
 
-def _check_model(model: object) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+def check_model(model: object) -> None:
+    """Raise unless ``model`` is a ``torch.nn.Module``."""
+    check_instance(model, "model", nn.Module, "a torch.nn.Module")
 
 
-def _check_images(x: object, name: str = "x") -> tuple[torch.Tensor, bool]:
+def check_images(x: object, name: str = "x") -> tuple[torch.Tensor, bool]:
     """``x`` as ``(N, C, H, W)``, and whether it was one ``(C, H, W)`` image."""
     check_tensor(x, name, [3, 4], ["(C, H, W)", "(N, C, H, W)"])
     assert isinstance(x, torch.Tensor)
@@ -37,14 +37,14 @@ def _check_images(x: object, name: str = "x") -> tuple[torch.Tensor, bool]:
     return (x.unsqueeze(0) if single else x).detach(), single
 
 
-def _check_inputs(model: object, x: object) -> tuple[torch.Tensor, bool]:
-    """Raise unless ``model`` is a module and ``x`` images (see :func:`_check_images`);
+def check_inputs(model: object, x: object) -> tuple[torch.Tensor, bool]:
+    """Raise unless ``model`` is a module and ``x`` images (see :func:`check_images`);
     return ``x`` as ``(N, C, H, W)`` and whether it was one ``(C, H, W)`` image."""
-    _check_model(model)
-    return _check_images(x)
+    check_model(model)
+    return check_images(x)
 
 
-def _targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
+def target_classes(target: Target, logits: torch.Tensor) -> torch.Tensor:
     """The target class of each image as an ``(N,)`` int64 tensor (default: the argmax)."""
     n, k = logits.shape
     if target is None:
@@ -75,7 +75,8 @@ def _targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
     return t.to(logits.device)
 
 
-def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def model_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``model(x)``, checked to be ``(N, classes)`` scores for ``x: (N, C, H, W)``."""
     out = model(x)
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != x.shape[0]:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -84,7 +85,7 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _find_layer(model: nn.Module, layer: Layer) -> tuple[str, nn.Module]:
+def find_layer(model: nn.Module, layer: Layer) -> tuple[str, nn.Module]:
     """``(name, module)`` of ``layer``, given by its name in ``model.named_modules()`` or as
     the module itself."""
     modules = dict(model.named_modules())
@@ -104,7 +105,7 @@ def _find_layer(model: nn.Module, layer: Layer) -> tuple[str, nn.Module]:
 
 
 @contextmanager
-def _inference(model: nn.Module, grad: bool) -> Iterator[None]:
+def evaluating(model: nn.Module, grad: bool) -> Iterator[None]:
     """Eval mode (restored afterwards), with gradients on or off."""
     was_training = model.training
     model.eval()
@@ -116,9 +117,9 @@ def _inference(model: nn.Module, grad: bool) -> Iterator[None]:
 
 
 @contextmanager
-def _capture(model: nn.Module, layer: Layer) -> Iterator[list[torch.Tensor]]:
+def capture(model: nn.Module, layer: Layer) -> Iterator[list[torch.Tensor]]:
     """Collect the output of ``layer`` during the forward passes inside the ``with``."""
-    name, module = _find_layer(model, layer)
+    name, module = find_layer(model, layer)
     outputs: list[torch.Tensor] = []
 
     def hook(mod: nn.Module, args: object, out: object) -> None:
@@ -134,10 +135,10 @@ def _capture(model: nn.Module, layer: Layer) -> Iterator[list[torch.Tensor]]:
         handle.remove()
 
 
-def _one(outputs: list[torch.Tensor], layer: Layer, model: nn.Module) -> torch.Tensor:
-    """The single output ``_capture`` collected in one forward pass."""
+def only_output(outputs: list[torch.Tensor], layer: Layer, model: nn.Module) -> torch.Tensor:
+    """The single output ``capture`` collected in one forward pass."""
     if len(outputs) != 1:
-        name = _find_layer(model, layer)[0]
+        name = find_layer(model, layer)[0]
         raise ValueError(f"layer {name!r} ran {len(outputs)} times in one forward pass; choose "
                          "a layer that runs exactly once")
     return outputs[0]

@@ -12,17 +12,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook._args import check_int
+from convbook._args import check_bool, check_int
 from convbook.explain._common import (
     Layer,
     Target,
-    _capture,
-    _check_inputs,
-    _find_layer,
-    _inference,
-    _logits,
-    _one,
-    _targets,
+    capture,
+    check_inputs,
+    evaluating,
+    find_layer,
+    model_logits,
+    only_output,
+    target_classes,
 )
 
 
@@ -38,11 +38,11 @@ def gradient(model: nn.Module, x: torch.Tensor, target: Target = None) -> torch.
     Returns:
         Same shape as ``x``.
     """
-    xb, single = _check_inputs(model, x)
-    with _inference(model, grad=True):
+    xb, single = check_inputs(model, x)
+    with evaluating(model, grad=True):
         xb = xb.clone().requires_grad_(True)
-        logits = _logits(model, xb)
-        t = _targets(target, logits.detach())
+        logits = model_logits(model, xb)
+        t = target_classes(target, logits.detach())
         (g,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), xb)
     return g[0] if single else g
 
@@ -77,14 +77,13 @@ def grad_cam(
     Returns:
         ``(N, h, w)`` (``(N, H, W)`` when upsampled), or without ``N`` for one image.
     """
-    xb, single = _check_inputs(model, x)
-    if not isinstance(upsample, bool):
-        raise TypeError(f"upsample must be True or False, got {upsample!r}")
-    with _inference(model, grad=True), _capture(model, layer) as outputs:
+    xb, single = check_inputs(model, x)
+    check_bool(upsample, "upsample")
+    with evaluating(model, grad=True), capture(model, layer) as outputs:
         # x requires grad so that the graph reaches the layer even if the weights are frozen
-        logits = _logits(model, xb.clone().requires_grad_(True))
-        A = _one(outputs, layer, model)
-        t = _targets(target, logits.detach())
+        logits = model_logits(model, xb.clone().requires_grad_(True))
+        A = only_output(outputs, layer, model)
+        t = target_classes(target, logits.detach())
         (dA,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), A)
     alpha = dA.mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((alpha * A.detach()).sum(dim=1))
@@ -104,17 +103,17 @@ def feature_maps(
 
     Given a list of layers, returns ``{name: maps}`` for all of them, from one forward pass.
     """
-    xb, single = _check_inputs(model, x)
+    xb, single = check_inputs(model, x)
     several = isinstance(layer, (list, tuple))
     layers = list(layer) if several else [layer]
-    with _inference(model, grad=False), ExitStack() as stack:
-        captured = [stack.enter_context(_capture(model, one)) for one in layers]
+    with evaluating(model, grad=False), ExitStack() as stack:
+        captured = [stack.enter_context(capture(model, one)) for one in layers]
         model(xb)
-        maps = [_one(c, one, model) for c, one in zip(captured, layers)]
+        maps = [only_output(c, one, model) for c, one in zip(captured, layers)]
     maps = [m[0] if single else m for m in maps]
     if not several:
         return maps[0]
-    return {_find_layer(model, one)[0]: m for one, m in zip(layers, maps)}
+    return {find_layer(model, one)[0]: m for one, m in zip(layers, maps)}
 
 
 def unit_gradient(
@@ -122,17 +121,17 @@ def unit_gradient(
 ) -> torch.Tensor:
     """``∂A^k_ij/∂x``: the input gradient of one unit of ``layer``'s feature maps, for one
     image ``x: (C, H, W)``; returns ``(C, H, W)``, zero outside the unit's receptive field."""
-    xb, single = _check_inputs(model, x)
+    xb, single = check_inputs(model, x)
     if not single:
         raise ValueError(f"x must be one (C, H, W) image, got shape {tuple(x.shape)}")
     check_int(channel, "channel", minimum=0)
     if not isinstance(position, Sequence) or len(position) != 2:
         raise TypeError(f"position must be a (row, col) pair, got {position!r}")
     i, j = (check_int(v, f"position[{a}]", minimum=0) for a, v in enumerate(position))
-    with _inference(model, grad=True), _capture(model, layer) as outputs:
+    with evaluating(model, grad=True), capture(model, layer) as outputs:
         xg = xb.clone().requires_grad_(True)
         model(xg)
-        A = _one(outputs, layer, model)
+        A = only_output(outputs, layer, model)
         k, h, w = A.shape[1:]
         if channel >= k:
             raise ValueError(f"channel must be in 0..{k - 1} for this layer, got {channel}")

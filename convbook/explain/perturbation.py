@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from convbook._args import check_number, check_positive_int, pair
-from convbook.explain._common import Target, _check_inputs, _inference, _logits, _targets
+from convbook.explain._common import Target, check_inputs, evaluating, model_logits, target_classes
 
 
 def occlusion(
@@ -41,7 +41,7 @@ def occlusion(
     Returns:
         ``(N, H', W')`` (or ``(H', W')``) with ``H' = (H - w_h) // s_h + 1``, likewise ``W'``.
     """
-    xb, single = _check_inputs(model, x)
+    xb, single = check_inputs(model, x)
     wh, ww = pair(window, "window", minimum=1)
     sh, sw = pair(stride, "stride", minimum=1)
     check_positive_int(batch_size, "batch_size")
@@ -57,12 +57,12 @@ def occlusion(
         masks[p, :, i:i + wh, j:j + ww] = True
 
     def scores(images: torch.Tensor) -> torch.Tensor:
-        logits = _logits(model, images)
+        logits = model_logits(model, images)
         return logits.softmax(1) if score == "probability" else logits
 
-    with _inference(model, grad=False):
+    with evaluating(model, grad=False):
         full = scores(xb)
-        t = _targets(target, full)
+        t = target_classes(target, full)
         base = full[torch.arange(n), t]
         out = torch.empty(n * len(masks), dtype=full.dtype, device=xb.device)
         # every (image, window) pair, batch_size of them per forward pass

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from convbook._args import check_int
+from convbook._args import check_bool, check_callable, check_choice, check_int
 from convbook.explain._common import (
     Target,
-    _check_inputs,
-    _check_model,
-    _inference,
-    _logits,
-    _targets,
+    check_inputs,
+    check_model,
+    evaluating,
+    model_logits,
+    target_classes,
 )
 
 #: a map-making method for :func:`sanity_check`: ``method(model, x, target) -> (N, ...)``
@@ -32,7 +32,7 @@ def weight_layers(model: nn.Module) -> list[str]:
     layers: a ``weight`` with 2 or more dimensions and a ``reset_parameters`` method), in
     the order they are registered, which for ``FastNet`` and ``nn.Sequential`` models is
     the order they run."""
-    _check_model(model)
+    check_model(model)
     return [
         name for name, m in model.named_modules()
         if name and isinstance(getattr(m, "weight", None), torch.Tensor)
@@ -60,7 +60,7 @@ def randomised(model: nn.Module, layers: str | Sequence[str], *, seed: int = 0) 
     :func:`weight_layers`, so cascading and independent randomisation draw the same ones.
     ``model`` itself is not changed, and the global RNG is left as it was.
     """
-    _check_model(model)
+    check_model(model)
     chosen = _check_layer_names(model, layers)
     check_int(seed, "seed", minimum=0)
     order = weight_layers(model)
@@ -159,18 +159,15 @@ def sanity_check(
         x: ``(N, C, H, W)`` normalised images.
         absolute: compare ``|map|`` (the usual choice: the sign of a gradient is fragile).
     """
-    xb, _ = _check_inputs(model, x)
-    if not callable(method):
-        raise TypeError(f"method must be callable as method(model, x, target), got {method!r}")
-    if mode not in ("cascading", "independent"):
-        raise ValueError(f"mode must be 'cascading' or 'independent', got {mode!r}")
-    if not isinstance(absolute, bool):
-        raise TypeError(f"absolute must be True or False, got {absolute!r}")
+    xb, _ = check_inputs(model, x)
+    check_callable(method, "method", "as method(model, x, target)")
+    check_choice(mode, "mode", ("cascading", "independent"))
+    check_bool(absolute, "absolute")
     names = weight_layers(model) if layers is None else _check_layer_names(model, layers)
     if not names:
         raise ValueError("the model has no weight layers to randomise")
-    with _inference(model, grad=False):
-        t = _targets(target, _logits(model, xb))
+    with evaluating(model, grad=False):
+        t = target_classes(target, model_logits(model, xb))
     order = list(reversed(names))
     original = method(model, xb, t).detach()
     if not isinstance(original, torch.Tensor) or original.shape[:1] != (len(xb),):

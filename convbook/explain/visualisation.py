@@ -15,11 +15,11 @@ from torch import nn
 from convbook._args import check_int, check_number, check_positive_int, check_tensor, ntuple
 from convbook.explain._common import (
     Layer,
-    _capture,
-    _check_model,
-    _find_layer,
-    _inference,
-    _one,
+    capture,
+    check_model,
+    evaluating,
+    find_layer,
+    only_output,
 )
 
 
@@ -102,7 +102,7 @@ def _check_channels(index: torch.Tensor, maps: torch.Tensor, model: nn.Module,
                     layer: Layer) -> None:
     if int(index.max()) >= maps.shape[1]:
         raise ValueError(f"channels must be in 0..{maps.shape[1] - 1} for layer "
-                         f"{_find_layer(model, layer)[0]!r}, got {int(index.max())}")
+                         f"{find_layer(model, layer)[0]!r}, got {int(index.max())}")
 
 
 def activation_maximisation(
@@ -142,19 +142,19 @@ def activation_maximisation(
     Returns:
         ``(len(channels), C, H, W)``, or ``(C, H, W)`` for one int channel.
     """
-    _check_model(model)
+    check_model(model)
     a = _ascent_settings(channels, input_size, steps, lr, jitter, blur_every, blur_sigma,
                          decay, mean, std, seed)
     gen = torch.Generator().manual_seed(seed)
     images = a.grey + 0.01 * torch.randn(len(a.channels), *a.shape, generator=gen)
     index = torch.tensor(a.channels)
-    with _inference(model, grad=True), _capture(model, layer) as outputs:
+    with evaluating(model, grad=True), capture(model, layer) as outputs:
         for step in range(steps):
             dy, dx = (int(v) for v in torch.randint(-a.jitter, a.jitter + 1, (2,), generator=gen))
             images.requires_grad_(True)
             outputs.clear()
             model(a.to_model(torch.roll(images, (dy, dx), dims=(2, 3))))
-            A = _one(outputs, layer, model)
+            A = only_output(outputs, layer, model)
             _check_channels(index, A, model, layer)
             objective = A[torch.arange(len(index)), index].mean(dim=(1, 2))  # (K,)
             (g,) = torch.autograd.grad(objective.sum(), images)

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from convbook._args import (
     IntPair,
+    check_allocation,
     check_conv_weight,
     check_positive_int,
     check_same_dtype,
@@ -104,8 +105,12 @@ def check_conv2d_args(
     hp, wp = x.shape[2] + top + bottom, x.shape[3] + left + right
     if ek[0] > hp or ek[1] > wp:
         raise ValueError(
-            f"kernel of size {k} (dilated: {ek}) is larger than the padded input ({hp}, {wp})"
+            f"kernel of size {k} (dilated: {ek} by dilation {d}) is larger than the padded "
+            f"input ({hp}, {wp})"
         )
+    if any((top, bottom, left, right)):
+        check_allocation((x.shape[0], x.shape[1], hp, wp), x.element_size(), "padding",
+                         "the padded input", device=str(x.device))
     size = ((hp - ek[0]) // s[0] + 1, (wp - ek[1]) // s[1] + 1)
     return Conv2dArgs(x, was_unbatched, s, d, groups, (top, bottom, left, right), size)
 

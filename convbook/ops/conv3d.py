@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from convbook._args import (
+    check_allocation,
     check_conv_weight,
     check_positive_int,
     check_same_dtype,
@@ -63,8 +64,12 @@ def conv3d(
     padded = tuple(x.shape[2 + i] + 2 * p[i] for i in range(3))
     if any(ek[i] > padded[i] for i in range(3)):
         raise ValueError(
-            f"kernel of size {k} (dilated: {ek}) is larger than the padded input {padded}"
+            f"kernel of size {k} (dilated: {ek} by dilation {dil}) is larger than the padded "
+            f"input {padded}"
         )
+    if any(p):
+        check_allocation((n, c_in, *padded), x.element_size(), "padding", "the padded input",
+                         device=str(x.device))
     # torch's rule: channels-last output if the input or the weight is channels-last.
     ncdhw = not (channels_last(x) or channels_last(weight))
 

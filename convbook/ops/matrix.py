@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from convbook._args import check_tensor, pair
+from convbook._args import check_allocation, check_tensor, pair
 
 
 def kernel2matrix(K: torch.Tensor, input_shape: tuple[int, int]) -> torch.Tensor:
@@ -43,6 +43,8 @@ def kernel2matrix(K: torch.Tensor, input_shape: tuple[int, int]) -> torch.Tensor
             f"kernel K of shape {tuple(K.shape)} is larger than input_shape {(n_h, n_w)}"
         )
     out_h, out_w = n_h - k_h + 1, n_w - k_w + 1
+    check_allocation((out_h * out_w, n_h * n_w), K.element_size(), "input_shape", "the matrix",
+                     device=str(K.device))
     # Column index of K[a, b] in row (i, j): (i + a) * n_w + (j + b).
     i = torch.arange(out_h).view(-1, 1, 1, 1)
     j = torch.arange(out_w).view(1, -1, 1, 1)

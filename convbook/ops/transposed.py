@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from convbook._args import (
     IntPair,
+    check_allocation,
     check_bias,
     check_positive_int,
     check_same_dtype,
@@ -85,6 +86,8 @@ def conv_transpose2d(
     cols = patches.transpose(2, 3).reshape(n, c_out * kh * kw, h * w)
     # Scatter-add: patch (i, j) goes to rows i*s .. i*s + d(k-1), overlapping ones add up.
     full = ((h - 1) * s[0] + d[0] * (kh - 1) + 1, (w - 1) * s[1] + d[1] * (kw - 1) + 1)
+    check_allocation((n, c_out, *full), x.element_size(), f"stride {s} and dilation {d}",
+                     "the output before padding is cut", device=str(x.device))
     out = F.fold(cols, full, (kh, kw), dilation=d, stride=s)  # (N, C_out, *full)
     # Cut ``padding`` from each side; output_padding adds zeros (or keeps rows) at the end.
     out = out[:, :, p[0] : p[0] + h_out, p[1] : p[1] + w_out]

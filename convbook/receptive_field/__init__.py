@@ -12,7 +12,7 @@ Each module uses only those listed after it::
                    the input box a unit sees -> _common
     arithmetic     next_field, field_size: the formulas (Araujo, Norris and Sim, Distill
                    2019), one per function, along one axis; a layer's window -> _common
-    _common        Pair, _show: a per-axis (h, w) value and how it is written
+    _common        show_pair: how a per-axis (h, w) value is written
 """
 
 from convbook.receptive_field.arithmetic import field_size, next_field

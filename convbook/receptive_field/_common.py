@@ -1,14 +1,12 @@
-"""What several parts of :mod:`convbook.receptive_field` share: ``Pair``, the type of a
-per-axis ``(h, w)`` value, and :func:`_show`, how the table, the error messages and the plot
-write one.
+"""What several parts of :mod:`convbook.receptive_field` share: :func:`show_pair`, how the
+table, the error messages and the plot write a per-axis ``(h, w)`` value
+(:data:`convbook._args.Pair`).
 """
 
 from __future__ import annotations
 
-Pair = tuple[int, int]
 
-
-def _show(value: tuple | None) -> str:
+def show_pair(value: tuple | None) -> str:
     """``(3, 3)`` as ``3``, ``(3, 5)`` as ``3x5``, ``None`` as ``-``."""
     if value is None:
         return "-"

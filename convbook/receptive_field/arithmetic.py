@@ -11,8 +11,8 @@ a layer with kernel ``k``, stride ``s``, padding ``p`` and dilation ``d`` gives,
 
 so output unit ``i`` of layer ``l`` sees input pixels ``i j_l - P_l`` to
 ``i j_l - P_l + r_l - 1`` (the range may run into the padding), centred at
-``i j_l + (r_l - 1) / 2 - P_l``.  Also here: a layer's window arguments (:func:`_window`)
-and the output size of a sliding window (:func:`_pool_out`).
+``i j_l + (r_l - 1) / 2 - P_l``.  Also here: a layer's window arguments (:func:`window_arguments`)
+and the output size of a sliding window (:func:`window_out_size`), which the tracer uses.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from convbook._args import check_positive_int, pair
-from convbook.receptive_field._common import Pair
+from convbook._args import Pair, check_instance, check_int, check_positive_int, pair
 from convbook.shapes import conv_out_size, pool_out_size
 
 
-def _pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+def window_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     """Output size of a sliding window along one axis, by :mod:`convbook.shapes`."""
     if ceil_mode:
         return pool_out_size(n, k, s, p, d, ceil_mode=True)
@@ -45,6 +44,10 @@ def next_field(
     >>> next_field(1, 1, 0, kernel_size=3, stride=2, padding=1)  # on the input pixels
     (3, 2, 1)
     """
+    for name, value, least in (("r", r, 1), ("j", j, 1), ("P", P, None),
+                               ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                               ("padding", padding, 0), ("dilation", dilation, 1)):
+        check_int(value, name, minimum=least)
     k = dilation * (kernel_size - 1) + 1  # the dilated kernel's extent
     return r + (k - 1) * j, j * stride, P + padding * j
 
@@ -58,6 +61,10 @@ def field_size(
     >>> field_size([5, 2, 3], [1, 2, 1])  # 1 + 4 + 1 * 1 + 2 * 2
     10
     """
+    check_instance(kernel_sizes, "kernel_sizes", Sequence, "a sequence of ints")
+    check_instance(strides, "strides", Sequence, "a sequence of ints")
+    if dilations is not None:
+        check_instance(dilations, "dilations", Sequence, "a sequence of ints or None")
     if dilations is None:
         dilations = [1] * len(kernel_sizes)
     if not len(kernel_sizes) == len(strides) == len(dilations):
@@ -84,7 +91,7 @@ def _conv_padding(conv: nn.Conv2d) -> Pair:
     return pair(tuple(conv.padding), "padding", minimum=0)
 
 
-def _window(module: nn.Module) -> tuple[Pair, Pair, Pair, Pair, bool]:
+def window_arguments(module: nn.Module) -> tuple[Pair, Pair, Pair, Pair, bool]:
     """Kernel, stride, padding, dilation and ceil_mode of a conv or pooling layer."""
     if isinstance(module, nn.Conv2d):
         return (module.kernel_size, module.stride, _conv_padding(module),  # type: ignore[return-value]

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import fx
 
-from convbook.receptive_field._common import Pair, _show
+from convbook._args import Pair
+from convbook.receptive_field._common import show_pair
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,9 @@ _COLUMNS = ("layer", "type", "kernel", "stride", "padding", "dilation", "output"
 
 
 def _cells(row: Layer) -> list[str]:
-    return [row.name, row.type, _show(row.kernel), _show(row.stride), _show(row.padding),
-            _show(row.dilation), _show(row.size), _show(row.r), _show(row.j), _show(row.P),
-            _show(row.centre)]
+    pairs = (row.kernel, row.stride, row.padding, row.dilation, row.size, row.r, row.j, row.P,
+             row.centre)
+    return [row.name, row.type, *(show_pair(v) for v in pairs)]
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,10 @@ class ReceptiveField:
 
     def _summary(self) -> str:
         stop = f", stops before {self.stopped_at}" if self.stopped_at else ""
-        return (f"receptive field {_show(self.size)}, effective stride {_show(self.stride)}, "
-                f"effective padding {_show(self.padding)}, centre of unit (0, 0) at "
-                f"{_show(self.centre)}; last feature map {_show(self.output_size)} "
+        return (f"receptive field {show_pair(self.size)}, "
+                f"effective stride {show_pair(self.stride)}, "
+                f"effective padding {show_pair(self.padding)}, centre of unit (0, 0) at "
+                f"{show_pair(self.centre)}; last feature map {show_pair(self.output_size)} "
                 f"from '{self.layer}'{stop}")
 
     def __repr__(self) -> str:

@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from convbook._args import ntuple, pair
-from convbook.receptive_field._common import Pair, _show
+from convbook._args import Pair, ntuple, pair
+from convbook.receptive_field._common import show_pair
 from convbook.receptive_field._spatial_axes import (
     ELEMENTWISE,
     END,
@@ -42,7 +42,7 @@ from convbook.receptive_field._spatial_axes import (
     Layout,
     follow,
 )
-from convbook.receptive_field.arithmetic import _pool_out, _window, next_field
+from convbook.receptive_field.arithmetic import next_field, window_arguments, window_out_size
 from convbook.receptive_field.table import Layer, ReceptiveField
 
 # Layers and functions that leave every pixel where it is.
@@ -104,7 +104,8 @@ def _slide(
 ) -> _Geometry:
     """Geometry after a sliding window (convolution or pooling) with these arguments;
     ``same``: padding="same", whose output keeps the input's size."""
-    size = geo.size if same else tuple(_pool_out(*a, ceil_mode) for a in zip(geo.size, k, s, p, d))
+    size = geo.size if same else tuple(window_out_size(*a, ceil_mode)
+                                       for a in zip(geo.size, k, s, p, d))
     r, j, P = zip(*(next_field(*axis) for axis in zip(geo.r, geo.j, geo.P, k, s, p, d)))
     return _Geometry(size, r, j, P)  # type: ignore[arg-type]
 
@@ -117,8 +118,8 @@ def _merge(node: fx.Node, geos: list[_Geometry], kind: str) -> _Geometry:
             raise _cannot(node, kind, "its inputs have their spatial axes in different places")
         if g.j != first.j or g.size != first.size:
             raise _cannot(
-                node, kind, f"its inputs disagree (effective strides {_show(first.j)} and "
-                f"{_show(g.j)}, sizes {_show(first.size)} and {_show(g.size)})"
+                node, kind, f"its inputs disagree (effective strides {show_pair(first.j)} and "
+                f"{show_pair(g.j)}, sizes {show_pair(first.size)} and {show_pair(g.size)})"
             )
     start = [min(-g.P[a] for g in geos) for a in range(2)]
     end = [max(-g.P[a] + g.r[a] - 1 for g in geos) for a in range(2)]
@@ -274,7 +275,7 @@ def _step(
         if isinstance(module, _PASS_MODULES):
             return inputs[0], None
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k, s, p, d, ceil_mode = _window(module)
+            k, s, p, d, ceil_mode = window_arguments(module)
             same = getattr(module, "padding", None) == "same"  # may pad one more after
             return _sliding(node, kind, inputs[0], k, s, p, d, ceil_mode, same)
         if isinstance(module, (nn.ZeroPad2d, nn.ConstantPad2d)):

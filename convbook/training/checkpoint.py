@@ -7,6 +7,10 @@ atomically: a crash or Ctrl-C while saving leaves the previous checkpoint intact
 always read onto the CPU first; ``load_state_dict`` then copies the weights to wherever the
 model lives, so a checkpoint written on a GPU loads on a CPU and the other way round, and the
 RNG states (which must stay CPU byte tensors) are never moved to a GPU.
+
+:func:`load_checkpoint` reads a file and restores what it holds; a resumed run reads its
+checkpoint once (:func:`read_checkpoint`), checks it, and restores it later
+(:func:`restore_checkpoint`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convbook._args import check_bool, check_int, check_path
+from convbook._args import check_bool, check_instance, check_int, check_path
 from convbook._io import atomic_torch_save
 
 
@@ -95,14 +99,13 @@ def save_checkpoint(
             running sums), for an exact resumption; empty at an epoch boundary.
         rng: the random state to store (default: this process's, :func:`rng_state`); a
             data-parallel run stores every process's
-            (:meth:`~convbook.distributed.Processes.gather_rng`).
+            (:meth:`~convbook.training.distributed.Processes.gather_rng`).
 
     Returns:
         ``Path(path)``.
     """
     check_path(path, "path")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_instance(model, "model", nn.Module, "a torch.nn.Module")
     opts = _as_list(optimizer)
     check_int(epoch, "epoch", minimum=0)
     for name, value in (("history", history), ("config", config), ("progress", progress)):
@@ -123,35 +126,34 @@ def save_checkpoint(
     return Path(path)
 
 
-def load_checkpoint(
-    path: str | os.PathLike[str],
-    model: nn.Module | None = None,
-    optimizer: Optimizers = None,
-    *,
-    restore_rng: bool = False,
-) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
+#: how the files ``torch.save`` writes begin: a zip archive (the format since torch 1.6), or
+#: a pickle (the older format; protocol 2 and later)
+_TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80")
 
-    The file is read onto the CPU; the weights are copied into ``model`` (on whatever device it
-    is) and the states into ``optimizer`` (one, or a list as saved) when given; the global RNG
-    state is restored when ``restore_rng``.  Returns the whole checkpoint dict.
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the checkpoint at ``path`` onto the CPU (``weights_only=True``) and check that it
+    is one: the whole dict, restored into nothing yet (:func:`restore_checkpoint` does that).
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        CheckpointError: the file is truncated, not a checkpoint, holds code (refused by
-            ``weights_only``), or does not fit ``model`` / ``optimizer``; the message names the
-            file.
+        CheckpointError: the file is a directory, not a file ``torch.save`` wrote, truncated,
+            holds code (refused by ``weights_only``), or lacks a checkpoint's entries; the
+            message names the file.
     """
     check_path(path, "path")
-    if model is not None and not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
-    _as_list(optimizer)
-    check_bool(restore_rng, "restore_rng")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
     if path.is_dir():
-        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
+        raise CheckpointError(f"path must be a checkpoint file, got the directory {path}")
+    with open(path, "rb") as f:
+        start = f.read(8)
+    if not start.startswith(_TORCH_FILE_STARTS):
+        what = "it is empty" if not start else f"it starts with {start!r}"
+        raise CheckpointError(
+            f"{path} is not a readable convbook checkpoint: {what}, which is not how a file "
+            "written by torch.save begins; give the file that convbook train or fit wrote")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, foreign pickle, code refused by weights_only
@@ -162,11 +164,42 @@ def load_checkpoint(
     missing = [k for k in ("model", "epoch", "rng") if not isinstance(ckpt, dict) or k not in ckpt]
     if missing:
         raise CheckpointError(f"{path} is not a convbook checkpoint: it has no {missing}")
+    return ckpt
+
+
+def restore_checkpoint(
+    ckpt: dict[str, Any],
+    model: nn.Module | None = None,
+    optimizer: Optimizers = None,
+    *,
+    restore_rng: bool = False,
+    path: str | os.PathLike[str] = "the checkpoint",
+) -> None:
+    """Copy the weights of ``ckpt`` (from :func:`read_checkpoint`) into ``model`` (on whatever
+    device it is) and the optimizer states into ``optimizer`` (one, or a list as saved) when
+    given, and restore the global RNG state when ``restore_rng``.  ``path`` names the file in
+    the messages.
+
+    Raises:
+        CheckpointError: the checkpoint does not fit ``model`` / ``optimizer``.
+    """
+    check_instance(ckpt, "ckpt", dict, "a checkpoint dict (read_checkpoint)")
+    if model is not None:
+        check_instance(model, "model", nn.Module, "a torch.nn.Module or None")
+    _as_list(optimizer)
+    check_bool(restore_rng, "restore_rng")
+    check_path(path, "path")
+    _restore(ckpt, model, optimizer, restore_rng, path)
+
+
+def _restore(ckpt: dict[str, Any], model: nn.Module | None, optimizer: Optimizers,
+             restore_rng: bool, path: str | os.PathLike[str]) -> None:
+    """:func:`restore_checkpoint` for checked arguments."""
+    opts = _as_list(optimizer)
     try:
         if model is not None:
             model.load_state_dict(ckpt["model"])
         saved = ckpt.get("optimizer")
-        opts = _as_list(optimizer)
         if opts and saved is not None:
             saved = [saved] if isinstance(saved, dict) else list(saved)
             if len(saved) != len(opts):
@@ -179,4 +212,29 @@ def load_checkpoint(
         ) from e
     if restore_rng:
         set_rng_state(ckpt["rng"])
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    model: nn.Module | None = None,
+    optimizer: Optimizers = None,
+    *,
+    restore_rng: bool = False,
+) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (:func:`read_checkpoint`) and
+    restore it into ``model``, ``optimizer`` and the RNG when given
+    (:func:`restore_checkpoint`).  Returns the whole checkpoint dict.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        CheckpointError: the file is not a readable convbook checkpoint, or does not fit
+            ``model`` / ``optimizer``; the message names the file.
+    """
+    check_path(path, "path")
+    if model is not None:
+        check_instance(model, "model", nn.Module, "a torch.nn.Module or None")
+    _as_list(optimizer)
+    check_bool(restore_rng, "restore_rng")
+    ckpt = read_checkpoint(path)
+    _restore(ckpt, model, optimizer, restore_rng, path)
     return ckpt

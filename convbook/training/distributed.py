@@ -3,7 +3,7 @@
 ``torchrun --standalone --nproc_per_node=2 -m convbook train ...`` starts two copies of the
 program and tells each, in environment variables, who it is (``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``) and where to meet the others (``MASTER_ADDR``, ``MASTER_PORT``).  This module is
-the plumbing :func:`convbook.train.fit` needs for such a run:
+the plumbing :func:`convbook.training.fit.fit` needs for such a run:
 
 * :func:`init` joins the run (backend ``nccl`` on CUDA GPUs, ``gloo`` on the CPU, one GPU per
   process) and :func:`close` leaves it; in a plain ``python`` run they do nothing, and
@@ -40,9 +40,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from convbook._args import check_positive_float
+from convbook.hardware import select_device
+from convbook.inference import logits_with_plain
 from convbook.training.checkpoint import rng_state, set_rng_state
-from convbook.training.devices import select_device
-from convbook.training.evaluation import logits_with_plain
 from convbook.training.loader import shard
 
 __all__ = ["DisagreementError", "LostProcessError", "Processes", "close", "describe_failure",
@@ -80,7 +81,7 @@ def init(device: str | torch.device = "auto", timeout: float = 600.0) -> torch.d
     """Join the run this process was launched into, and return the device it computes on.
 
     In a plain run (no ``RANK``/``WORLD_SIZE`` in the environment) this only resolves
-    ``device`` (:func:`convbook.devices.select_device`).  Under ``torchrun`` it starts the
+    ``device`` (:func:`convbook.hardware.select_device`).  Under ``torchrun`` it starts the
     process group: ``nccl`` with one GPU per process (``cuda:LOCAL_RANK``) when the device is a
     CUDA GPU, else ``gloo`` on the CPU.
 
@@ -91,8 +92,7 @@ def init(device: str | torch.device = "auto", timeout: float = 600.0) -> torch.d
         timeout: seconds a process waits for the others in one exchange before it stops with
             an error, instead of hanging when another process hangs or its machine is gone.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    timeout = check_positive_float(timeout, "timeout")
     dev = select_device(device)
     if not launched():
         return dev
@@ -205,10 +205,10 @@ class Processes:
             dist.broadcast(b.data, 0)
 
     def evaluate(self, model: nn.Module, data: Any, **kwargs: Any) -> dict[str, float]:
-        """:func:`convbook.evaluation.evaluate` on the test set, shared out: each process
+        """:func:`convbook.inference.evaluate` on the test set, shared out: each process
         measures its :func:`shard` of the images and the sums are added up.  Every process
         gets the result (with ``"plain_loss"`` and ``"plain_acc"`` when ``tta`` is given, as
-        there); ``kwargs`` go to :func:`convbook.evaluation.predict`."""
+        there); ``kwargs`` go to :func:`convbook.inference.predict`."""
         self.broadcast_buffers(model)  # one model, process 0's, on every process
         n = len(data.test_labels)
         part = shard(n, self.rank, self.size)

@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from convbook._args import check_callable, check_choice, check_number
+
 #: recorded values beyond this size, and inf and NaN, are drawn as marks at the edge of the
 #: plot rather than as points: matplotlib cannot scale an axis to 1e308
 OFF_CHART = 1e30
@@ -68,12 +70,12 @@ class LiveLoss:
         clock: Callable[[], float] = time.monotonic,
         display_fn: Callable[..., Any] | None = None,
     ) -> None:
-        if mode not in ("auto", "notebook", "text", "silent"):
-            raise ValueError(
-                f"mode must be 'auto', 'notebook', 'text' or 'silent', got {mode!r}"
-            )
-        if min_interval < 0:
-            raise ValueError(f"min_interval must be >= 0, got {min_interval}")
+        check_choice(mode, "mode", ("auto", "notebook", "text", "silent"))
+        min_interval = check_number(min_interval, "min_interval", low=0)
+        check_callable(print_fn, "print_fn", "as print_fn(line)")
+        check_callable(clock, "clock", "as clock()")
+        if display_fn is not None:
+            check_callable(display_fn, "display_fn", "as display_fn(image, display_id=True)")
         self.mode = ("notebook" if in_notebook() else "text") if mode == "auto" else mode
         self.min_interval = min_interval
         self.steps: dict[str, list[tuple[float, float]]] = {}
@@ -93,17 +95,19 @@ class LiveLoss:
         ``step`` is any increasing number; use fractional epochs (``epoch + i / n_batches``)
         to share the x axis with :meth:`epoch_end`'s points.
         """
-        point = _number(step, "step")
+        point = check_number(step, "step", finite=False)
         for name, value in metrics.items():
-            self.steps.setdefault(name, []).append((point, _number(value, name)))
+            self.steps.setdefault(name, []).append((point, check_number(value, name,
+                                                                         finite=False)))
         self._dirty = True
         self._maybe_draw()
 
     def epoch_end(self, epoch: int, **metrics: float) -> None:
         """Record per-epoch metrics (e.g. ``test_acc=0.8``); prints a line in text mode."""
-        point = _number(epoch, "epoch")
+        point = check_number(epoch, "epoch", finite=False)
         for name, value in metrics.items():
-            self.epochs.setdefault(name, []).append((point, _number(value, name)))
+            self.epochs.setdefault(name, []).append((point, check_number(value, name,
+                                                                          finite=False)))
         if self.mode == "text":
             parts = [f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                      for k, v in metrics.items()]
@@ -181,14 +185,6 @@ class LiveLoss:
     def __repr__(self) -> str:
         return (f"LiveLoss(mode={self.mode!r}, steps={sum(map(len, self.steps.values()))}, "
                 f"epochs={max(map(len, self.epochs.values()), default=0)})")
-
-
-def _number(value: object, name: str) -> float:
-    """``value`` as a float (inf and NaN allowed), else a TypeError naming ``name``."""
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
 
 
 def _plot(ax: Any, points: list[tuple[float, float]], marker: str, name: str) -> bool:

@@ -7,7 +7,8 @@ generator seeded with ``(seed, epoch)``, so epoch ``e`` is the same whenever it 
 that stops in the middle of an epoch and resumes there sees exactly the batches it would
 have seen.
 
-In a data-parallel run (:mod:`convbook.distributed`) every process draws the same epoch and
+In a data-parallel run (:mod:`convbook.training.distributed`) every process draws the same
+epoch and
 takes its own part of every batch (``rank`` and ``world_size``): the parts are disjoint and
 together make up the batch a single process would train on.
 
@@ -24,27 +25,17 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-from convbook._args import check_choice, check_int, check_positive_int, check_tensor
-from convbook.data import normalize
-
-FLIPS = ("alternating", "random", "none")
-
-
-def reflect_pad(images: torch.Tensor, pad: int) -> torch.Tensor:
-    """``(N, C, H, W)`` → ``(N, C, H + 2·pad, W + 2·pad)``, mirrored at the borders without
-    repeating the edge pixel (like ``F.pad(..., mode="reflect")``, but for any dtype,
-    uint8 included, and without a float copy of the whole data set)."""
-    check_tensor(images, "images", [4], ["(N, C, H, W)"])
-    check_int(pad, "pad", minimum=0)
-    h, w = images.shape[2:]
-    if not 0 <= pad < min(h, w):
-        raise ValueError(f"pad must be in [0, {min(h, w) - 1}] for {h}×{w} images, got {pad}")
-
-    def index(n: int) -> torch.Tensor:
-        i = torch.arange(-pad, n + pad, device=images.device).abs()
-        return torch.where(i >= n, 2 * (n - 1) - i, i)
-
-    return images.index_select(2, index(h)).index_select(3, index(w))
+from convbook._args import (
+    check_choice,
+    check_instance,
+    check_int,
+    check_number,
+    check_positive_int,
+    check_tensor,
+)
+from convbook.data import normalize, reflect_pad
+from convbook.hardware import select_device
+from convbook.training.recipes import FLIPS
 
 
 def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[int, int]
@@ -52,9 +43,10 @@ def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[i
     """Image ``n`` of ``padded: (N, C, H', W')`` cropped to ``size`` from row ``dy[n]``,
     column ``dx[n]``; returns ``(N, C, *size)``."""
     check_tensor(padded, "padded", [4], ["(N, C, H', W')"])
-    n, c, hp, wp = padded.shape
-    if not isinstance(size, (tuple, list)) or len(size) != 2:
-        raise TypeError(f"size must be a pair (h, w), got {size!r}")
+    n, _, hp, wp = padded.shape
+    check_instance(size, "size", (tuple, list), "a pair (h, w)")
+    if len(size) != 2:
+        raise ValueError(f"size must be a pair (h, w), got {size!r}")
     h = check_int(size[0], "size", minimum=1, maximum=hp)
     w = check_int(size[1], "size", minimum=1, maximum=wp)
     for name, offsets, limit in (("dy", dy, hp - h), ("dx", dx, wp - w)):
@@ -66,6 +58,14 @@ def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[i
             raise ValueError(f"{name} must lie in [0, {limit}] to crop {h}×{w} from "
                              f"{hp}×{wp} images, got values from {int(offsets.min())} to "
                              f"{int(offsets.max())}")
+    return _crop(padded, dy, dx, (h, w))
+
+
+def _crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[int, int]
+          ) -> torch.Tensor:
+    """:func:`crop` for checked arguments (every batch of :class:`TrainLoader`)."""
+    n, c = padded.shape[:2]
+    h, w = size
     dev = padded.device
     rows = (dy.to(dev)[:, None] + torch.arange(h, device=dev))[:, None, :, None]  # (N,1,h,1)
     cols = (dx.to(dev)[:, None] + torch.arange(w, device=dev))[:, None, None, :]  # (N,1,1,w)
@@ -83,22 +83,18 @@ def downscale(images: torch.Tensor, scale: float) -> torch.Tensor:
     check_tensor(images, "images", [4], ["(N, C, H, W)"])
     if not images.is_floating_point():
         raise TypeError(f"images must be floating point (normalised), got {images.dtype}")
-    check_scale(scale, "scale")
+    scale = check_number(scale, "scale", low=0, low_ok=False, high=1, high_ok=True)
+    return _downscale(images, scale)
+
+
+def _downscale(images: torch.Tensor, scale: float) -> torch.Tensor:
+    """:func:`downscale` for checked arguments (every batch of :class:`TrainLoader`)."""
     h, w = images.shape[2:]
     size = (max(1, round(scale * h)), max(1, round(scale * w)))
     if size == (h, w):
         return images
     return F.interpolate(images, size=size, mode="bilinear", antialias=True,
                          align_corners=False)
-
-
-def check_scale(scale: object, name: str) -> float:
-    """``scale`` as a float in ``(0, 1]``, or a ``TypeError``/``ValueError`` naming ``name``."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-        raise TypeError(f"{name} must be a number in (0, 1], got {scale!r}")
-    if not 0 < scale <= 1:  # also catches NaN
-        raise ValueError(f"{name} must be in (0, 1], got {scale}")
-    return float(scale)
 
 
 def shard(n: int, rank: int, size: int) -> slice:
@@ -110,9 +106,9 @@ def shard(n: int, rank: int, size: int) -> slice:
     >>> [shard(10, r, 3) for r in range(3)]
     [slice(0, 4, None), slice(4, 7, None), slice(7, 10, None)]
     """
-    if size < 1 or not 0 <= rank < size:
-        raise ValueError(f"rank must be in [0, size) and size >= 1, got rank={rank}, "
-                         f"size={size}")
+    check_int(n, "n", minimum=0)
+    check_int(size, "size", minimum=1)
+    check_int(rank, "rank", minimum=0, maximum=size - 1)
     base, extra = divmod(n, size)
     start = rank * base + min(rank, extra)
     return slice(start, start + base + (rank < extra))
@@ -173,14 +169,11 @@ class TrainLoader:
             if len(t) != images.shape[1]:
                 raise ValueError(f"{name} must have one value per channel ({images.shape[1]}), "
                                  f"got {len(t)}")
-        if not isinstance(memory_format, torch.memory_format):
-            raise TypeError(f"memory_format must be a torch.memory_format, got {memory_format!r}")
-        from convbook.training.devices import select_device
-
+        check_instance(memory_format, "memory_format", torch.memory_format,
+                       "a torch.memory_format")
         device = select_device(device)
         check_positive_int(world_size, "world_size")
-        if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
-            raise ValueError(f"rank must be an int in [0, {world_size}), got {rank!r}")
+        check_int(rank, "rank", minimum=0, maximum=world_size - 1)
         last = len(labels) % batch_size or batch_size  # images in the last batch of an epoch
         if min(batch_size, last) < world_size:
             what = (f"batch_size is {batch_size}" if batch_size < world_size else
@@ -231,18 +224,16 @@ class TrainLoader:
         with ``scale < 1``, every image is scaled down by ``scale`` (:func:`downscale`)
         after its shift and flip."""
         check_int(epoch, "epoch", minimum=0)
-        check_int(start, "start")
-        if not 0 <= start <= len(self):
-            raise ValueError(f"start must be in [0, {len(self)}], got {start}")
-        check_scale(scale, "scale")
+        check_int(start, "start", minimum=0, maximum=len(self))
+        scale = check_number(scale, "scale", low=0, low_ok=False, high=1, high_ok=True)
         order, dy, dx, flips = self._draws(epoch)
         for b in range(start, len(self)):
             first = b * self.batch_size
             part = shard(self.batch_len(b), self.rank, self.world_size)  # all in a plain run
             sl = slice(first + part.start, first + part.stop)
             idx = order[sl].to(self.device)
-            x = crop(self.padded[idx], dy[sl], dx[sl], self.size)  # (B, C, H, W) uint8
+            x = _crop(self.padded[idx], dy[sl], dx[sl], self.size)  # (B, C, H, W) uint8
             mirror = flips[sl].to(self.device).view(-1, 1, 1, 1)
             x = torch.where(mirror, x.flip(3), x)
-            x = downscale(normalize(x, self.mean, self.std), scale)
+            x = _downscale(normalize(x, self.mean, self.std), scale)
             yield x.contiguous(memory_format=self.memory_format), self.labels[idx]

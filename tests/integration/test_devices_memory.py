@@ -1,4 +1,4 @@
-"""convbook.devices.reuse_freed_memory, measured: page faults of real training steps with
+"""convbook.hardware.reuse_freed_memory, measured: page faults of real training steps with
 and without it (slow: steps on 64 MiB activations)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from convbook import devices
+from convbook import hardware
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def _faults_per_step(steps: int = 3) -> float:
 @pytest.mark.skipif(not GLIBC, reason="the page-fault behaviour tested is glibc's (Linux)")
 def test_inside_the_context_a_step_reuses_memory_instead_of_faulting_it_in():
     plain = _faults_per_step()
-    with devices.reuse_freed_memory() as applied:
+    with hardware.reuse_freed_memory() as applied:
         reusing = _faults_per_step()
     assert applied is True
     pages = 64 * 2**20 // os.sysconf("SC_PAGE_SIZE")  # one activation tensor's pages

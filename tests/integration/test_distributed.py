@@ -1,4 +1,4 @@
-"""Data-parallel training (convbook.distributed): sharding and gradient arithmetic in one
+"""Data-parallel training (convbook.training.distributed): sharding and gradient arithmetic in one
 process, then real two-process runs under torchrun on the CPU (gloo, loopback only)."""
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from ddp_worker import EQUIVALENCE, SIGINT_AT, SmallNet, equivalence_run
 from test_cli import make_tree
 
-from convbook import cli, distributed
-from convbook.checkpoint import load_checkpoint
-from convbook.loader import TrainLoader
-from convbook.training.interrupt import StopRequest
+from convbook import cli
+from convbook.training import distributed
+from convbook.training.checkpoint import load_checkpoint
+from convbook.training.fit import StopRequest
+from convbook.training.loader import TrainLoader
 
 # training runs, subprocesses and the real archive: not in `make test-fast`
 pytestmark = pytest.mark.slow
@@ -45,10 +46,11 @@ def test_shard_cuts_a_range_into_contiguous_parts_of_nearly_equal_length():
             assert max(lengths) - min(lengths) <= 1 and lengths == sorted(lengths, reverse=True)
 
 
-@pytest.mark.parametrize("rank, size", [(2, 2), (-1, 2), (0, 0)])
-def test_shard_refuses_a_rank_outside_the_run(rank, size):
-    with pytest.raises(ValueError, match=rf"rank must be in \[0, size\) and size >= 1, got "
-                                         rf"rank={rank}, size={size}"):
+@pytest.mark.parametrize("rank, size, message", [(2, 2, "rank must be <= 1, got 2"),
+                                                  (-1, 2, "rank must be >= 0, got -1"),
+                                                  (0, 0, "size must be >= 1, got 0")])
+def test_shard_refuses_a_rank_outside_the_run(rank, size, message):
+    with pytest.raises(ValueError, match=message):
         distributed.shard(10, rank, size)
 
 
@@ -88,7 +90,7 @@ def test_the_loader_refuses_batches_that_leave_a_process_without_images(n, batch
     images, labels = torch.zeros(n, 3, 4, 4, dtype=torch.uint8), torch.zeros(n, dtype=torch.long)
     with pytest.raises(ValueError, match=message):
         TrainLoader(images, labels, batch, torch.zeros(3), torch.ones(3), rank=1, world_size=2)
-    with pytest.raises(ValueError, match=r"rank must be an int in \[0, 2\), got 2"):
+    with pytest.raises(ValueError, match=r"rank must be <= 1, got 2"):
         TrainLoader(images, labels, 4, torch.zeros(3), torch.ones(3), rank=2, world_size=2)
 
 
@@ -139,9 +141,11 @@ def test_init_checks_what_the_launcher_set(monkeypatch, env, message):
     assert not dist.is_initialized()
 
 
-@pytest.mark.parametrize("timeout", [0, -5, float("nan"), "60", True])
-def test_init_refuses_a_timeout_that_is_not_a_positive_number(timeout):
-    with pytest.raises(ValueError, match=r"timeout must be a number of seconds > 0, got"):
+@pytest.mark.parametrize("timeout, error", [(0, ValueError), (-5, ValueError),
+                                            (float("nan"), ValueError), ("60", TypeError),
+                                            (True, TypeError)])
+def test_init_refuses_a_timeout_that_is_not_a_positive_number(timeout, error):
+    with pytest.raises(error, match=r"timeout must be a (finite )?number( > 0)?, got"):
         distributed.init("cpu", timeout=timeout)
 
 
@@ -261,7 +265,8 @@ def test_convbook_train_under_torchrun_stops_on_ctrl_c_and_resumes(tmp_path):
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal: torchrun passes it on
         out, err = proc.communicate(timeout=120)
     assert proc.returncode != 0  # torchrun reports the stop as a failure
-    assert err.count("stopped; resume with: convbook train --resume") == 1, err  # process 0
+    assert err.count("holds the run so far. To continue it, run the same torchrun command "
+                     "with these options:\n  train ") == 1, err  # process 0 says it, once
     assert out.count("data: ImageData") == 1 and "data-parallel: 2 processes" in out
     saved = load_checkpoint(ckpt)
     assert 30 <= saved["epoch"] * 30 + saved["progress"].get("step", 0) <= 60

@@ -24,8 +24,10 @@ import pytest
 import torch
 from torch import nn
 
-from convbook import cli, devices, models, train
+from convbook import cli, hardware, models
 from convbook.data import ImageData
+from convbook.training import recipes
+from convbook.training.fit import fit
 
 # training runs, subprocesses and the real archive: not in `make test-fast`
 pytestmark = pytest.mark.slow
@@ -98,18 +100,18 @@ def test_checked_cells_call_nothing_machine_dependent(md):
 
 def test_the_scan_finds_what_it_looks_for(tmp_path):
     samples = {
-        "the CPU's features": "print(devices.cpu_has_bf16())",
+        "the CPU's features": "print(hardware.cpu_has_bf16())",
         "the number of cores or threads": "print(os.cpu_count())",
         "the machine's name": "print(platform.processor())",
         "a clock": "t = time.perf_counter()",
         "a measured speed": "peak = roofline.matmul_peak('float32')",
-        "precision='auto' on this machine": "print(train.describe_precision('auto', cpu))",
+        "precision='auto' on this machine": "print(hardware.describe_precision('auto', cpu))",
     }
     for what, source in samples.items():
         assert re.search(MACHINE_DEPENDENT[what], source), what
     for timed in ("benchmark_time(f)", "time_algorithms(layer)", "explorer.measure()"):
         assert re.search(MACHINE_DEPENDENT["a clock"], timed), timed
-    what_if = "train.describe_precision('auto', cpu, hardware_bf16=False)"
+    what_if = "hardware.describe_precision('auto', cpu, hardware_bf16=False)"
     assert not re.search(MACHINE_DEPENDENT["precision='auto' on this machine"], what_if)
     # a function that times, a function that calls it, and a printing cell that calls that
     nb = nbformat.v4.new_notebook(cells=[
@@ -133,19 +135,19 @@ _STARTUP = textwrap.dedent('''
     # Written by tests/integration/test_machine_independence.py: force the answer of cpu_has_bf16().
     import os
 
-    import convbook.devices
+    import convbook.hardware
 
     def _forced_answer():
         with open(os.environ["CONVBOOK_TEST_BF16_LOG"], "a") as log:
             log.write("asked\\n")
         return os.environ["CONVBOOK_TEST_BF16"] == "1"
 
-    convbook.devices.cpu_has_bf16 = _forced_answer
+    convbook.hardware.cpu_has_bf16 = _forced_answer
 ''')
 
 
 def test_chapter_08_passes_nbval_with_the_other_bf16_answer(tmp_path):
-    other = not devices.cpu_has_bf16()  # make test ran the chapters with this machine's answer
+    other = not hardware.cpu_has_bf16()  # make test ran the chapters with this machine's answer
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-force-bf16.py").write_text(_STARTUP)
@@ -169,16 +171,16 @@ def test_chapter_08_passes_nbval_with_the_other_bf16_answer(tmp_path):
 @pytest.fixture(params=[True, False], ids=["bf16-cpu", "fp32-cpu"])
 def bf16_answer(request, monkeypatch):
     """Run the test as on a CPU with (True) and without (False) bfloat16 arithmetic."""
-    monkeypatch.setattr(devices, "cpu_has_bf16", lambda: request.param)
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: request.param)
     return request.param
 
 
 def test_auto_precision_follows_the_answer(bf16_answer):
     cpu = torch.device("cpu")
     expected = "bf16" if bf16_answer else "fp32"
-    assert devices.resolve_precision("auto", cpu) == expected
-    assert devices.resolve_precision("fp32", cpu) == "fp32"  # asked for: no detection
-    line = devices.describe_precision("auto", cpu)
+    assert hardware.resolve_precision("auto", cpu) == expected
+    assert hardware.resolve_precision("fp32", cpu) == "fp32"  # asked for: no detection
+    line = hardware.describe_precision("auto", cpu)
     assert line.startswith(f"precision: {expected}")
     assert ("no bfloat16 arithmetic" in line) == (not bf16_answer)
 
@@ -209,7 +211,7 @@ def _toy_data(n: int = 40) -> ImageData:
 
 def test_fit_with_auto_precision_follows_the_answer(bf16_answer):
     net = _RecordsAutocast()
-    train.fit(net, _toy_data(), 1, batch_size=20, progress=False, device="cpu")
+    fit(net, _toy_data(), 1, batch_size=20, progress=False, device="cpu")
     assert {on for on, _ in net.seen} == {bf16_answer}  # autocast on exactly with bf16
     if bf16_answer:
         assert {dtype for _, dtype in net.seen} == {torch.bfloat16}
@@ -217,8 +219,8 @@ def test_fit_with_auto_precision_follows_the_answer(bf16_answer):
 
 def test_muon_orthogonalises_in_the_runs_precision(bf16_answer):
     net = models.FastNet(widths=(8, 8))
-    prec = devices.resolve_precision("auto", torch.device("cpu"))
-    _, muon = train.make_optimizers(net, train.recipe_for("fast"), prec)
+    prec = hardware.resolve_precision("auto", torch.device("cpu"))
+    _, muon = recipes.make_optimizers(net, recipes.RECIPES["fast"], prec)
     assert muon.dtype == (torch.bfloat16 if bf16_answer else torch.float32)
 
 

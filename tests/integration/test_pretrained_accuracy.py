@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from convbook import data, models
-from convbook.evaluation import predict
-from convbook.train import data_signature
+from convbook.inference import predict
+from convbook.training.fit import data_signature
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,5 @@
-"""convbook.train: reproducible fits, exact resumption after Ctrl-C, evaluation, recipes."""
+"""convbook.training.fit: reproducible fits, exact resumption after Ctrl-C, evaluation,
+recipes."""
 
 from __future__ import annotations
 
@@ -11,11 +12,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook import train as T
-from convbook.checkpoint import CheckpointError, load_checkpoint
+from convbook import hardware, inference
 from convbook.data import ImageData, channel_stats, normalize
-from convbook.live import LiveLoss
 from convbook.models import FastNet, WideDropoutNet
+from convbook.training import fit as fit_module
+from convbook.training import recipes
+from convbook.training.checkpoint import CheckpointError, load_checkpoint
+from convbook.training.fit import (
+    HISTORY_KEYS,
+    NonFiniteLossError,
+    ResumeMismatchError,
+    TrainingInterrupted,
+    fit,
+)
+from convbook.training.live import LiveLoss
 
 # training runs, subprocesses and the real archive: not in `make test-fast`
 pytestmark = pytest.mark.slow
@@ -69,23 +79,23 @@ class SigintAtStep(LiveLoss):
 def test_same_seed_same_run_and_history():
     d = toy_data()
     a, b = tiny_net(), tiny_net()
-    ha = T.fit(a, d, 2, **FAST)
-    hb = T.fit(b, d, 2, **FAST)
+    ha = fit(a, d, 2, **FAST)
+    hb = fit(b, d, 2, **FAST)
     assert_same_weights(a, b)
     assert {k: v for k, v in ha.items() if k != "time"} == \
         {k: v for k, v in hb.items() if k != "time"}
-    assert ha["epoch"] == [1, 2] and set(ha) == set(T.HISTORY_KEYS)
+    assert ha["epoch"] == [1, 2] and set(ha) == set(HISTORY_KEYS)
     assert ha["tta_acc"][0] is None and 0 <= ha["tta_acc"][1] <= 1  # TTA after the last epoch
     assert ha["time"][0] < ha["time"][1]
     c = tiny_net()
-    T.fit(c, d, 2, seed=1, **FAST)
+    fit(c, d, 2, seed=1, **FAST)
     assert not torch.equal(weights(a)["head.weight"], weights(c)["head.weight"])
 
 
 def test_it_learns_a_separable_task_with_each_optimizer():
     d = toy_data(n_train=128, n_test=64)
     for overrides in ({}, {"optimizer": "sgd", "lr": 0.05, "loss_sum": False}):
-        h = T.fit(tiny_net(), d, 4, **FAST, **overrides)
+        h = fit(tiny_net(), d, 4, **FAST, **overrides)
         assert h["test_acc"][-1] >= 0.9, overrides
         assert h["train_loss"][-1] < h["train_loss"][0]
 
@@ -94,7 +104,7 @@ def test_whitening_is_set_from_the_data_before_training():
     d = toy_data()
     net = tiny_net()
     before = net.whiten.weight.clone()
-    T.fit(net, d, 1, **FAST)
+    fit(net, d, 1, **FAST)
     assert not torch.equal(before, net.whiten.weight)
     assert not net.whiten.weight.requires_grad and net.whiten.bias.requires_grad
 
@@ -102,53 +112,52 @@ def test_whitening_is_set_from_the_data_before_training():
 def test_interrupt_between_epochs_then_resume_equals_an_uninterrupted_run(tmp_path):
     d = toy_data()
     straight = tiny_net()
-    T.fit(straight, d, 3, **FAST)
+    fit(straight, d, 3, **FAST)
 
     def stop_after_first(epoch, history):
         if epoch == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        T.fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", callback=stop_after_first, **FAST)
+        fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", callback=stop_after_first, **FAST)
     assert load_checkpoint(tmp_path / "c.pt")["epoch"] == 1
     fresh = tiny_net()  # a new process would start from scratch weights
-    h = T.fit(fresh, d, 3, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
+    h = fit(fresh, d, 3, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
     assert_same_weights(straight, fresh)
     assert h["epoch"] == [1, 2, 3]
 
 
 @pytest.mark.parametrize("at", [2, 4, 5, 9])  # 3 steps an epoch: mid-epoch and at ends
-def test_sigint_mid_epoch_saves_and_resume_is_exact(tmp_path, at, capsys):
+def test_sigint_mid_epoch_saves_and_resume_is_exact(tmp_path, at):
     d = toy_data()
     handler = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest runs in the background
     straight = tiny_net()
-    h_straight = T.fit(straight, d, 3, **FAST)
+    h_straight = fit(straight, d, 3, **FAST)
 
-    with pytest.raises(KeyboardInterrupt):
-        T.fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", live=SigintAtStep(at), **FAST)
-    assert "checkpoint saved" in capsys.readouterr().out
+    with pytest.raises(TrainingInterrupted, match=r"checkpoint saved to .*c\.pt; fit\(\.\.\., "
+                       r"resume=True\) with the same arguments continues where it stopped"):
+        fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", live=SigintAtStep(at), **FAST)
     saved = load_checkpoint(tmp_path / "c.pt")
     assert saved["epoch"] * 3 + saved["progress"].get("step", 0) == at  # stopped after step `at`
     fresh = tiny_net()
-    h = T.fit(fresh, d, 3, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
+    h = fit(fresh, d, 3, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
     assert_same_weights(straight, fresh)
     for key in ("train_loss", "train_acc", "test_acc", "tta_acc", "lr"):
         assert h[key] == h_straight[key], key
     assert signal.getsignal(signal.SIGINT) is handler  # fit put the caller's handler back
 
 
-def test_a_second_sigint_stops_at_once_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+def test_a_second_sigint_stops_at_once_and_keeps_the_last_good_checkpoint(tmp_path):
     d = toy_data()
 
     def stop_after_first(epoch, history):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        T.fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", callback=stop_after_first, **FAST)
-    with pytest.raises(KeyboardInterrupt):
-        T.fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", resume=True,
-              live=SigintAtStep(2, times=2), **FAST)
-    assert "holds the last completed epoch" in capsys.readouterr().out
+        fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", callback=stop_after_first, **FAST)
+    with pytest.raises(TrainingInterrupted, match=r"c\.pt holds the last completed epoch"):
+        fit(tiny_net(), d, 3, checkpoint=tmp_path / "c.pt", resume=True,
+            live=SigintAtStep(2, times=2), **FAST)
     ck = load_checkpoint(tmp_path / "c.pt")
     assert ck["epoch"] == 1 and not ck["progress"]
 
@@ -162,53 +171,53 @@ def test_resume_with_dropout_restores_the_rng(tmp_path):
 
     cfg = dict(recipe="tutorial", batch_size=4, progress=False, device="cpu")
     straight = net()
-    T.fit(straight, d, 2, **cfg)
+    fit(straight, d, 2, **cfg)
     with pytest.raises(KeyboardInterrupt):
-        T.fit(net(), d, 2, checkpoint=tmp_path / "c.pt", live=SigintAtStep(3), **cfg)
+        fit(net(), d, 2, checkpoint=tmp_path / "c.pt", live=SigintAtStep(3), **cfg)
     again = net()
-    T.fit(again, d, 2, checkpoint=tmp_path / "c.pt", resume=True, **cfg)
+    fit(again, d, 2, checkpoint=tmp_path / "c.pt", resume=True, **cfg)
     assert_same_weights(straight, again)
 
 
 def test_resume_refuses_a_different_run(tmp_path):
     d = toy_data()
-    T.fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", config={"model": "fast"}, **FAST)
+    fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", config={"model": "fast"}, **FAST)
     for change in ({"lr": 0.1}, {"seed": 1}, {"config": {"model": "tutorial"}}):
-        with pytest.raises(T.ResumeMismatchError, match=r"c\.pt: it was written by a different"):
-            T.fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", resume=True,
+        with pytest.raises(ResumeMismatchError, match=r"c\.pt: it was written by a different"):
+            fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", resume=True,
                   **{"config": {"model": "fast"}, **FAST, **change})
     other = toy_data(seed=1)
-    with pytest.raises(T.ResumeMismatchError, match="data: checkpoint"):
-        T.fit(tiny_net(), ImageData(other.train_images, other.train_labels.flip(0),
+    with pytest.raises(ResumeMismatchError, match="data: checkpoint"):
+        fit(tiny_net(), ImageData(other.train_images, other.train_labels.flip(0),
                                     other.test_images, other.test_labels, other.classes),
               2, checkpoint=tmp_path / "c.pt", resume=True, config={"model": "fast"}, **FAST)
 
 
 def test_resume_from_a_truncated_checkpoint_names_the_file(tmp_path):
     d = toy_data()
-    T.fit(tiny_net(), d, 1, checkpoint=tmp_path / "c.pt", **FAST)
+    fit(tiny_net(), d, 1, checkpoint=tmp_path / "c.pt", **FAST)
     raw = (tmp_path / "c.pt").read_bytes()
     (tmp_path / "c.pt").write_bytes(raw[: len(raw) // 2])
     with pytest.raises(CheckpointError, match=r"c\.pt is not a readable convbook checkpoint"):
-        T.fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
+        fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
 
 
 def test_a_non_finite_loss_stops_with_a_clear_message():
-    with pytest.raises(T.NonFiniteLossError, match=r"loss became (nan|inf) at epoch 1, step \d"):
-        T.fit(tiny_net(), toy_data(), 2, optimizer="sgd", lr=1e30, **FAST)
+    with pytest.raises(NonFiniteLossError, match=r"loss became (nan|inf) at epoch 1, step \d"):
+        fit(tiny_net(), toy_data(), 2, optimizer="sgd", lr=1e30, **FAST)
 
 
 def test_minutes_budget_stops_after_the_epoch_that_crosses_it(tmp_path):
     d = toy_data()
-    h = T.fit(tiny_net(), d, 5, checkpoint=tmp_path / "c.pt", minutes=1e-9, **FAST)
+    h = fit(tiny_net(), d, 5, checkpoint=tmp_path / "c.pt", minutes=1e-9, **FAST)
     assert h["epoch"] == [1] and h["tta_acc"][0] is not None
     assert load_checkpoint(tmp_path / "c.pt")["epoch"] == 1
 
 
 def test_eval_every_measures_only_the_epochs_asked_for():
-    h = T.fit(tiny_net(), toy_data(), 3, eval_every=2, **FAST)
+    h = fit(tiny_net(), toy_data(), 3, eval_every=2, **FAST)
     assert [a is not None for a in h["test_acc"]] == [False, True, True]  # the last always
-    h = T.fit(tiny_net(), toy_data(), 2, eval_every=0, **FAST)
+    h = fit(tiny_net(), toy_data(), 2, eval_every=0, **FAST)
     assert [a is not None for a in h["test_acc"]] == [False, True]
 
 
@@ -216,7 +225,7 @@ def test_checkpoint_every_epoch_and_live_loss(tmp_path):
     d = toy_data()
     lines = []
     live = LiveLoss("text", print_fn=lines.append)
-    T.fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", live=live, config={"model": "x"},
+    fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", live=live, config={"model": "x"},
           **FAST)
     ck = load_checkpoint(tmp_path / "c.pt")
     assert ck["epoch"] == 2 and ck["config"]["model"] == "x"
@@ -228,7 +237,7 @@ def test_checkpoint_every_epoch_and_live_loss(tmp_path):
 
 def test_checkpoint_is_read_on_the_cpu_whatever_the_device(tmp_path, monkeypatch):
     d = toy_data()
-    T.fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", **FAST)
+    fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", **FAST)
     seen = []
     real_load = torch.load
 
@@ -237,7 +246,7 @@ def test_checkpoint_is_read_on_the_cpu_whatever_the_device(tmp_path, monkeypatch
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(torch, "load", spy)
-    T.fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
+    fit(tiny_net(), d, 2, checkpoint=tmp_path / "c.pt", resume=True, **FAST)
     assert seen and set(seen) == {"cpu"}  # RNG byte tensors must never land on a GPU
 
 
@@ -252,38 +261,38 @@ def test_evaluate_and_predict_match_a_direct_computation():
         p = F.pad(x, (1, 1, 1, 1), mode="reflect")
         shifted = [net(p[:, :, :8, :8]), net(p[:, :, :8, :8].flip(3)),
                    net(p[:, :, 2:, 2:]), net(p[:, :, 2:, 2:].flip(3))]
-    got = T.evaluate(net, d, device="cpu", precision="fp32")
+    got = inference.evaluate(net, d, device="cpu", precision="fp32")
     assert got["acc"] == pytest.approx((logits.argmax(1) == d.test_labels).float().mean().item())
     assert got["loss"] == pytest.approx(F.cross_entropy(logits, d.test_labels).item(), rel=1e-5)
-    tta1 = T.predict(net, d.test_images, mean, std, tta=True, batch_size=5, device="cpu",
+    tta1 = inference.predict(net, d.test_images, mean, std, tta=True, batch_size=5, device="cpu",
                      precision="fp32")
     torch.testing.assert_close(tta1, (logits + flipped) / 2)
-    tta2 = T.predict(net, d.test_images, mean, std, tta=2, batch_size=7, device="cpu",
+    tta2 = inference.predict(net, d.test_images, mean, std, tta=2, batch_size=7, device="cpu",
                      precision="fp32")
     torch.testing.assert_close(tta2, (logits + flipped) / 4 + sum(shifted) / 8)
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
-        T.predict(net, d.test_images, mean, std, batch_size=0)
+        inference.predict(net, d.test_images, mean, std, batch_size=0)
     with pytest.raises(ValueError, match="tta must be 0, 1 or 2"):
-        T.predict(net, d.test_images, mean, std, tta=3)
+        inference.predict(net, d.test_images, mean, std, tta=3)
 
 
 def test_lr_factor_schedules_by_hand():
     # 10 steps, 20% warm-up: 2 warm-up steps (1/2, 1), then (10 - s) / 8 down to 1/8
-    got = [T.lr_factor(s, 10, "onecycle", 0.2) for s in range(10)]
+    got = [recipes.lr_factor(s, 10, "onecycle", 0.2) for s in range(10)]
     assert got == pytest.approx([0.5, 1.0, 1.0, 7 / 8, 6 / 8, 5 / 8, 4 / 8, 3 / 8, 2 / 8, 1 / 8])
-    assert [T.lr_factor(s, 4, "linear") for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
-    assert T.lr_factor(7, 10, "constant", 0.2) == 1.0
+    assert [recipes.lr_factor(s, 4, "linear") for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    assert recipes.lr_factor(7, 10, "constant", 0.2) == 1.0
 
 
 def test_optimizers_put_filters_under_muon_and_the_rest_under_sgd():
     net = FastNet(widths=(4, 8))
-    sgd, muon = T.make_optimizers(net, T.recipe_for("fast"))
+    sgd, muon = recipes.make_optimizers(net, recipes.recipe_for("fast"))
     filters = [p for p in net.parameters() if p.ndim == 4 and p.requires_grad]
     assert [id(p) for p in muon.param_groups[0]["params"]] == [id(p) for p in filters]
     names = {g["name"]: g for g in sgd.param_groups}
     assert names["whiten_bias"]["params"] == [net.whiten.bias]
     assert names["head"]["params"] == [net.head.weight]
-    r = T.recipe_for("fast")  # decay per image: weight_decay · batch_size / lr in each group
+    r = recipes.recipe_for("fast")  # decay per image: weight_decay · batch_size / lr in each group
     assert names["head"]["weight_decay"] == pytest.approx(r.weight_decay * r.batch_size
                                                           / r.head_lr)
     n_trainable = sum(p.requires_grad for p in net.parameters())
@@ -291,18 +300,18 @@ def test_optimizers_put_filters_under_muon_and_the_rest_under_sgd():
 
 
 def test_recipes_and_errors():
-    assert T.recipe_for("fast", lr=0.05).lr == 0.05
-    assert T.recipe_for("fast", lr=None).lr == T.RECIPES["fast"].lr
-    assert T.RECIPES["best"].widths == (64, 256, 256) and T.RECIPES["best"].epochs == 8
-    assert T.recipe_for("fast", widths=[8, 16]).widths == (8, 16)
+    assert recipes.recipe_for("fast", lr=0.05).lr == 0.05
+    assert recipes.recipe_for("fast", lr=None).lr == recipes.RECIPES["fast"].lr
+    assert recipes.RECIPES["best"].widths == (64, 256, 256) and recipes.RECIPES["best"].epochs == 8
+    assert recipes.recipe_for("fast", widths=[8, 16]).widths == (8, 16)
     with pytest.raises(ValueError, match=r"recipe must be one of \['best', 'fast', 'tutorial'\]"):
-        T.recipe_for("slow")
+        recipes.recipe_for("slow")
     with pytest.raises(TypeError, match=r"unknown recipe settings: \['lr_max'\]"):
-        T.recipe_for("fast", lr_max=1)
+        recipes.recipe_for("fast", lr_max=1)
     bad = [({"lr": "garbage"}, TypeError, "lr must be a number, got 'garbage'"),
-           ({"lr": math.nan}, ValueError, "lr must be finite, got nan"),
-           ({"lr": -1.0}, ValueError, "lr must be >= 0, got -1.0"),
-           ({"translate": -3}, ValueError, "translate must be an int >= 0, got -3"),
+           ({"lr": math.nan}, ValueError, "lr must be a finite number, got nan"),
+           ({"lr": -1.0}, ValueError, "lr must be > 0, got -1.0"),
+           ({"translate": -3}, ValueError, "translate must be >= 0, got -3"),
            ({"label_smoothing": 1.5}, ValueError, r"label_smoothing must be in \[0, 1\), got 1.5"),
            ({"momentum": "x"}, TypeError, "momentum must be a number, got 'x'"),
            ({"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
@@ -314,36 +323,36 @@ def test_recipes_and_errors():
            ({"widths": (8, 0)}, ValueError, r"widths\[1\] must be >= 1, got 0")]
     for overrides, error, message in bad:
         with pytest.raises(error, match=message):
-            T.recipe_for("fast", **overrides)
+            recipes.recipe_for("fast", **overrides)
     with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
-        T.fit(tiny_net(), toy_data(), 0)
+        fit(tiny_net(), toy_data(), 0)
     with pytest.raises(ValueError, match="minutes must be > 0, got 0"):
-        T.fit(tiny_net(), toy_data(), 1, minutes=0)
+        fit(tiny_net(), toy_data(), 1, minutes=0)
     with pytest.raises(ValueError, match="checkpoint must be a file path, got the directory"):
-        T.fit(tiny_net(), toy_data(), 1, checkpoint=os.getcwd())
+        fit(tiny_net(), toy_data(), 1, checkpoint=os.getcwd())
 
 
 def test_devices_and_precision(monkeypatch):
-    assert T.select_device("cpu") == torch.device("cpu")
+    assert hardware.select_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match=r"device must be 'auto', 'cpu', 'cuda'.*got 'nonsense'"):
-        T.select_device("nonsense")
+        hardware.select_device("nonsense")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="PyTorch sees no CUDA GPU here"):
-            T.select_device("cuda")
-    with pytest.raises(ValueError, match="precision must be 'auto', 'fp32' or 'bf16'"):
-        T.resolve_precision("fp16", torch.device("cpu"))
+            hardware.select_device("cuda")
+    with pytest.raises(ValueError, match="precision must be one of 'auto', 'fp32', 'bf16'"):
+        hardware.resolve_precision("fp16", torch.device("cpu"))
     cpu = torch.device("cpu")
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
-    assert T.resolve_precision("auto", cpu) == "bf16"
-    assert "bfloat16 arithmetic" in T.describe_precision("auto", cpu)
+    assert hardware.resolve_precision("auto", cpu) == "bf16"
+    assert "bfloat16 arithmetic" in hardware.describe_precision("auto", cpu)
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx2": True})
-    assert T.resolve_precision("auto", cpu) == "fp32"
-    assert "no bfloat16 arithmetic" in T.describe_precision("auto", cpu)
-    assert T.resolve_precision("bf16", cpu) == "bf16"
+    assert hardware.resolve_precision("auto", cpu) == "fp32"
+    assert "no bfloat16 arithmetic" in hardware.describe_precision("auto", cpu)
+    assert hardware.resolve_precision("bf16", cpu) == "bf16"
 
 
 def test_bf16_autocast_on_cpu_runs():
-    h = T.fit(tiny_net(), toy_data(), 1, **{**FAST, "precision": "bf16"})
+    h = fit(tiny_net(), toy_data(), 1, **{**FAST, "precision": "bf16"})
     assert 0 <= h["test_acc"][0] <= 1
 
 
@@ -351,7 +360,7 @@ def test_bf16_autocast_on_cpu_runs():
 def test_fit_trains_in_the_memory_layout_asked_for(channels_last):
     model = tiny_net()
     kwargs = {} if channels_last else {"channels_last": False}  # channels-last by default
-    T.fit(model, toy_data(), 1, **FAST, **kwargs)
+    fit(model, toy_data(), 1, **FAST, **kwargs)
     weight = model.blocks[0].conv1.weight  # (C_out, C_in, 3, 3)
     assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
     assert weight.is_contiguous() == (not channels_last)
@@ -375,7 +384,7 @@ class RecordsSizes(nn.Module):
 def test_progressive_resizing_trains_the_first_epochs_on_smaller_images():
     d = toy_data()  # 8×8 images, 48 training images: 3 steps an epoch at batch 16
     net = RecordsSizes()
-    h = T.fit(net, d, 3, recipe="fast", image_scales=(0.5, 0.75),
+    h = fit(net, d, 3, recipe="fast", image_scales=(0.5, 0.75),
               **FAST)
     assert net.sizes == [(4, 4)] * 3 + [(6, 6)] * 3 + [(8, 8)] * 3
     assert h["tta_acc"][-1] is not None  # tested at full size, with test-time augmentation
@@ -384,19 +393,17 @@ def test_progressive_resizing_trains_the_first_epochs_on_smaller_images():
 def test_the_last_evaluation_gives_both_accuracies_from_one_pass(monkeypatch):
     d = toy_data()
     passes = []
-    real = T.evaluate
+    real = inference.evaluate
 
     def counting(*args, **kwargs):
         passes.append(kwargs.get("tta", 0))
         return real(*args, **kwargs)
 
-    import convbook.training.run as run_module
-
-    monkeypatch.setattr(run_module, "evaluate", counting)
+    monkeypatch.setattr(fit_module, "evaluate", counting)
     net = tiny_net()
-    h = T.fit(net, d, 1, eval_every=0, **FAST)
+    h = fit(net, d, 1, eval_every=0, **FAST)
     assert passes == [2]  # one pass, with test-time augmentation
     mean, std = d.mean_std()
-    plain = T.evaluate(net, d, mean=mean, std=std, device="cpu", precision="fp32")
+    plain = inference.evaluate(net, d, mean=mean, std=std, device="cpu", precision="fp32")
     assert h["test_acc"][-1] == pytest.approx(plain["acc"])
     assert h["test_loss"][-1] == pytest.approx(plain["loss"], rel=1e-5)

@@ -1,26 +1,16 @@
-"""The shape of the package: no import circles, modules a reader can take in at once, the
-training engine in one package whose map matches its files, and the old names still working."""
+"""The shape of the package: no import circles, no widget that reaches into training, no
+private name used by another module, and the training engine in one package whose map
+matches its files, in the order of its layers.  (One concept per module; a long module is
+fine when it holds one concept: no line count is enforced.)"""
 
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "convbook"
-
-#: modules allowed past MAX_LINES, and why each is one concept
-LONG_MODULES: dict[str, str] = {}
-MAX_LINES = 450
-
-#: the old top-level names of the training engine's modules
-ALIASES = {"train": "train", "recipes": "recipes", "loader": "loader",
-           "evaluation": "evaluation", "optim": "optim", "checkpoint": "checkpoint",
-           "distributed": "distributed", "devices": "devices", "live": "live"}
 
 
 def module_name(path: Path) -> str:
@@ -32,11 +22,25 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """The ids of the import statements inside ``if TYPE_CHECKING:`` blocks, which never run."""
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return skipped
+
+
 def imports(path: Path, known: set[str]) -> set[str]:
     """The convbook modules ``path`` imports, anywhere in it (inside functions too: a lazy
-    import is still a dependency)."""
+    import is still a dependency), except under ``if TYPE_CHECKING:`` (for annotations only:
+    never run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_checking_only(tree)
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -96,43 +100,92 @@ def test_the_cycle_finder_finds_a_circle_and_only_that():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.parametrize("name, path", sorted(modules().items()), ids=lambda v: str(v))
-def test_every_module_can_be_read_in_one_sitting(name, path):
-    if not isinstance(path, Path):
-        return
-    lines = len(path.read_text(encoding="utf-8").splitlines())
-    assert lines <= MAX_LINES or name in LONG_MODULES, (
-        f"{name} has {lines} lines: split it by the concepts it holds (or say in "
-        "LONG_MODULES why it is one)")
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for m in graph.get(todo.pop(), ()):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
+def test_no_widget_imports_the_training_engine_directly_or_through_another_module():
+    graph = import_graph()
+    widgets = [m for m in graph if m.startswith("convbook.widgets")]
+    assert widgets
+    for name in widgets:
+        reached = sorted(m for m in reachable(graph, name) if m.startswith("convbook.training"))
+        assert not reached, f"{name} imports {reached}"
+
+
+def test_the_widget_rule_would_see_an_import_through_another_module():
+    graph = {"convbook.widgets.w": {"convbook.inference"}, "convbook.inference": {"convbook.x"},
+             "convbook.x": {"convbook.training.fit"}}
+    assert "convbook.training.fit" in reachable(graph, "convbook.widgets.w")
+
+
+def test_imports_for_type_checkers_only_are_no_dependency(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("from typing import TYPE_CHECKING\n"
+                      "import convbook.a\n"
+                      "if TYPE_CHECKING:\n    import convbook.b\n"
+                      "def f():\n    from convbook import c\n")
+    known = {"convbook.a", "convbook.b", "convbook.c"}
+    assert imports(source, known) == {"convbook.a", "convbook.c"}
+
+
+def private_imports(path: Path, known: set[str]) -> list[str]:
+    """``from convbook.x import _name`` in ``path``: a name with a leading underscore taken
+    from another module (modules themselves, ``convbook._args``, may be named so)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.startswith("convbook"):
+            found += [f"{node.module}.{a.name}" for a in node.names
+                      if a.name.startswith("_") and f"{node.module}.{a.name}" not in known]
+    return found
+
+
+def test_no_module_imports_a_private_name_of_another():
+    known = set(modules())
+    found = {name: private_imports(path, known) for name, path in modules().items()}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_the_private_name_rule_sees_one(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("from convbook.data.cache import _fingerprint, cache_dir\n"
+                      "from convbook import _args\n")
+    assert private_imports(source, {"convbook._args"}) == ["convbook.data.cache._fingerprint"]
+
+
+def training_map() -> list[str]:
+    """The modules that ``convbook/training/__init__.py``'s docstring lists, in its order."""
+    import convbook.training as training
+
+    return re.findall(r"^    ([a-z_]+) {2,}", training.__doc__, re.MULTILINE)
 
 
 def test_the_training_package_map_lists_exactly_its_modules():
-    import convbook.training as training
-
     files = {p.stem for p in (PACKAGE / "training").glob("*.py") if p.stem != "__init__"}
-    listed = set(re.findall(r"^    ([a-z_]+) {2,}", training.__doc__, re.MULTILINE))
-    assert listed == files
-    assert set(training._MODULES) == files
+    assert sorted(training_map()) == sorted(files)
 
 
 def test_the_training_modules_import_only_those_listed_after_them():
     """The order of the map in convbook/training/__init__.py is the order of the layers."""
-    import convbook.training as training
-
-    order = re.findall(r"^    ([a-z_]+) {2,}", training.__doc__, re.MULTILINE)
+    order = training_map()
     graph = import_graph()
     for i, name in enumerate(order):
         above = {f"convbook.training.{m}" for m in order[:i]}
         assert not graph[f"convbook.training.{name}"] & above, name
 
 
-@pytest.mark.parametrize("old, new", sorted(ALIASES.items()))
-def test_the_old_names_are_the_new_modules(old, new):
-    assert importlib.import_module(f"convbook.{old}") is \
-        importlib.import_module(f"convbook.training.{new}")
-    import convbook
-
-    assert getattr(convbook, old) is importlib.import_module(f"convbook.training.{new}")
+def test_the_training_package_re_exports_nothing():
+    tree = ast.parse((PACKAGE / "training" / "__init__.py").read_text(encoding="utf-8"))
+    assert [type(n).__name__ for n in tree.body] == ["Expr"]  # its docstring, nothing else
 
 
 def contributing_map() -> set[str]:
@@ -170,13 +223,34 @@ def test_the_map_reader_follows_bare_names_to_their_folder():
     assert "convbook/receptive_field" in contributing_map()
 
 
-def test_the_old_names_are_kept_out_of_doctest_collection():
-    import tomllib
+#: the training modules' old top-level names (convbook/train.py, ...), gone: each module has one
+#: name, in convbook.training (or, for devices and evaluation, convbook.hardware and
+#: convbook.inference)
+OLD_NAMES = ("train", "recipes", "loader", "evaluation", "optim", "checkpoint", "distributed",
+             "devices", "live")
+_OLD = "|".join(OLD_NAMES)
+_OLD_USE = re.compile(rf"\bconvbook\.({_OLD})\b|^\s*from convbook import ([^\n]*\b({_OLD})\b)",
+                      re.MULTILINE)
 
-    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
-    addopts = options["ini_options"]["addopts"]
-    aliases = [p.stem for p in PACKAGE.glob("*.py")
-               if "sys.modules[__name__] = " in p.read_text(encoding="utf-8")]
-    assert sorted(aliases) == sorted(ALIASES)
-    for name in aliases:
-        assert f"--ignore=convbook/{name}.py" in addopts, name
+
+def old_names_used(text: str) -> list[str]:
+    """The uses of an old top-level name in ``text`` (code or Markdown)."""
+    return [m.group(0).strip() for m in _OLD_USE.finditer(text)]
+
+
+def test_nothing_uses_the_old_names_of_the_training_modules():
+    files = [*ROOT.glob("*.md"), *(ROOT / "chapters").rglob("*.md"),
+             *(ROOT / "benchmarks").glob("*.md")]
+    for folder in ("convbook", "tests", "tools", "benchmarks", "browser_tests"):
+        files += (ROOT / folder).rglob("*.py")
+    found = {str(f.relative_to(ROOT)): old_names_used(f.read_text(encoding="utf-8"))
+             for f in files if f.name != "test_package_structure.py"}
+    assert {k: v for k, v in found.items() if v} == {}
+    for name in OLD_NAMES:
+        assert not (PACKAGE / f"{name}.py").exists(), name
+
+
+def test_the_old_name_scan_finds_them():
+    assert old_names_used("from convbook import data, train\nx = convbook.optim.Muon") == \
+        ["from convbook import data, train", "convbook.optim"]
+    assert old_names_used("from convbook.training import recipes\nconvbook.training.fit") == []

@@ -29,7 +29,7 @@ def test_conv_parameters():
 
 
 def test_optimizer_steps():
-    from convbook import loader
+    from convbook.training import loader
 
     images = torch.zeros(50_000, 1, 1, 1, dtype=torch.uint8)
     labels = torch.zeros(50_000, dtype=torch.long)

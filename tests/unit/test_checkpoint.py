@@ -1,4 +1,4 @@
-"""convbook.checkpoint: atomic writes, weights-only loading, RNG restore."""
+"""convbook.training.checkpoint: atomic writes, weights-only loading, RNG restore."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pickle
 import pytest
 import torch
 
-from convbook import checkpoint as C
+from convbook.training import checkpoint as C
 
 
 def small_model():
@@ -86,7 +86,7 @@ def test_truncated_foreign_and_mismatched_checkpoints_name_the_file(tmp_path):
         C.load_checkpoint(tmp_path / "foreign.pt")
     with pytest.raises(C.CheckpointError, match=r"c\.pt does not fit this model"):
         C.load_checkpoint(path, torch.nn.Linear(3, 5))
-    with pytest.raises(C.CheckpointError, match="is a directory"):
+    with pytest.raises(C.CheckpointError, match="got the directory"):
         C.load_checkpoint(tmp_path)
 
 

@@ -506,7 +506,7 @@ def test_grad_cam_after_randomising_the_head_is_a_different_map():
     "call, error, message",
     [
         (lambda m: E.gradient("net", torch.zeros(3, 4, 4)), TypeError,
-         "model must be a torch.nn.Module, got str"),
+         "model must be a torch.nn.Module, got 'net'"),
         (lambda m: E.gradient(m, [[1.0]]), TypeError, "x must be a torch.Tensor, got list"),
         (lambda m: E.gradient(m, torch.zeros(4, 4)), ValueError,
          r"x must be a 3D \(C, H, W\) or 4D \(N, C, H, W\) tensor, got a 2D tensor"),
@@ -588,7 +588,7 @@ def test_grad_cam_after_randomising_the_head_is_a_different_map():
          r"layers must name weight layers of the model \(0, 3, 8\), got '1'"),
         (lambda m: E.randomised(m, [3]), TypeError, "layers must be a layer name or a sequence"),
         (lambda m: E.sanity_check(m, torch.zeros(2, 3, 4, 4), E.saliency, mode="all"),
-         ValueError, "mode must be 'cascading' or 'independent', got 'all'"),
+         ValueError, "mode must be one of 'cascading', 'independent', got 'all'"),
         (lambda m: E.sanity_check(m, torch.zeros(2, 3, 4, 4), "saliency"), TypeError,
          "method must be callable"),
         (lambda m: E.sanity_check(m, torch.zeros(2, 3, 4, 4), lambda m, x, t: x[0]),

@@ -1,4 +1,4 @@
-"""convbook.live.LiveLoss: in-place notebook redraws (throttled) and terminal lines."""
+"""convbook.training.live.LiveLoss: in-place notebook redraws (throttled) and terminal lines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from convbook.live import LiveLoss
+from convbook.training.live import LiveLoss
 
 
 class FakeHandle:
@@ -70,7 +70,8 @@ def test_figure_has_loss_and_accuracy_panels():
 
 def test_auto_outside_jupyter_is_text_and_errors():
     assert LiveLoss().mode == "text"
-    with pytest.raises(ValueError, match="mode must be 'auto', 'notebook', 'text' or 'silent'"):
+    with pytest.raises(ValueError,
+                       match="mode must be one of 'auto', 'notebook', 'text', 'silent', got"):
         LiveLoss("gui")
     with pytest.raises(ValueError, match="min_interval must be >= 0, got -1"):
         LiveLoss(min_interval=-1)
@@ -150,7 +151,7 @@ class TerminalInteractiveShell:
 def test_in_notebook(monkeypatch, shell, expected):
     import IPython
 
-    from convbook.live import in_notebook
+    from convbook.training.live import in_notebook
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
     assert in_notebook() is expected

@@ -127,7 +127,8 @@ OWN_RULES = [
     ("conv3d", C3, W3, dict(stride=(1, 2)), "stride must be an int or a tuple of 3 ints"),
     ("conv3d", C3, W3, dict(dilation=(1, 0, 1)), r"dilation must be >= 1, got \(1, 0, 1\)"),
     ("conv3d", C3, W3, dict(dilation=3),
-     r"dilated: \(7, 7, 7\)\) is larger than the padded input \(5, 5, 5\)"),
+     r"dilated: \(7, 7, 7\) by dilation \(3, 3, 3\)\) is larger than the padded input "
+     r"\(5, 5, 5\)"),
     ("conv_transpose2d", T2, V2, dict(output_padding=-1), "output_padding must be >= 0, got -1"),
     ("conv_transpose2d", T2, V2, dict(stride=2, output_padding=2),
      r"output_padding\[0\] must be smaller than stride\[0\] or dilation\[0\], got "

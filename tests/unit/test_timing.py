@@ -65,7 +65,7 @@ def test_bad_arguments(kwargs, error, match):
 
 
 def test_fn_must_be_callable():
-    with pytest.raises(TypeError, match="fn must be callable, got int"):
+    with pytest.raises(TypeError, match="fn must be callable as fn\\(\\), got 3"):
         timing.best_time(3)
 
 

@@ -1,5 +1,9 @@
 """Where and in which precision to compute: device choice, bfloat16 detection, and the
-reuse of freed memory that makes CPU training steps faster."""
+reuse of freed memory that makes CPU training steps faster.
+
+Training (:mod:`convbook.training`) and inference (:mod:`convbook.inference`) both use these;
+a run selects its device and resolves its precision once, and passes the results on.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,10 @@ from typing import Any
 
 import torch
 
+from convbook._args import check_bool, check_choice, check_instance
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
 
 def select_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA if available, else Apple's MPS, else CPU; otherwise as given.
@@ -20,8 +28,7 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
     """
     if isinstance(device, torch.device):
         return device
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string or torch.device, got {device!r}")
+    check_instance(device, "device", str, "a string or torch.device")
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -75,12 +82,10 @@ def resolve_precision(precision: str, device: torch.device, *,
     machine (``None``, the default): ``resolve_precision("auto", cpu, hardware_bf16=False)``
     is what ``"auto"`` means on a CPU without bfloat16, whatever this machine is.
     """
-    if not isinstance(precision, str) or precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
-    if not isinstance(device, torch.device):
-        raise TypeError(f"device must be a torch.device, got {device!r}")
-    if hardware_bf16 is not None and not isinstance(hardware_bf16, bool):
-        raise TypeError(f"hardware_bf16 must be True, False or None, got {hardware_bf16!r}")
+    check_choice(precision, "precision", PRECISIONS)
+    check_instance(device, "device", torch.device, "a torch.device")
+    if hardware_bf16 is not None:
+        check_bool(hardware_bf16, "hardware_bf16")
     if precision != "auto":
         return precision
     if device.type not in ("cuda", "cpu"):

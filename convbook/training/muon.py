@@ -5,8 +5,9 @@ a ``C_out × (C_in·k·k)`` matrix ``G`` and replaced by the nearest semi-orthog
 ``U Vᵀ`` (where ``G = U S Vᵀ``), computed approximately with a few Newton–Schulz iterations
 instead of an SVD.  Every direction of the update then has the same size, so rarely used
 directions learn as fast as common ones.  Keller Jordan introduced it for the CIFAR-10 speed
-runs (*airbench94_muon*, 2024); ``convbook.train`` uses it for the convolution filters of
-:class:`convbook.models.FastNet` and plain SGD for everything else.
+runs (*airbench94_muon*, 2024); :func:`convbook.training.fit.fit` uses it for the convolution
+filters of :class:`convbook.models.FastNet` and plain SGD for everything else
+(:func:`convbook.training.recipes.make_optimizers`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from collections.abc import Iterable
 
 import torch
 
-from convbook._args import check_bool, check_int, check_positive_float, check_tensor
+from convbook._args import (
+    check_bool,
+    check_int,
+    check_number,
+    check_positive_float,
+    check_tensor,
+)
 
 # Coefficients of the quintic iteration X ← aX + (b·A + c·A²)X with A = XXᵀ: chosen to make
 # small singular values grow fast (slope 3.4445 at zero), at the price of leaving the
@@ -42,7 +49,12 @@ def orthogonalize(G: torch.Tensor, steps: int = 3, eps: float = 1e-7,
     check_tensor(G, "G", [2], ["(m, n)"])
     check_int(steps, "steps", minimum=0)
     check_positive_float(eps, "eps")
-    check_dtype(dtype)
+    _check_dtype(dtype)
+    return _orthogonalize(G, steps, eps, dtype)
+
+
+def _orthogonalize(G: torch.Tensor, steps: int, eps: float, dtype: torch.dtype) -> torch.Tensor:
+    """:func:`orthogonalize` for checked arguments (every step of :class:`Muon`)."""
     a, b, c = _NS_COEFFICIENTS
     X = G.to(dtype)
     X = X / (X.norm() + eps)  # every singular value now <= 1
@@ -55,7 +67,7 @@ def orthogonalize(G: torch.Tensor, steps: int = 3, eps: float = 1e-7,
     return X.T if tall else X
 
 
-def check_dtype(dtype: object) -> None:
+def _check_dtype(dtype: object) -> None:
     """``TypeError`` unless ``dtype`` is ``torch.bfloat16`` or ``torch.float32``."""
     if dtype not in (torch.bfloat16, torch.float32):
         raise TypeError(f"dtype must be torch.bfloat16 or torch.float32, got {dtype!r}")
@@ -88,16 +100,11 @@ class Muon(torch.optim.Optimizer):
         normalize: bool = True,
         dtype: torch.dtype = torch.bfloat16,
     ) -> None:
-        for name, value in (("lr", lr), ("momentum", momentum)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{name} must be a number, got {value!r}")
-        if not lr >= 0:  # also catches NaN
-            raise ValueError(f"lr must be >= 0, got {lr}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        lr = check_number(lr, "lr", low=0)
+        momentum = check_number(momentum, "momentum", low=0, high=1)
         check_bool(nesterov, "nesterov")
         check_bool(normalize, "normalize")
-        check_dtype(dtype)
+        _check_dtype(dtype)
         self.dtype = dtype
         defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov, "normalize": normalize}
         if isinstance(params, torch.Tensor) or not hasattr(params, "__iter__"):
@@ -132,6 +139,6 @@ class Muon(torch.optim.Optimizer):
                 g = p.grad.add(buf, alpha=mu) if group["nesterov"] else buf
                 if group["normalize"]:
                     p.mul_(len(p) ** 0.5 / p.norm().clamp(min=1e-12))
-                update = orthogonalize(g.reshape(len(g), -1), dtype=self.dtype).reshape(g.shape)
+                update = _orthogonalize(g.reshape(len(g), -1), 3, 1e-7, self.dtype).reshape(g.shape)
                 p.add_(update.to(p.dtype), alpha=-group["lr"])
         return loss

@@ -1,5 +1,0 @@
-"""Another name of :mod:`convbook.training.evaluation`, kept for scripts and chapters."""
-import importlib
-import sys
-
-sys.modules[__name__] = importlib.import_module("convbook.training.evaluation")

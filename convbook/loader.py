@@ -1,5 +1,0 @@
-"""Another name of :mod:`convbook.training.loader`, kept for scripts and chapters."""
-import importlib
-import sys
-
-sys.modules[__name__] = importlib.import_module("convbook.training.loader")

@@ -182,13 +182,19 @@ class RooflineExplorer(BookWidget):
         progress, and show the times (``set(times=...)``); returns them.
 
         Raises:
-            ValueError: the layer is too large to time here (the state is kept).
+            ValueError: the layer is too large to time here.  Whatever stops a measurement
+            (an error, Ctrl-C) leaves the state as it was, and the progress bar back at it.
         """
         state = self.state
         check_measurable(state)
-        times = time_algorithms(state.layer, dtype=state.dtype,
-                                min_run_time=self._min_run_time, progress=self._show_progress)
-        self.set(times=times)
+        try:
+            times = time_algorithms(state.layer, dtype=state.dtype,
+                                    min_run_time=self._min_run_time,
+                                    progress=self._show_progress)
+            self.set(times=times)
+        except BaseException:
+            self._show_controls(self.state)  # the progress bar: back to the state
+            raise
         return times
 
     # ----------------------------------------------------------------- the cycle
@@ -228,7 +234,6 @@ class RooflineExplorer(BookWidget):
             self.measure()
         except (TypeError, ValueError) as error:  # a layer too large to measure: say so
             self._show_error(str(error))
-            self._show_controls(self.state)
         finally:
             self.measure_button.disabled = False
 

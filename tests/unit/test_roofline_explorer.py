@@ -289,6 +289,24 @@ def test_a_failing_measurement_shows_an_error_resets_the_progress_and_the_next_r
     assert ex.error is None and set(ex.times) == ALL and ex.progress_label.value == "done"
 
 
+def test_an_interrupted_measurement_changes_nothing(monkeypatch):
+    ex = explorer().set(in_channels=2, out_channels=2, height=6, width=6)
+
+    def interrupted(layer, names=None, *, progress, **kwargs):
+        progress(0, 5, "direct")
+        raise KeyboardInterrupt  # the reader stops the kernel
+
+    monkeypatch.setattr(roofline_explorer, "time_algorithms", interrupted)
+    before, png = ex.state, ex.png
+    with pytest.raises(KeyboardInterrupt):
+        ex.measure_button.click()
+    assert not ex.measure_button.disabled and ex.state is before and ex.png == png
+    assert ex.progress_bar.value == 0 and ex.progress_label.value == ""
+    with pytest.raises(KeyboardInterrupt):
+        ex.measure()  # from code the same
+    assert ex.state is before and ex.progress_label.value == ""
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(peaks=1e11), TypeError, "peaks must be a dict"),
     (dict(peaks={}), TypeError, "peaks must be a dict"),

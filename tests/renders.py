@@ -1,6 +1,7 @@
 """Counting a widget's renders in the tests: each render calls a module's function once (the
 explorer's ``png_bytes``, the kernel editor's ``display``, the layer explorer's
-``input_gradient``), so wrapping that function counts them."""
+``input_gradient``, the roofline explorer's ``plot_png``), so wrapping that function counts
+them."""
 
 from __future__ import annotations
 

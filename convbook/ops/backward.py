@@ -36,7 +36,7 @@ from convbook._args import (
     pair,
 )
 from convbook.ops._layout import batched, unbatched
-from convbook.ops.conv import Padding, _padding_per_side, conv2d
+from convbook.ops.conv import Padding, conv2d, padding_per_side
 from convbook.ops.transposed import conv_transpose2d
 from convbook.shapes import effective_kernel_size
 
@@ -81,7 +81,7 @@ def conv2d_backward(
     s = pair(stride, "stride", minimum=1)
     d = pair(dilation, "dilation", minimum=1)
     k = (K.shape[2], K.shape[3])
-    top, bottom, left, right = _padding_per_side(padding, k, s, d)
+    top, bottom, left, right = padding_per_side(padding, k, s, d)
     check_conv_weight(x.shape[1], K, None, groups, input_name="X", weight_name="K")
     _check_dY(x, K, dY, s, d, (top + bottom, left + right))
 

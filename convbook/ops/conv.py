@@ -28,7 +28,7 @@ Padding = IntPair | str
 _BLOCK_ROWS = 4096  # rows of pixels per block in _grouped_by_taps
 
 
-def _padding_per_side(
+def padding_per_side(
     padding: Padding, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
 ) -> tuple[int, int, int, int]:
     """Return ``(top, bottom, left, right)`` padding for ``padding`` as ``F.conv2d`` reads it."""
@@ -99,7 +99,7 @@ def check_conv2d_args(
     s = pair(stride, "stride", minimum=1)
     d = pair(dilation, "dilation", minimum=1)
     k = (weight.shape[2], weight.shape[3])
-    top, bottom, left, right = _padding_per_side(padding, k, s, d)
+    top, bottom, left, right = padding_per_side(padding, k, s, d)
     check_conv_weight(x.shape[1], weight, bias, groups)
     ek = (effective_kernel_size(k[0], d[0]), effective_kernel_size(k[1], d[1]))
     hp, wp = x.shape[2] + top + bottom, x.shape[3] + left + right
@@ -151,13 +151,13 @@ def conv2d(
     x = a.padded_input()
     if cg == 1 and nchw:
         out = _depthwise_nchw(x, weight, s, d, (h_out, w_out))
-        return _finish(out, bias, a.was_unbatched)
+        return finish_output(out, bias, a.was_unbatched)
     # Channels last (one copy), so that the C_in values of a pixel are contiguous and
     # every window row below is one contiguous run of k_w * C_in values.
     x = x.permute(0, 2, 3, 1).contiguous()  # (N, Hp, Wp, C_in)
     if g > 1 and cg > 1 and s == (1, 1) and n > 0:
         out = _grouped_by_taps(x, weight, g, d, (h_out, w_out), nchw)
-        return _finish(out, bias, a.was_unbatched)
+        return finish_output(out, bias, a.was_unbatched)
     # Windows of the dilated extent, then keep every d-th row/column of each window.
     x = x.unfold(1, ek[0], s[0])[..., :: d[0]]  # (N, H_out, Wp, C_in, k_h)
     x = x.unfold(2, ek[1], s[1])[..., :: d[1]]  # (N, H_out, W_out, C_in, k_h, k_w)
@@ -166,17 +166,19 @@ def conv2d(
     kernels = weight.reshape(g, og, cg, k[0], k[1]).permute(0, 3, 4, 2, 1)
     if cg == 1:  # depthwise, channels last
         out = _depthwise(windows, kernels).reshape(n, h_out, w_out, c_out)
-        return _finish(out.permute(0, 3, 1, 2), bias, a.was_unbatched)
+        return finish_output(out.permute(0, 3, 1, 2), bias, a.was_unbatched)
     m = n * h_out * w_out
     # The im2col matrix of each group, (G, M, k_h * k_w * C_in/G): this reshape copies.
     cols = windows.reshape(m, k[0] * k[1], g, cg).permute(2, 0, 1, 3)
     cols = cols.reshape(g, m, k[0] * k[1] * cg)
     kernels = kernels.reshape(g, k[0] * k[1] * cg, og)
     out = grouped_product(cols, kernels, n, (h_out, w_out), nchw)
-    return _finish(out, bias, a.was_unbatched)
+    return finish_output(out, bias, a.was_unbatched)
 
 
-def _finish(out: torch.Tensor, bias: torch.Tensor | None, was_unbatched: bool) -> torch.Tensor:
+def finish_output(
+    out: torch.Tensor, bias: torch.Tensor | None, was_unbatched: bool
+) -> torch.Tensor:
     """Add the bias to ``(N, C_out, H_out, W_out)`` (a fresh tensor, in place) and unbatch."""
     if bias is not None:
         out += bias.view(-1, 1, 1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from convbook._args import IntPair
-from convbook.ops.conv import Padding, _finish, check_conv2d_args
+from convbook.ops.conv import Padding, check_conv2d_args, finish_output
 
 
 def conv2d_direct(
@@ -70,5 +70,5 @@ def conv2d_direct(
             tap = x[..., i * dh :: sh, j * dw :: sw][..., :h_out, :w_out]
             tap = tap.reshape(n, g, cg, h_out * w_out)  # (N, G, C_in/G, H_out·W_out)
             out += w[..., i, j] @ tap  # (G, O/G, C_in/G) @ (.., C_in/G, ..): sum over C_in/G
-    return _finish(out.view(n, c_out, h_out, w_out), bias, a.was_unbatched)
+    return finish_output(out.view(n, c_out, h_out, w_out), bias, a.was_unbatched)
 

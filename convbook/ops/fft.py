@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 
 from convbook._args import IntPair
-from convbook.ops.conv import Padding, _finish, check_conv2d_args
+from convbook.ops.conv import Padding, check_conv2d_args, finish_output
 
 #: the dtypes torch.fft computes in on every device
 FFT_DTYPES = (torch.float32, torch.float64)
@@ -72,7 +72,7 @@ def conv2d_fft(
     g, og = a.groups, c_out // a.groups
     (sh, sw), (h_out, w_out) = a.stride, a.output_size
     if n == 0:  # an empty batch (MKL's FFT refuses empty transforms)
-        return _finish(x.new_zeros(0, c_out, h_out, w_out), bias, a.was_unbatched)
+        return finish_output(x.new_zeros(0, c_out, h_out, w_out), bias, a.was_unbatched)
     size = (hp, wp)  # transforms of the padded input's size: the outputs kept never wrap
     f = hp * (wp // 2 + 1)  # frequencies of a real transform of this size
     X = torch.fft.rfft2(x, s=size).reshape(n, g, cg, f)
@@ -82,7 +82,7 @@ def conv2d_fft(
     y = torch.fft.irfft2(Y.reshape(n, c_out, hp, wp // 2 + 1), s=size)
     # Output (i, j) sits at index (i·s, j·s): keep the valid positions, every s-th one.
     y = y[..., : (h_out - 1) * sh + 1 : sh, : (w_out - 1) * sw + 1 : sw]
-    return _finish(y.contiguous(), bias, a.was_unbatched)
+    return finish_output(y.contiguous(), bias, a.was_unbatched)
 
 
 def dilated(weight: torch.Tensor, dilation: tuple[int, int]) -> torch.Tensor:

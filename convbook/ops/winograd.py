@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from convbook._args import IntPair
-from convbook.ops.conv import Padding, _finish, check_conv2d_args
+from convbook.ops.conv import Padding, check_conv2d_args, finish_output
 
 #: ``Bᵀ``, ``G`` and ``Aᵀ`` of F(2, 3) (Lavin & Gray, 2016, section 4.1)
 INPUT_TRANSFORM = torch.tensor(
@@ -98,7 +98,7 @@ def conv2d_winograd(
     M = (U @ V).reshape(4, 4, c_out, n, th, tw).permute(3, 2, 4, 5, 0, 1)  # (N, C, Th, Tw, 4, 4)
     Y = transform_output(M)  # Aᵀ M A: (N, C_out, Th, Tw, 2, 2)
     Y = Y.permute(0, 1, 2, 4, 3, 5).reshape(n, c_out, 2 * th, 2 * tw)[..., :h_out, :w_out]
-    return _finish(Y.contiguous(), bias, a.was_unbatched)
+    return finish_output(Y.contiguous(), bias, a.was_unbatched)
 
 
 def transform_input(d: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ Each module uses only those listed after it::
 from convbook.receptive_field.arithmetic import field_size, next_field
 from convbook.receptive_field.gradient import unit_gradient
 from convbook.receptive_field.plot import plot_receptive_field
-from convbook.receptive_field.table import Layer, ReceptiveField, unit_box
+from convbook.receptive_field.table import Layer, ReceptiveField
 from convbook.receptive_field.trace import receptive_field
 
 __all__ = [
@@ -28,6 +28,5 @@ __all__ = [
     "next_field",
     "plot_receptive_field",
     "receptive_field",
-    "unit_box",
     "unit_gradient",
 ]

@@ -24,7 +24,8 @@ from convbook._args import check_int_range, check_tensor
 from convbook.data import normalize
 from convbook.images import as_image
 from convbook.inference import predict
-from convbook.receptive_field import receptive_field, unit_box
+from convbook.receptive_field import receptive_field
+from convbook.receptive_field.table import unit_box
 
 #: input rows and columns ``((top, bottom), (left, right))``, inclusive
 Box = tuple[tuple[int, int], tuple[int, int]]

@@ -1,9 +1,10 @@
 """Every public function answers bad arguments with a ValueError or TypeError naming them.
 
 A table gives, for each public function and class of the modules in :data:`SWEPT`
-(``ops``, ``shapes``, ``counting``, ``roofline``, ``kernels``, ``images``, ``layers``, ``receptive_field``,
-``data``, ``models``, ``hardware``, ``inference``, ``timing`` and the training engine's
-``recipes``, ``loader``, ``muon``, ``fit``, ``checkpoint``), one valid call and the *kind* of
+(``ops``, ``shapes``, ``counting``, ``roofline``, ``kernels``, ``images``, ``layers``,
+``receptive_field``, ``data``, ``models``, ``hardware``, ``inference``, ``timing`` and the
+training engine's ``recipes``, ``loader``, ``muon``, ``fit``, ``checkpoint``), one valid call
+and the *kind* of
 each argument; each kind brings its own bad values (wrong type, zero, negative, NaN, inf,
 bool for an int, float for an int, wrong number of dimensions, empty tensors, sizes too large
 to allocate, ...), and a row may add bad values of its own.  Every bad call is a test: it must
@@ -120,6 +121,15 @@ class Row:
 def _model() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Conv2d(2, 1, 3))
+
+
+def _png_file() -> bytes:
+    """The bytes of a small PNG file, as an upload brings them."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 10, 10)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _rf_result() -> rf.ReceptiveField:
@@ -429,7 +439,8 @@ ROWS = [
              intensities=(0.1, 1000.0)),
         dict(ax=["axes", 3, None], peak=POSITIVE_FLOATS, bandwidth=POSITIVE_FLOATS,
              label=[3, None], color=[3, None],
-             intensities=[(1.0,), (0.0, 1.0), (10.0, 1.0), "ab", (1.0, NAN), None])),
+             intensities=[(1.0,), (0.0, 1.0), (10.0, 1.0), "ab", (1.0, NAN), None]),
+        covers=(roofline.plot_roofline,)),
     # ------------------------------------------------------------------ kernels
     *(Row(f"kernels.{name}", getattr(kernels, name), dict(size=3),
           dict(size=[*ints(1), HUGE])) for name in ("identity", "box_blur")),
@@ -439,6 +450,9 @@ ROWS = [
     # ------------------------------------------------------------------ images
     Row("photo", images.photo, dict(name="camera", gray=False, size=8),
         dict(name=CHOICES, gray=BOOLS, size=[*no_none(ints(1)), HUGE])),
+    Row("read_image", images.read_image, dict(content=_png_file, name="x.png", max_side=None),
+        dict(content=[None, "x.png", 3], name=[None, 3, b"x.png"],
+             max_side=[*no_none(ints(1)), "8"])),
     Row("resize_shorter_side", images.resize_shorter_side, dict(image=_t(3, 8, 8), size=4),
         dict(image=tensors((8,), (1, 1, 3, 8, 8), (3, 0, 8)), size=[*ints(1), HUGE])),
     # ------------------------------------------------------------------ layers
@@ -644,6 +658,10 @@ ROWS = [
     *(Row(f"timing.{fn.__name__}", fn, dict(fn=lambda: (lambda: None), repeat=2, warmup=0),
           dict(fn=FUNCTIONS_BAD, repeat=ints(1), warmup=ints(0)))
       for fn in (timing.measure, timing.best_time, timing.median_time)),
+    Row("timing.benchmark_time", timing.benchmark_time,
+        dict(fn=lambda: (lambda: None), num_threads=None, min_run_time=0.001, statistic="min"),
+        dict(fn=[None, 3], num_threads=no_none(ints(1)), min_run_time=POSITIVE_FLOATS,
+             statistic=[*CHOICES, "mean"])),
     Row("save_checkpoint", _save,
         dict(path=lambda: __import__("pathlib").Path(__import__("tempfile").mkdtemp()) / "c.pt",
              model=_tiny_net, optimizer=None, epoch=0, history=None, config=None,

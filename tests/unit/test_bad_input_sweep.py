@@ -1,7 +1,7 @@
 """Every public function answers bad arguments with a ValueError or TypeError naming them.
 
 A table gives, for each public function of ``ops``, ``shapes``, ``counting``, ``kernels``,
-``images``, ``layers``, ``receptive_field``, ``data`` and the training engine (``train``,
+``images``, ``layers``, ``antialias``, ``receptive_field``, ``data`` and the training engine (``train``,
 ``recipes``, ``evaluation``, ``devices``, ``loader``, ``optim``, ``models``, ``checkpoint``),
 one valid call and the *kind* of
 each argument; each kind brings its own bad values (wrong type, zero, negative, NaN, inf,
@@ -30,6 +30,7 @@ from PIL import Image
 from torch import nn
 
 from convbook import (
+    antialias,
     checkpoint,
     counting,
     data,
@@ -132,6 +133,14 @@ def _subset(n_train, n_test, seed=0):
 
 def _conv2d_layer(kernel_size, X):
     return layers.Conv2D(kernel_size)(X)
+
+
+def _blur_layer(padding_mode, x):
+    return antialias.BlurPool2d(padding_mode)(x)
+
+
+def _max_blur_layer(padding_mode, x):
+    return antialias.MaxBlurPool2d(padding_mode)(x)
 
 
 def _toy() -> data.ImageData:
@@ -294,6 +303,16 @@ ROWS = [
     # ------------------------------------------------------------------ layers
     Row("Conv2D", _conv2d_layer, dict(kernel_size=3, X=_t(5, 5)),
         dict(kernel_size=[*pairs(1), HUGE], X=tensors((5,), (1, 5, 5), (0, 5)))),
+    # ------------------------------------------------------------------ antialias
+    *(Row(name, fn, dict(x=_t(1, 2, 4, 4), padding_mode="zeros"),
+          dict(x=[*tensors((4, 4), (2, 4, 4), (1, 2, 4, 4, 1), (0, 2, 4, 4), (1, 2, 0, 4),
+                           *too_small), _t(1, 2, 4, 4, dtype=torch.uint8)],
+               padding_mode=CHOICES))
+      for name, fn, too_small in (
+          ("blur_pool2d", antialias.blur_pool2d, ()),
+          ("max_blur_pool2d", antialias.max_blur_pool2d, ((1, 2, 1, 4), (1, 2, 4, 1))),
+          ("BlurPool2d", _blur_layer, ()),
+          ("MaxBlurPool2d", _max_blur_layer, ((1, 2, 1, 4),)))),
     # ------------------------------------------------------------------ receptive_field
     Row("receptive_field", rf.receptive_field, dict(model=_model, input_size=(1, 8, 8)),
         dict(model=[None, "net", lambda: (lambda x: x)],

@@ -111,6 +111,8 @@ CASES = {
     "ch04.min_pool": (lambda X, k: -F.max_pool2d(-X, k), [
         lambda X, k: F.max_pool2d(-X, k), lambda X, k: F.avg_pool2d(X, k),
         lambda X, k: -F.max_pool2d(-X, k, stride=1), lambda X, k: F.max_pool2d(X)]),
+    "ch04.exact_shift": (8, [1, 2, 6, 4, True]),
+    "ch04.pretrained_shift_survival": None,  # depends on the shipped weights: see _case
     "ch05.output_size": (10, [12, 11, 9, True]),
     "ch05.stride_two": (STRIDE_TWO, [
         [[1, 3, 2], [4, 10, 6], [3, 7, 4]], [[0, 1, 2, 2], *STRIDE_TWO[1:]]]),
@@ -145,6 +147,11 @@ CASES = {
 
 
 def _case(name):
+    if name == "ch04.pretrained_shift_survival":
+        from shift_survival import pretrained_survivors
+
+        survivors, _, n = pretrained_survivors()
+        return survivors, [n - survivors, str(survivors)]
     if name == "ch07.rank1_error":
         right, kernel = _rank1_errors()
         return right, [kernel, right * 1.1, 0.0, "small"]

@@ -117,11 +117,11 @@ def test_dtype_and_device_follow_the_input():
 
 @pytest.mark.parametrize("fn", [blur_pool2d, max_blur_pool2d])
 def test_bad_input(fn):
-    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"x must be a torch\.Tensor"):
         fn([[1.0]])
     with pytest.raises(ValueError, match=r"x must be a 4D \(N, C, H, W\) tensor"):
         fn(torch.rand(3, 4, 4))
-    with pytest.raises(TypeError, match="x must be a floating-point tensor, got torch.int64"):
+    with pytest.raises(TypeError, match=r"x must be a floating-point tensor, got torch\.int64"):
         fn(torch.ones(1, 1, 4, 4, dtype=torch.int64))
     with pytest.raises(ValueError, match="padding_mode must be one of 'zeros', 'circular'"):
         fn(torch.rand(1, 1, 4, 4), "reflect")

@@ -1,9 +1,9 @@
 """Every public function answers bad arguments with a ValueError or TypeError naming them.
 
 A table gives, for each public function of ``ops``, ``shapes``, ``counting``, ``kernels``,
-``images``, ``layers``, ``antialias``, ``receptive_field``, ``data`` and the training engine (``train``,
-``recipes``, ``evaluation``, ``devices``, ``loader``, ``optim``, ``models``, ``checkpoint``),
-one valid call and the *kind* of
+``images``, ``layers``, ``antialias``, ``receptive_field``, ``data`` and the training engine
+(``train``, ``recipes``, ``evaluation``, ``devices``, ``loader``, ``optim``, ``models``,
+``checkpoint``), one valid call and the *kind* of
 each argument; each kind brings its own bad values (wrong type, zero, negative, NaN, inf,
 bool for an int, float for an int, wrong number of dimensions, empty tensors, ...), and a
 row may add bad values of its own.  Every bad call is a test: it must raise ``ValueError``

@@ -2,9 +2,9 @@
 
 import torch
 import torch.nn.functional as F
+from shift_survival import pretrained_survivors
 
 from convbook.check import ch04
-from shift_survival import pretrained_survivors
 
 
 def test_pool_output_size():

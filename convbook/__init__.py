@@ -38,6 +38,7 @@ _SUBMODULES = {
     "timing",
     "train",
     "training",
+    "volume_figure",
     "widgets",
 }
 

@@ -107,6 +107,7 @@ RIGHT_INTS = {
     "ch08.conv_parameters": 32 * 27 + 32,
     "ch08.optimizer_steps": 3 * 50,
     "ch08.fastnet_final_size": 3,
+    "ch09.class_map_positions": ((96 - 32) // 8 + 1) * ((128 - 32) // 8 + 1),
     "ch90.transpose_size": 16 * 2 + (3 - 2),
 }
 

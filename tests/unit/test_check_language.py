@@ -140,6 +140,7 @@ CASES = {
     "ch09.rank_correlation": (0.4, [float(np.corrcoef(ch09.MAP_A, ch09.MAP_B)[0, 1]), 0.6,
                                     -0.4, "0.4", math.nan]),
     "ch09.occlusion_passes": (50, [49, 64, 51, "50"]),
+    "ch09.class_map_positions": (117, [192, 12, 96, 100, True]),
     "ch90.same_padding": ((2, 3), [(3, 2), (3, 3), (2, 2), 5]),
     "ch90.transpose_size": (33, [32, 31]),
     "ch90.nhwc_to_nchw": ((0, 3, 1, 2), [[0, 2, 3, 1], [0, 3, 2, 1], [0, 3, 3, 1]]),

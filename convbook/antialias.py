@@ -103,31 +103,31 @@ def max_blur_pool2d(x: torch.Tensor, padding_mode: str = "zeros") -> torch.Tenso
     return F.avg_pool2d(F.avg_pool2d(m, 2, stride=1), 2, stride=2)
 
 
-class BlurPool2d(nn.Module):
+class _Pool(nn.Module):
+    """A layer without parameters that applies ``pool(x, padding_mode)``."""
+
+    pool = staticmethod(blur_pool2d)
+
+    def __init__(self, padding_mode: str = "zeros") -> None:
+        super().__init__()
+        self.padding_mode = check_choice(padding_mode, "padding_mode", PADDING_MODES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x, self.padding_mode)
+
+    def extra_repr(self) -> str:
+        return f"padding_mode={self.padding_mode!r}"
+
+
+class BlurPool2d(_Pool):
     """:func:`blur_pool2d` as a layer, with no parameters: ``(N, C, H, W) → (N, C, ⌈H/2⌉,
     ⌈W/2⌉)``."""
 
-    def __init__(self, padding_mode: str = "zeros") -> None:
-        super().__init__()
-        self.padding_mode = check_choice(padding_mode, "padding_mode", PADDING_MODES)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return blur_pool2d(x, self.padding_mode)
-
-    def extra_repr(self) -> str:
-        return f"padding_mode={self.padding_mode!r}"
+    pool = staticmethod(blur_pool2d)
 
 
-class MaxBlurPool2d(nn.Module):
+class MaxBlurPool2d(_Pool):
     """:func:`max_blur_pool2d` as a layer, with no parameters: a drop-in replacement for
     ``nn.MaxPool2d(2)``, ``(N, C, H, W) → (N, C, H // 2, W // 2)``."""
 
-    def __init__(self, padding_mode: str = "zeros") -> None:
-        super().__init__()
-        self.padding_mode = check_choice(padding_mode, "padding_mode", PADDING_MODES)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return max_blur_pool2d(x, self.padding_mode)
-
-    def extra_repr(self) -> str:
-        return f"padding_mode={self.padding_mode!r}"
+    pool = staticmethod(max_blur_pool2d)

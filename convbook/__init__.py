@@ -12,6 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = {
+    "antialias",
     "check",
     "cli",
     "counting",
@@ -31,6 +32,7 @@ _SUBMODULES = {
     "source",
     "timing",
     "training",
+    "volume_figure",
     "widgets",
 }
 

@@ -17,6 +17,8 @@ from convbook.check._answers import as_int_list, as_tensor, judge_int, wrong_kin
 from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
 
+#: Exercise 4: the largest kernel side the check takes (its test images grow with the kernel).
+MAX_KERNEL = 64
 #: Exercise 5: a 3-channel 224x224 image, a 7x7 kernel, stride 2, padding 3 (ResNet's stem).
 IM2COL_INPUT = (3, 224, 224)
 IM2COL_LAYER = {"kernel_size": 7, "stride": 2, "padding": 3}
@@ -86,34 +88,43 @@ def _step(channel: int, horizontal: bool, size: int = 12) -> torch.Tensor:
 
 
 def blue_edge_kernel(K: object) -> CheckResult:
-    """Exercise 4: a kernel of shape ``(3, k, k)`` (or ``(1, 3, k, k)``, k at most 5) that
-    responds to horizontal edges in the blue channel, and gives zero on a flat image of any
-    colour, on horizontal edges in red or green, and on vertical edges in blue.
+    """Exercise 4: a kernel of shape ``(3, k, k)`` (or ``(3, k_h, k_w)``, or with a leading 1:
+    ``(1, 3, k, k)``), each side from 1 to :data:`MAX_KERNEL`, that responds to horizontal
+    edges in the blue channel, and gives zero on a flat image of any colour, on horizontal
+    edges in red or green, and on vertical edges in blue.
+
+    The test images are grey, ``2 * max(k_h, k_w) + 2`` pixels on a side (at least 12), so
+    that every kernel fits and has windows across each edge.
 
     Answer: a tensor or nested list of shape ``(3, k, k)``.
     """
     t = as_tensor(K)
     if t is not None and t.dim() == 4 and t.shape[0] == 1:
         t = t[0]
-    if t is None or t.dim() != 3 or t.shape[0] != 3 or max(t.shape[1:]) > 5:
-        return wrong_kind(K, text("ch03.blue_edge_kernel.what"))
+    if t is None or t.dim() != 3 or t.shape[0] != 3:
+        return wrong_kind(K, text("ch03.blue_edge_kernel.what", limit=MAX_KERNEL))
+    if max(t.shape[1:]) > MAX_KERNEL:
+        return verdict(False, "", text("ch03.blue_edge_kernel.too_large", limit=MAX_KERNEL,
+                                       shape=tuple(t.shape)))
     w = t[None]
+    size = max(12, 2 * max(t.shape[1:]) + 2)
 
     def response(image: torch.Tensor) -> float:
         return float(F.conv2d(image, w).abs().max())
 
     # Linear: zero on a flat image of each pure colour means zero on any flat image.
-    flat = max(response(torch.ones(1, 3, 12, 12, dtype=torch.float64) * colour.view(1, 3, 1, 1))
+    flat = max(response(torch.ones(1, 3, size, size, dtype=torch.float64)
+                        * colour.view(1, 3, 1, 1))
                for colour in torch.eye(3, dtype=torch.float64))
     if flat > 1e-6:
         return verdict(False, "", text("ch03.blue_edge_kernel.flat_not_zero"))
-    if response(_step(2, horizontal=True)) < 0.1:
+    if response(_step(2, horizontal=True, size=size)) < 0.1:
         return verdict(False, "", text("ch03.blue_edge_kernel.no_response"))
     for channel, colour in ((0, text("ch03.blue_edge_kernel.red")),
                             (1, text("ch03.blue_edge_kernel.green"))):
-        if response(_step(channel, horizontal=True)) > 1e-6:
+        if response(_step(channel, horizontal=True, size=size)) > 1e-6:
             return verdict(False, "", text("ch03.blue_edge_kernel.other_channel", colour=colour))
-    if response(_step(2, horizontal=False)) > 1e-6:
+    if response(_step(2, horizontal=False, size=size)) > 1e-6:
         return verdict(False, "", text("ch03.blue_edge_kernel.vertical"))
     return verdict(True, text("ch03.blue_edge_kernel.success"), "")
 

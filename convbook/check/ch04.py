@@ -1,7 +1,8 @@
 """Self-checks for chapter 4 (pooling).
 
 Every expected answer comes from real torch layers (``nn.MaxPool2d``), ``F.unfold`` (the
-windows themselves) or ``torch.amin``, never from the book's own pooling code.
+windows themselves), ``torch.amin`` or a measurement on a network (shifting its input and
+comparing outputs), never from the book's own pooling code.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.check._answers import as_tensor, judge_int, wrong_kind
+from convbook.check._answers import as_int, as_tensor, judge_int, wrong_kind
 from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
 
@@ -97,3 +98,68 @@ def min_pool(fn: object) -> CheckResult:
         if not torch.allclose(Y, expected.double()):
             return verdict(False, "", text("ch04.min_pool.wrong_values"))
     return verdict(True, text("ch04.min_pool.success"), "")
+
+
+def _three_stages(x: torch.Tensor) -> torch.Tensor:
+    """Exercise 5's network with fixed whole-number weights (exact sums): three stages of a
+    3x3 convolution with circular padding and ``nn.MaxPool2d(2)``."""
+    generator = torch.Generator().manual_seed(0)
+    for c_in, c_out in ((1, 2), (2, 2), (2, 2)):
+        weight = torch.randint(-2, 3, (c_out, c_in, 3, 3), generator=generator).double()
+        x = F.max_pool2d(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), weight), 2)
+    return x
+
+
+def exact_shift(answer: object) -> CheckResult:
+    """Exercise 5: the smallest shift to the right (circular) of the input of three stages of
+    3x3 convolution (circular padding) and 2x2 max pooling that shifts their output exactly.
+
+    Measured: the input is shifted by 1, 2, ... pixels until the output equals a shift of
+    the unshifted output.
+
+    Answer: an int, a number of pixels.
+    """
+    x = torch.randint(0, 10, (1, 1, 32, 32), generator=torch.Generator().manual_seed(1)).double()
+    y = _three_stages(x)
+    expected = next(s for s in range(1, 33)
+                    if any(torch.equal(_three_stages(torch.roll(x, s, -1)), torch.roll(y, t, -1))
+                           for t in range(y.shape[-1])))
+    return judge_int(answer, expected, "ch04.exact_shift",
+                     typical={1: "one_pixel", 2: "one_stage", 6: "added"})
+
+
+def _shift_right(images: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W)`` images moved one pixel to the right, the new first column a copy of
+    the second (chapter 4's ``shift_right``), written here with ``torch.cat``."""
+    return torch.cat((images[..., 1:2], images[..., :-1]), dim=-1)
+
+
+def pretrained_shift_survival(answer: object) -> CheckResult:
+    """Exercise 6: of the 50 test images shipped with the pretrained network, how many keep
+    their predicted class when moved one pixel to the right (the new first column a copy of
+    the second)?
+
+    Measured here: the shipped network's predictions before and after the shift, with the
+    normalisation of ``pretrained_info()``.
+
+    Answer: an int, a number of images.
+    """
+    if as_int(answer) is None:  # no need to load the network for the placeholder
+        what = text("ch04.pretrained_shift_survival.what")
+        return wrong_kind(answer, text("common.judge.an_int", what=what))
+    from convbook import models  # deferred: loading the network takes a moment
+
+    net = models.pretrained()
+    info = models.pretrained_info()
+    images, labels = models.pretrained_samples()
+    mean = torch.tensor(info["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(info["std"]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        before = net((images.float() / 255 - mean) / std).argmax(1)
+        after = net((_shift_right(images).float() / 255 - mean) / std).argmax(1)
+    expected = int((before == after).sum())
+    right_before, right_after = int((before == labels).sum()), int((after == labels).sum())
+    return judge_int(answer, expected, "ch04.pretrained_shift_survival",
+                     typical={right_before: "accuracy", right_after: "accuracy",
+                              len(labels) - expected: "changed"},
+                     images=len(labels))

@@ -3,7 +3,8 @@
 Each expected answer is computed here, without :mod:`convbook.explain` or
 :mod:`convbook.receptive_field`: the receptive field by the forward recursion over
 FastNet's layer list, Grad-CAM from its formula with plain tensor arithmetic, Spearman's
-correlation from ``1 - 6 Σd² / (n(n² - 1))``, the forward passes by counting windows.
+correlation from ``1 - 6 Σd² / (n(n² - 1))``, the forward passes by counting windows, the
+positions of the class map by running a ``FastNet``'s layers on an empty photo.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import math
 
 import torch
 
+from convbook.check._answers import judge_int
 from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.models import FastNet
 
 # (kernel, stride) of FastNet's convolutions and poolings up to the output of blocks.1
 BLOCKS_1 = ((2, 1),  # the 2x2 whitening convolution
@@ -27,6 +30,8 @@ MAP_A = (0.1, 0.4, 0.35, 0.8)
 MAP_B = (0.2, 0.1, 0.5, 0.9)
 # exercise 4: occlusion of a 32x32 image
 IMAGE, WINDOW, STRIDE = 32, 8, 4
+# exercise 7: the photo that the fully convolutional FastNet slides over
+PHOTO = (96, 128)
 
 
 def _is_int(value: object) -> bool:
@@ -132,3 +137,24 @@ def occlusion_passes(answer: object) -> CheckResult:
     if answer in ((IMAGE // STRIDE) ** 2, (IMAGE // STRIDE) ** 2 + 1):
         return verdict(False, "", text("ch09.occlusion_passes.window_overhangs"))
     return verdict(False, "", text("ch09.occlusion_passes.hint"))
+
+
+def class_map_positions(answer: object) -> CheckResult:
+    """Exercise 7: how many positions (rows times columns) the fully convolutional FastNet's
+    class map has for a :data:`PHOTO` (96 x 128) photo.
+
+    Measured: a narrow ``FastNet`` (the same layers and strides) runs on an empty 32x32
+    image, whose last feature map is the max pool's window, and on an empty photo, whose
+    last feature map that window then slides over with stride 1.
+
+    Answer: an int, a number of positions.
+    """
+    net = FastNet(widths=(2, 2, 2)).eval()
+    with torch.no_grad():
+        window = net.blocks(net.act(net.whiten(torch.zeros(1, 3, IMAGE, IMAGE)))).shape[2:]
+        last = net.blocks(net.act(net.whiten(torch.zeros(1, 3, *PHOTO)))).shape[2:]
+    rows, cols = (n - k + 1 for n, k in zip(last, window))
+    h, w = PHOTO
+    return judge_int(answer, rows * cols, "ch09.class_map_positions", rows=rows, cols=cols,
+                     typical={(h // 8) * (w // 8): "no_crop", (h // 32) * (w // 32): "tiles",
+                              ((h - 32) // 8) * ((w - 32) // 8): "fencepost"})

@@ -1,17 +1,17 @@
 """Every public function answers bad arguments with a ValueError or TypeError naming them.
 
-A table gives, for each public function and class of the modules in :data:`SWEPT`
-(``ops``, ``shapes``, ``counting``, ``roofline``, ``kernels``, ``images``, ``layers``,
+A table gives, for each public function and class of the modules in :data:`SWEPT` (``ops``,
+``shapes``, ``counting``, ``roofline``, ``kernels``, ``images``, ``layers``, ``antialias``,
 ``receptive_field``, ``data``, ``models``, ``hardware``, ``inference``, ``timing`` and the
 training engine's ``recipes``, ``loader``, ``muon``, ``fit``, ``checkpoint``), one valid call
-and the *kind* of
-each argument; each kind brings its own bad values (wrong type, zero, negative, NaN, inf,
-bool for an int, float for an int, wrong number of dimensions, empty tensors, sizes too large
-to allocate, ...), and a row may add bad values of its own.  Every bad call is a test: it must
-raise ``ValueError`` or ``TypeError`` (``DatasetError`` is neither: a data problem, not a bad
-argument) whose message names the argument.  Each call replaces one argument of a valid call,
-and the valid calls are tested too, so an error can only come from the replaced argument.
-Every public callable of those modules has a row, or a reason in :data:`EXEMPT`.
+and the *kind* of each argument; each kind brings its own bad values (wrong type, zero,
+negative, NaN, inf, bool for an int, float for an int, wrong number of dimensions, empty
+tensors, sizes too large to allocate, ...), and a row may add bad values of its own. Every bad
+call is a test: it must raise ``ValueError`` or ``TypeError`` (``DatasetError`` is neither: a
+data problem, not a bad argument) whose message names the argument. Each call replaces one
+argument of a valid call, and the valid calls are tested too, so an error can only come from
+the replaced argument. Every public callable of those modules has a row, or a reason in
+:data:`EXEMPT`.
 
 ``cli`` (argparse, tested in ``test_cli.py``), ``widgets``, ``training.live``,
 ``training.distributed`` (torchrun, ``test_distributed.py``), ``explain`` (``test_explain.py``)
@@ -33,6 +33,7 @@ from PIL import Image
 from torch import nn
 
 from convbook import (
+    antialias,
     counting,
     data,
     hardware,
@@ -148,6 +149,14 @@ def _subset(n_train, n_test, seed=0):
 
 def _conv2d_layer(kernel_size, X):
     return layers.Conv2D(kernel_size)(X)
+
+
+def _blur_layer(padding_mode, x):
+    return antialias.BlurPool2d(padding_mode)(x)
+
+
+def _max_blur_layer(padding_mode, x):
+    return antialias.MaxBlurPool2d(padding_mode)(x)
 
 
 def _toy() -> data.ImageData:
@@ -459,6 +468,17 @@ ROWS = [
     Row("Conv2D", _conv2d_layer, dict(kernel_size=3, X=_t(5, 5)),
         dict(kernel_size=[*pairs(1), HUGE], X=tensors((5,), (1, 5, 5), (0, 5))),
         covers=(layers.Conv2D,)),
+    # ------------------------------------------------------------------ antialias
+    *(Row(name, fn, dict(x=_t(1, 2, 4, 4), padding_mode="zeros"),
+          dict(x=[*tensors((4, 4), (2, 4, 4), (1, 2, 4, 4, 1), (0, 2, 4, 4), (1, 2, 0, 4),
+                           *too_small), _t(1, 2, 4, 4, dtype=torch.uint8)],
+               padding_mode=CHOICES),
+          covers=covers)
+      for name, fn, too_small, covers in (
+          ("blur_pool2d", antialias.blur_pool2d, (), ()),
+          ("max_blur_pool2d", antialias.max_blur_pool2d, ((1, 2, 1, 4), (1, 2, 4, 1)), ()),
+          ("BlurPool2d", _blur_layer, (), (antialias.BlurPool2d,)),
+          ("MaxBlurPool2d", _max_blur_layer, ((1, 2, 1, 4),), (antialias.MaxBlurPool2d,)))),
     # ------------------------------------------------------------------ receptive_field
     Row("receptive_field", rf.receptive_field, dict(model=_model, input_size=(1, 8, 8)),
         dict(model=[None, "net", lambda: (lambda x: x)],
@@ -759,8 +779,8 @@ def test_every_row_sweeps_every_argument_of_its_function():
 
 
 #: the modules whose public callables the sweep holds to the rule
-SWEPT = [ops, shapes, counting, roofline, kernels, images, layers, rf, data, models, hardware,
-         inference, timing, recipes, loader, muon, fit_module, checkpoint]
+SWEPT = [ops, shapes, counting, roofline, kernels, images, layers, antialias, rf, data, models,
+         hardware, inference, timing, recipes, loader, muon, fit_module, checkpoint]
 
 #: public callables of SWEPT without a row, and why
 EXEMPT: dict[Any, str] = {

@@ -46,6 +46,19 @@ def test_blue_edge_kernel_accepts_row_differences_in_blue():
     assert ch03.blue_edge_kernel(K.tolist())
 
 
+def test_blue_edge_kernel_accepts_large_and_rectangular_kernels():
+    for k in (7, 9, 64):
+        K = torch.zeros(3, k, k)
+        K[2, 0], K[2, -1] = 1.0, -1.0  # first row minus last row, in blue
+        assert ch03.blue_edge_kernel(K), k
+    K = torch.zeros(3, 6, 2)
+    K[2, :3], K[2, 3:] = 1.0, -1.0  # top half minus bottom half, two columns wide
+    assert ch03.blue_edge_kernel(K)
+    K = torch.zeros(3, 6, 2)
+    K[2, 0, 0], K[2, -1, 1] = 1.0, -1.0  # a diagonal: its columns do not sum to 0
+    assert "vertical edge in blue" in ch03.blue_edge_kernel(K).message
+
+
 def test_blue_edge_kernel_rejects():
     sobel_y = [[1.0, 2, 1], [0, 0, 0], [-1, -2, -1]]
     cases = {
@@ -61,7 +74,10 @@ def test_blue_edge_kernel_rejects():
     K[1] = torch.tensor(sobel_y)  # green, not blue
     assert "does not respond" in ch03.blue_edge_kernel(K).message
     assert "(3, k, k)" in ch03.blue_edge_kernel(torch.zeros(3, 3)).message
-    assert "(3, k, k)" in ch03.blue_edge_kernel(torch.zeros(3, 7, 7)).message
+    assert "k from 1 to 64" in ch03.blue_edge_kernel(torch.zeros(4, 3, 3)).message
+    assert "does not respond" in ch03.blue_edge_kernel(torch.zeros(3, 7, 7)).message
+    too_large = ch03.blue_edge_kernel(torch.zeros(3, 65, 65))
+    assert not too_large and "up to 64 x 64; yours has shape (3, 65, 65)" in too_large.message
     assert "replace None" in ch03.blue_edge_kernel(None).message
 
 

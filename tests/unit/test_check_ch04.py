@@ -2,6 +2,7 @@
 
 import torch
 import torch.nn.functional as F
+from shift_survival import pretrained_survivors
 
 from convbook.check import ch04
 
@@ -43,3 +44,26 @@ def test_min_pool():
     assert "output is" in ch04.min_pool(lambda X, k: -F.max_pool2d(-X, k, stride=1)).message
     assert "fn raised" in ch04.min_pool(lambda X, k: F.max_pool2d(X)).message
     assert "a function" in ch04.min_pool(None).message
+
+
+def test_exact_shift():
+    assert ch04.exact_shift(8)  # three halvings: 2 * 2 * 2, by hand
+    assert "first pooling" in ch04.exact_shift(1).message
+    assert "halve the shift again" in ch04.exact_shift(2).message
+    assert "strides multiply" in ch04.exact_shift(6).message
+    assert "which is the first shift" in ch04.exact_shift(4).message
+    assert not ch04.exact_shift(16)  # a shift that works, but not the smallest
+    assert "a number of pixels" in ch04.exact_shift(None).message
+
+
+def test_pretrained_shift_survival():
+    survivors, right, n = pretrained_survivors()
+    assert ch04.pretrained_shift_survival(survivors)
+    assert f"{survivors} of {n}" in ch04.pretrained_shift_survival(survivors).message
+    if right != survivors:
+        assert "counts correct predictions" in ch04.pretrained_shift_survival(right).message
+    if n - survivors != survivors:
+        changed = ch04.pretrained_shift_survival(n - survivors)
+        assert "prediction changed" in changed.message
+    assert not ch04.pretrained_shift_survival(n + 1)
+    assert "a number of images" in ch04.pretrained_shift_survival(None).message

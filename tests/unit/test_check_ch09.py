@@ -58,3 +58,14 @@ def test_placeholder_and_wrong_types_fail(check, answers, hint):
     for answer in answers:
         result = check(answer)
         assert not result and hint in result.message, answer
+
+
+def test_class_map_positions():
+    rows, cols = (96 - 32) // 8 + 1, (128 - 32) // 8 + 1  # crops 8 pixels apart, by hand
+    assert ch09.class_map_positions(rows * cols)
+    assert "9 x 13" in ch09.class_map_positions(9 * 13).message
+    assert "must fit inside" in ch09.class_map_positions(12 * 16).message
+    assert "not every 32" in ch09.class_map_positions(3 * 4).message
+    assert "add one along each side" in ch09.class_map_positions(8 * 12).message
+    assert "how many starts" in ch09.class_map_positions(100).message
+    assert "a number of positions" in ch09.class_map_positions(None).message

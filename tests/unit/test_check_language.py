@@ -119,6 +119,8 @@ CASES = {
     "ch04.min_pool": (lambda X, k: -F.max_pool2d(-X, k), [
         lambda X, k: F.max_pool2d(-X, k), lambda X, k: F.avg_pool2d(X, k),
         lambda X, k: -F.max_pool2d(-X, k, stride=1), lambda X, k: F.max_pool2d(X)]),
+    "ch04.exact_shift": (8, [1, 2, 6, 4, True]),
+    "ch04.pretrained_shift_survival": None,  # depends on the shipped weights: see _case
     "ch05.output_size": (10, [12, 11, 9, True]),
     "ch05.stride_two": (STRIDE_TWO, [
         [[1, 3, 2], [4, 10, 6], [3, 7, 4]], [[0, 1, 2, 2], *STRIDE_TWO[1:]]]),
@@ -154,6 +156,7 @@ CASES = {
     "ch10.layer_macs": (8_294_400, [16_588_800, 6_230_016, "8294400"]),
     "ch10.layer_intensity": (16_588_800 / 291_456, [16_588_800 / 291_456 / 2, 1.0, "57"]),
     "ch10.fft_crossover": (5, [3, 7, 9, True]),
+    "ch09.class_map_positions": (117, [192, 12, 96, 100, True]),
     "ch90.same_padding": ((2, 3), [(3, 2), (3, 3), (2, 2), 5]),
     "ch90.transpose_size": (33, [32, 31]),
     "ch90.nhwc_to_nchw": ((0, 3, 1, 2), [[0, 2, 3, 1], [0, 3, 2, 1], [0, 3, 3, 1]]),
@@ -161,6 +164,11 @@ CASES = {
 
 
 def _case(name):
+    if name == "ch04.pretrained_shift_survival":
+        from shift_survival import pretrained_survivors
+
+        survivors, _, n = pretrained_survivors()
+        return survivors, [n - survivors, str(survivors)]
     if name == "ch07.rank1_error":
         right, kernel = _rank1_errors()
         return right, [kernel, right * 1.1, 0.0, "small"]

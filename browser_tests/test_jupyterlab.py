@@ -316,7 +316,7 @@ def test_widgets_respond_in_chapter_01(lab, lab_page, artifacts: Path):
     explorer.locator(".widget-play button").first.click()
     seen_steps, seen_srcs = set(), set()
     deadline = time.monotonic() + 8
-    while time.monotonic() < deadline and len(seen_steps) < 3:
+    while time.monotonic() < deadline and (len(seen_steps) < 3 or len(seen_srcs) < 3):
         seen_steps.add(step.inner_text().strip())
         seen_srcs.add(drawing.get_attribute("src"))
         time.sleep(0.1)

@@ -213,7 +213,8 @@ def test_a_chapter_names_d2l_zh_term_once_at_its_first_use(md):
 
 def test_the_bridge_check_sees_a_missing_a_late_and_a_repeated_mention():
     rows = [("feature map", "特征图", "特征映射"), ("epoch", "轮", "迭代周期")]
-    good = "特征图（d2l-zh 称为“特征映射”）很大。\n训练 3 轮（d2l-zh 称为“迭代周期”），再训练 2 轮。"
+    good = "特征图（d2l-zh 称为“特征映射”）很大。\n" \
+           "训练 3 轮（d2l-zh 称为“迭代周期”），再训练 2 轮。"
     assert missing_bridges(good, rows) == []
     assert missing_bridges("车轮和前轮都不是轮数。", rows) == []
     assert len(missing_bridges(good.replace("（d2l-zh 称为“特征映射”）", ""), rows)) == 1

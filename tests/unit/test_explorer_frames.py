@@ -139,6 +139,17 @@ def test_the_colour_key_is_drawn_below_the_frames(mode):
         assert found, label
 
 
+def test_frames_differ_as_the_step_advances():
+    # every step of a small setting draws its own picture (the window and the output cell
+    # move); a repeated step draws the same picture again
+    strip = frame_strip(input_size=4, kernel_size=3, padding=1, steps=range(MAX_FRAMES))
+    frames = [strip.frame(index).tobytes() for index in range(MAX_FRAMES)]
+    assert len(set(frames)) == MAX_FRAMES
+    repeated = frame_strip(input_size=4, kernel_size=3, padding=1, steps=[5, 6, 5])
+    assert np.array_equal(repeated.frame(0), repeated.frame(2))
+    assert not np.array_equal(repeated.frame(0), repeated.frame(1))
+
+
 def test_the_transposed_strip_counts_the_scattered_overlap():
     # chapter 05's strip: the input pixels each frame reads are those whose scattered
     # kernels overlap at that output, counted here by a transposed convolution of ones

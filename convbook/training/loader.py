@@ -33,7 +33,7 @@ from convbook._args import (
     check_positive_int,
     check_tensor,
 )
-from convbook.data import normalize, reflect_pad
+from convbook.data import check_mean_std, normalize_unchecked, reflect_pad
 from convbook.hardware import select_device
 from convbook.training.recipes import FLIPS
 
@@ -164,11 +164,9 @@ class TrainLoader:
         check_choice(flip, "flip", FLIPS)
         check_int(seed, "seed", minimum=0)
         check_int(translate, "translate", minimum=0, maximum=min(images.shape[2:]) - 1)
-        for name, t in (("mean", mean), ("std", std)):
-            check_tensor(t, name, [1], ["(C,)"])
-            if len(t) != images.shape[1]:
-                raise ValueError(f"{name} must have one value per channel ({images.shape[1]}), "
-                                 f"got {len(t)}")
+        if images.dtype != torch.uint8:
+            raise TypeError(f"images must be a uint8 tensor (0..255), got {images.dtype}")
+        check_mean_std(mean, std, images.shape[1], "images")  # once: batches trust them
         check_instance(memory_format, "memory_format", torch.memory_format,
                        "a torch.memory_format")
         device = select_device(device)
@@ -235,5 +233,5 @@ class TrainLoader:
             x = _crop(self.padded[idx], dy[sl], dx[sl], self.size)  # (B, C, H, W) uint8
             mirror = flips[sl].to(self.device).view(-1, 1, 1, 1)
             x = torch.where(mirror, x.flip(3), x)
-            x = _downscale(normalize(x, self.mean, self.std), scale)
+            x = _downscale(normalize_unchecked(x, self.mean, self.std), scale)
             yield x.contiguous(memory_format=self.memory_format), self.labels[idx]

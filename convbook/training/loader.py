@@ -63,7 +63,10 @@ def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[i
 
 def _crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[int, int]
           ) -> torch.Tensor:
-    """:func:`crop` for checked arguments (every batch of :class:`TrainLoader`)."""
+    """:func:`crop` for checked arguments (every batch of :class:`TrainLoader`): image ``n``
+    of ``padded: (N, C, H', W')`` from row ``dy[n]``, column ``dx[n]`` (``dy``, ``dx``:
+    ``(N,)`` integers, on any device), ``size = (h, w)``; returns ``(N, C, h, w)``, one
+    gather, nothing read back from the device."""
     n, c = padded.shape[:2]
     h, w = size
     dev = padded.device
@@ -88,7 +91,9 @@ def downscale(images: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def _downscale(images: torch.Tensor, scale: float) -> torch.Tensor:
-    """:func:`downscale` for checked arguments (every batch of :class:`TrainLoader`)."""
+    """:func:`downscale` for checked arguments (every batch of :class:`TrainLoader`):
+    ``images: (N, C, H, W)`` float → ``(N, C, round(scale·H), round(scale·W))`` (at least
+    1×1), ``images`` itself when the size stays the same."""
     h, w = images.shape[2:]
     size = (max(1, round(scale * h)), max(1, round(scale * w)))
     if size == (h, w):

@@ -227,14 +227,49 @@ _ERRORS_JS = """() => {
 }"""
 
 
-def open_notebook(page, lab: JupyterLab, name: str, timeout_s: float = 60) -> None:
-    """Open ``name`` in JupyterLab and wait until its kernel is idle.
+# What the open notebook shows so far: [cells in the DOM, output pictures decoded].
+_SHOWN_JS = """() => {
+    const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+    if (!nb) return [0, 0];
+    const pictures = [...nb.querySelectorAll('.jp-OutputArea-output img')];
+    return [nb.querySelectorAll('.jp-Cell').length,
+            pictures.filter(img => img.complete && img.naturalWidth > 0).length];
+}"""
+
+
+def committed_pictures(notebook: dict) -> int:
+    """The PNG outputs a reader sees in ``notebook`` (its JSON) without a kernel: those of
+    outputs that are not widgets (a widget's PNG is its fallback, shown only where the widget
+    cannot be)."""
+    return sum("image/png" in o.get("data", {}) and WIDGET_VIEW not in o.get("data", {})
+               for c in notebook["cells"] if c["cell_type"] == "code"
+               for o in c.get("outputs", []))
+
+
+def open_notebook(page, lab: JupyterLab, name: str, timeout_s: float = 300) -> None:
+    """Open ``name`` in JupyterLab and wait until all of it is rendered and its kernel is
+    idle: every cell of the served notebook in the page (the settings keep every cell in the
+    DOM) and every picture of its saved outputs decoded.  Waiting for the first cell only
+    let a test look at a long chapter (08, 03) while it was still being drawn.
 
     Each call uses a new, empty workspace, so the only open tab is this notebook (the
     default workspace would reopen the notebooks of earlier tests beside it).
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    notebook = json.loads((lab.root / name).read_text(encoding="utf-8"))
+    expected = [len(notebook["cells"]), committed_pictures(notebook)]
     page.goto(lab.url(f"lab/workspaces/{secrets.token_hex(8)}/tree/{name}"))
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_s * 1000)
+    try:
+        page.wait_for_function(
+            f"([cells, pictures]) => {{ const [c, p] = ({_SHOWN_JS})(); "
+            "return c === cells && p >= pictures; }",
+            arg=expected, timeout=timeout_s * 1000)
+    except PlaywrightTimeout as error:  # say what is missing
+        cells, pictures = page.evaluate(_SHOWN_JS)
+        raise AssertionError(
+            f"{name} was not all rendered within {timeout_s:.0f} s: {cells} of {expected[0]} "
+            f"cells, {pictures} of {expected[1]} pictures") from error
     page.wait_for_selector(
         ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout_s * 1000
     )

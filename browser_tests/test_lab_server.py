@@ -106,3 +106,33 @@ def test_a_chapter_is_cut_after_its_last_widget(tmp_path: Path):
     assert "widgets" not in cut.metadata
     nbformat.write(nbformat.v4.new_notebook(cells=[cell("no widget")]), tmp_path / "02_y.ipynb")
     assert widget_prefix(tmp_path / "02_y.ipynb") is None
+
+
+def test_an_opened_notebook_is_all_there(tmp_path: Path, page):
+    """open_notebook returns only when every cell and every saved picture is shown: a long
+    notebook (400 cells, a picture in every other one) is looked at at once, no waiting."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(buffer, format="PNG")
+    png = base64.b64encode(buffer.getvalue()).decode()
+    cells = []
+    for i in range(200):
+        cells.append(nbformat.v4.new_markdown_cell(f"Cell {i}: *some* text."))
+        cells.append(nbformat.v4.new_code_cell(f"picture({i})", execution_count=i + 1, outputs=[
+            nbformat.v4.new_output("display_data", data={"image/png": png,
+                                                         "text/plain": "<picture>"})]))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    path = tmp_path / "long.ipynb"
+    nbformat.write(nb, path)
+    with JupyterLab([path], tmp_path / "lab") as lab:
+        open_notebook(page, lab, path.name)
+        shown = page.evaluate("""() => [
+            document.querySelectorAll('.jp-Notebook .jp-Cell').length,
+            [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')]
+                .filter(img => img.complete && img.naturalWidth === 64).length]""")
+        assert shown == [400, 200]

@@ -191,12 +191,8 @@ def check_conv_weight(
     arguments' names in the messages (``X`` and ``K`` for ``conv2d_backward``).
     """
     c_out = weight.shape[0]
-    if c_in % groups:
-        raise ValueError(f"{input_name} channels ({c_in}) must be divisible by groups ({groups})")
-    if c_out % groups:
-        raise ValueError(
-            f"{weight_name}'s output channels ({c_out}) must be divisible by groups ({groups})"
-        )
+    check_groups(c_in, c_out, groups, in_name=f"{input_name} channels",
+                 out_name=f"{weight_name}'s output channels")
     if weight.shape[1] * groups != c_in:
         raise ValueError(
             f"{weight_name} expects {weight.shape[1]} * groups {groups} = "
@@ -206,6 +202,14 @@ def check_conv_weight(
     kernel = tuple(weight.shape[2:])
     if 0 in kernel:
         raise ValueError(f"{weight_name}'s kernel size must be >= 1 in each axis, got {kernel}")
+
+
+def check_groups(c_in: int, c_out: int, groups: int, *, in_name: str, out_name: str) -> None:
+    """Raise unless ``groups`` divides both channel counts, naming them ``in_name`` and
+    ``out_name`` (``"in_channels (4) must be divisible by groups (3)"``)."""
+    for name, channels in ((in_name, c_in), (out_name, c_out)):
+        if channels % groups:
+            raise ValueError(f"{name} ({channels}) must be divisible by groups ({groups})")
 
 
 def check_bias(bias: torch.Tensor | None, c_out: int) -> None:

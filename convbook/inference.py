@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook._args import check_choice, check_instance, check_positive_int, check_tensor
-from convbook.data import ImageData, normalize, reflect_pad
+from convbook.data import ImageData, check_mean_std, normalize_unchecked, reflect_pad
 from convbook.hardware import autocast, resolve_precision, select_device
 
 #: the levels of test-time augmentation: the images as they are, with their mirror images,
@@ -91,6 +91,7 @@ def logits_with_plain(
     (the same one when ``tta`` is 0).  Arguments as for :func:`predict`."""
     check_instance(model, "model", nn.Module, "a torch.nn.Module")
     _check_images(images)
+    check_mean_std(mean, std, images.shape[1], "images")  # once: the batches trust them
     check_positive_int(batch_size, "batch_size")
     level = _check_tta(tta)
     dev = select_device(device)
@@ -100,7 +101,7 @@ def logits_with_plain(
     averaged, plain = [], []
     try:
         for start in range(0, len(images), batch_size):
-            x = normalize(images[start:start + batch_size].to(dev), mean, std)
+            x = normalize_unchecked(images[start:start + batch_size].to(dev), mean, std)
             with autocast(dev, prec):
                 views = [(wt, model(v).float()) for wt, v in _views(x, level)]
             averaged.append(sum(wt * logits for wt, logits in views).cpu())

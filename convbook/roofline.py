@@ -32,7 +32,10 @@ from torch import nn
 
 from convbook._args import (
     check_bool,
+    check_callable,
     check_choice,
+    check_groups,
+    check_instance,
     check_int,
     check_number,
     check_positive_float,
@@ -78,10 +81,8 @@ class ConvLayer:
                      "stride", "groups", "batch"):
             check_positive_int(getattr(self, name), name)
         check_int(self.padding, "padding", minimum=0)
-        for name in ("in_channels", "out_channels"):
-            if getattr(self, name) % self.groups:
-                raise ValueError(f"{name} ({getattr(self, name)}) must be divisible by groups "
-                                 f"({self.groups})")
+        check_groups(self.in_channels, self.out_channels, self.groups,
+                     in_name="in_channels", out_name="out_channels")
         self.output_size  # noqa: B018 (raises if the kernel does not fit the padded input)
 
     @property
@@ -141,8 +142,7 @@ def conv_layers(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str,
         ValueError: a convolution with a non-square kernel, stride or padding, a padding
             string, or dilation (:class:`ConvLayer` describes neither).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_instance(model, "model", nn.Module, "a torch.nn.Module")
     shape = tuple(input_shape) if isinstance(input_shape, Sequence) else ()
     if len(shape) != 4:
         raise ValueError(f"input_shape must be (N, C, H, W), got {input_shape!r}")
@@ -205,7 +205,7 @@ def predicted_seconds(
     layer: ConvLayer, peak: float, bandwidth: float, dtype: str = "float32"
 ) -> float:
     """The roofline's lower bound on the layer's time: ``max(F / peak, B / bandwidth)``."""
-    _check_layer(layer)
+    check_instance(layer, "layer", ConvLayer, "a ConvLayer")
     return layer.flops / attainable_flops(layer.intensity(dtype), peak, bandwidth)
 
 
@@ -256,8 +256,13 @@ ALGORITHMS: dict[str, Conv] = {
 def why_not(name: str, layer: ConvLayer, dtype: str = "float32") -> str | None:
     """Why algorithm ``name`` cannot compute ``layer`` in ``dtype``, or None if it can."""
     check_choice(name, "name", list(ALGORITHMS))
-    _check_layer(layer)
+    check_instance(layer, "layer", ConvLayer, "a ConvLayer")
     check_choice(dtype, "dtype", list(DTYPES))
+    return _why_not(name, layer, dtype)
+
+
+def _why_not(name: str, layer: ConvLayer, dtype: str) -> str | None:
+    """:func:`why_not` for checked arguments."""
     if name == "Winograd" and (layer.kernel_size, layer.stride) != (3, 1):
         return "Winograd F(2x2, 3x3) needs a 3x3 kernel and stride 1"
     if name == "FFT" and DTYPES[dtype] not in FFT_DTYPES:
@@ -280,7 +285,7 @@ def time_algorithms(
 
     ``progress(done, total, name)`` is called before each measurement and once at the end.
     """
-    _check_layer(layer)
+    check_instance(layer, "layer", ConvLayer, "a ConvLayer")
     if names is None:
         names = list(ALGORITHMS)
     elif isinstance(names, (list, tuple)):
@@ -291,8 +296,8 @@ def time_algorithms(
     if num_threads is not None:
         check_positive_int(num_threads, "num_threads")
     check_number(min_run_time, "min_run_time", low=0.0, low_ok=False)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a function or None, got {progress!r}")
+    if progress is not None:
+        check_callable(progress, "progress", "as progress(done, total, name)")
     x, w = layer.tensors(dtype)
     args = dict(stride=layer.stride, padding=layer.padding, groups=layer.groups)
     times: dict[str, float | None] = {}
@@ -301,7 +306,7 @@ def time_algorithms(
             if progress is not None:
                 progress(i, len(names), name)
             fn = ALGORITHMS[name]
-            times[name] = None if why_not(name, layer, dtype) else benchmark_time(
+            times[name] = None if _why_not(name, layer, dtype) else benchmark_time(
                 lambda fn=fn: fn(x, w, **args), num_threads=num_threads,
                 min_run_time=min_run_time)
     if progress is not None:
@@ -320,9 +325,8 @@ def plot_roofline(
     ridge point marked, over ``intensities`` (FLOP per byte)."""
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be matplotlib Axes, got {type(ax).__name__}")
-    for value, name in ((label, "label"), (color, "color")):
-        if not isinstance(value, str):
-            raise TypeError(f"{name} must be a string, got {value!r}")
+    check_instance(label, "label", str, "a string")
+    check_instance(color, "color", str, "a string")
     if not isinstance(intensities, (tuple, list)) or len(intensities) != 2:
         raise TypeError(f"intensities must be a pair (low, high), got {intensities!r}")
     lo, hi = (check_positive_float(i, "intensities") for i in intensities)
@@ -341,13 +345,8 @@ def plot_roofline(
 
 def achieved_flops(layer: ConvLayer, seconds: float) -> float:
     """FLOP/s a layer achieved if it took ``seconds``."""
-    _check_layer(layer)
+    check_instance(layer, "layer", ConvLayer, "a ConvLayer")
     return layer.flops / check_positive_float(seconds, "seconds")
-
-
-def _check_layer(layer: object) -> None:
-    if not isinstance(layer, ConvLayer):
-        raise TypeError(f"layer must be a ConvLayer, got {type(layer).__name__}")
 
 
 __all__ = [

@@ -7,11 +7,18 @@ The modules, each using only those listed after it::
               download)
     cache     ``cache_dir``: the decoded ``.pt`` cache, its fingerprints and clean-up
     dataset   ``ImageData``, ``channel_stats``: the data set as tensors, its statistics
-    batching  ``batches``, ``num_batches``, ``normalize``, ``reflect_pad``: batches on the
-              training device
+    batching  ``batches``, ``num_batches``, ``normalize``, ``check_mean_std``,
+              ``normalize_unchecked``, ``reflect_pad``: batches on the training device
 """
 
-from convbook.data.batching import batches, normalize, num_batches, reflect_pad
+from convbook.data.batching import (
+    batches,
+    check_mean_std,
+    normalize,
+    normalize_unchecked,
+    num_batches,
+    reflect_pad,
+)
 from convbook.data.cache import cache_dir
 from convbook.data.dataset import ImageData, channel_stats
 from convbook.data.sources import CIFAR10_CLASSES, CIFAR10_SIZES, DatasetError, cifar10
@@ -24,8 +31,10 @@ __all__ = [
     "batches",
     "cache_dir",
     "channel_stats",
+    "check_mean_std",
     "cifar10",
     "normalize",
+    "normalize_unchecked",
     "num_batches",
     "reflect_pad",
 ]

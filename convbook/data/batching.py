@@ -1,7 +1,9 @@
 """Batches on the training device: :func:`batches` and :func:`num_batches` cut a data set into
 batches; :func:`normalize` and :func:`reflect_pad` (the padding of random shifts and of
 test-time augmentation) work on a whole batch of tensors at once, never image by image
-through PIL.
+through PIL.  A loop over batches checks the normalisation constants once
+(:func:`check_mean_std`) and then calls :func:`normalize_unchecked`, which never waits for
+the device.
 """
 
 from __future__ import annotations
@@ -23,21 +25,36 @@ def normalize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.T
     """``(N, C, H, W)`` uint8 (0..255) → float32 ``(x / 255 - mean) / std`` per channel.
 
     ``mean`` and ``std`` are ``(C,)`` tensors on the 0..1 scale (:meth:`ImageData.mean_std`);
-    ``std`` must be positive and both finite.
+    ``std`` must be positive and both finite.  A loop over batches checks them once
+    (:func:`check_mean_std`) and calls :func:`normalize_unchecked`.
     """
     check_tensor(x, "x", [4], ["(N, C, H, W)"])
     if x.dtype != torch.uint8:
         raise TypeError(f"x must be a uint8 tensor (0..255), got {x.dtype}")
-    c = x.shape[1]
+    check_mean_std(mean, std, x.shape[1], "x")
+    return normalize_unchecked(x, mean, std)
+
+
+def check_mean_std(mean: torch.Tensor, std: torch.Tensor, channels: int, images: str) -> None:
+    """Raise unless ``mean`` and ``std`` are finite ``(channels,)`` tensors and ``std > 0``;
+    ``images`` names the argument whose channels they normalise.  (Reading the values waits
+    for the device: check once, before a loop over batches.)"""
     for t, name in ((mean, "mean"), (std, "std")):
-        check_tensor(t, name, [1], [f"(C,) = ({c},)"])
-        if t.shape[0] != c:
-            raise ValueError(f"{name} must have one value per channel of x ({c}), got "
-                             f"{t.shape[0]}")
+        check_tensor(t, name, [1], [f"(C,) = ({channels},)"])
+        if t.shape[0] != channels:
+            raise ValueError(f"{name} must have one value per channel of {images} "
+                             f"({channels}), got {t.shape[0]}")
         if not torch.isfinite(t).all():
             raise ValueError(f"{name} must be finite, got {t.tolist()}")
     if not (std > 0).all():
         raise ValueError(f"std must be > 0 in every channel, got {std.tolist()}")
+
+
+def normalize_unchecked(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
+                        ) -> torch.Tensor:
+    """:func:`normalize` for arguments already checked (:func:`check_mean_std`, a uint8
+    ``x``): ``(N, C, H, W)`` uint8 → float32, ``mean`` and ``std`` ``(C,)``.  Nothing is
+    read back from the device, so a training loop never waits on it."""
     mean = mean.to(x.device).view(1, -1, 1, 1)
     std = std.to(x.device).view(1, -1, 1, 1)
     return (x.float() / 255 - mean) / std

@@ -33,7 +33,7 @@ from convbook._args import (
     check_positive_int,
     check_tensor,
 )
-from convbook.data import normalize, reflect_pad
+from convbook.data import check_mean_std, normalize_unchecked, reflect_pad
 from convbook.hardware import select_device
 from convbook.training.recipes import FLIPS
 
@@ -63,7 +63,10 @@ def crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[i
 
 def _crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, size: tuple[int, int]
           ) -> torch.Tensor:
-    """:func:`crop` for checked arguments (every batch of :class:`TrainLoader`)."""
+    """:func:`crop` for checked arguments (every batch of :class:`TrainLoader`): image ``n``
+    of ``padded: (N, C, H', W')`` from row ``dy[n]``, column ``dx[n]`` (``dy``, ``dx``:
+    ``(N,)`` integers, on any device), ``size = (h, w)``; returns ``(N, C, h, w)``, one
+    gather, nothing read back from the device."""
     n, c = padded.shape[:2]
     h, w = size
     dev = padded.device
@@ -88,7 +91,9 @@ def downscale(images: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def _downscale(images: torch.Tensor, scale: float) -> torch.Tensor:
-    """:func:`downscale` for checked arguments (every batch of :class:`TrainLoader`)."""
+    """:func:`downscale` for checked arguments (every batch of :class:`TrainLoader`):
+    ``images: (N, C, H, W)`` float → ``(N, C, round(scale·H), round(scale·W))`` (at least
+    1×1), ``images`` itself when the size stays the same."""
     h, w = images.shape[2:]
     size = (max(1, round(scale * h)), max(1, round(scale * w)))
     if size == (h, w):
@@ -164,11 +169,9 @@ class TrainLoader:
         check_choice(flip, "flip", FLIPS)
         check_int(seed, "seed", minimum=0)
         check_int(translate, "translate", minimum=0, maximum=min(images.shape[2:]) - 1)
-        for name, t in (("mean", mean), ("std", std)):
-            check_tensor(t, name, [1], ["(C,)"])
-            if len(t) != images.shape[1]:
-                raise ValueError(f"{name} must have one value per channel ({images.shape[1]}), "
-                                 f"got {len(t)}")
+        if images.dtype != torch.uint8:
+            raise TypeError(f"images must be a uint8 tensor (0..255), got {images.dtype}")
+        check_mean_std(mean, std, images.shape[1], "images")  # once: batches trust them
         check_instance(memory_format, "memory_format", torch.memory_format,
                        "a torch.memory_format")
         device = select_device(device)
@@ -235,5 +238,5 @@ class TrainLoader:
             x = _crop(self.padded[idx], dy[sl], dx[sl], self.size)  # (B, C, H, W) uint8
             mirror = flips[sl].to(self.device).view(-1, 1, 1, 1)
             x = torch.where(mirror, x.flip(3), x)
-            x = _downscale(normalize(x, self.mean, self.std), scale)
+            x = _downscale(normalize_unchecked(x, self.mean, self.std), scale)
             yield x.contiguous(memory_format=self.memory_format), self.labels[idx]

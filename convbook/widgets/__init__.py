@@ -16,6 +16,8 @@ _EXPORTS = {
     "BookWidget": "base",
     "KernelEditor": "kernel_editor",
     "ConvExplorer": "explorer",
+    "frame_strip": "explorer_frames",
+    "FrameStrip": "explorer_frames",
     "LayerExplorer": "layer_explorer",
     "RooflineExplorer": "roofline_explorer",
     "ImageUpload": "upload",

@@ -24,7 +24,9 @@ sliders make the combination valid again.  The explorer follows the pattern of
 :class:`~convbook.widgets.explorer_state.ConvExplorerState` (``ex.state``), changed only by
 :meth:`ConvExplorer.set`, which the sliders call too; the arithmetic is in
 :mod:`~convbook.widgets.explorer_geometry` and the picture in
-:mod:`~convbook.widgets.explorer_drawing`.
+:mod:`~convbook.widgets.explorer_drawing`.  A page without a kernel shows only the first
+picture; :func:`~convbook.widgets.explorer_frames.frame_strip` draws the same picture at
+several steps as one PNG, for such pages.
 
 Everything works headless (in tests, or a notebook run by nbval), through the sliders or
 through :meth:`ConvExplorer.set`:
@@ -120,7 +122,13 @@ from convbook.widgets.base import (
 )
 from convbook.widgets.explorer_drawing import Painter, legend_html
 from convbook.widgets.explorer_geometry import INPUT, PADDING, ZERO, Pair, output_padding_limits
-from convbook.widgets.explorer_state import LIMITS, NAMES, ConvExplorerState, changed
+from convbook.widgets.explorer_state import (
+    LIMITS,
+    NAMES,
+    ConvExplorerState,
+    changed,
+    describe,
+)
 from convbook.widgets.png import png_bytes
 
 # INPUT, PADDING, ZERO: the cell kinds of ConvExplorer.cell_kinds, importable from here too
@@ -352,16 +360,4 @@ class ConvExplorer(BookWidget):
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
-        parts = [
-            f"mode={self.mode!r}",
-            f"input={self.input_size}",
-            f"kernel={self.kernel_size}",
-            f"padding={self.padding}",
-            f"stride={self.stride}",
-            f"dilation={self.dilation}",
-        ]
-        if self.mode == "transposed":
-            parts.append(f"output_padding={self.output_padding}")
-        size = self.output_size
-        result = "impossible" if size is None else f"output {size}"
-        return f"ConvExplorer({', '.join(parts)} -> {result})"
+        return f"ConvExplorer({describe(self.state)})"

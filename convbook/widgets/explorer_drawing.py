@@ -125,8 +125,8 @@ def _text_width(text: str) -> int:
     return int(np.ceil(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(text))) + 2
 
 
-def legend_html(transposed: bool) -> str:
-    """The colour key, as HTML."""
+def legend_items(transposed: bool) -> list[tuple[RGB, str]]:
+    """The colour key: ``(colour, what it means)`` for every colour of the picture."""
     items = [(COLOURS[INPUT], "input"), (COLOURS[PADDING], "padding")]
     if transposed:
         items += [(COLOURS[ZERO], "inserted zero"), (COLOURS[CROPPED], "cropped")]
@@ -136,11 +136,17 @@ def legend_html(transposed: bool) -> str:
         (CURRENT, "current output"),
         (VISITED, "done"),
     ]
+    return items
+
+
+def legend_html(transposed: bool) -> str:
+    """The colour key, as HTML."""
     swatch = (
         '<span style="display:inline-block;width:0.9em;height:0.9em;'
         'border:1px solid #999;background:rgb{};margin:0 0.3em 0 0.8em"></span>{}'
     )
-    return "".join(swatch.format(colour, html.escape(label)) for colour, label in items)
+    return "".join(swatch.format(colour, html.escape(label))
+                   for colour, label in legend_items(transposed))
 
 
 def _text_layer(

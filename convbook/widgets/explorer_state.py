@@ -103,3 +103,25 @@ def changed(state: ConvExplorerState, changes: dict[str, Any]) -> ConvExplorerSt
     else:
         step = min(state.step, last)
     return dataclasses.replace(state, **sizes, mode=mode, per_axis=per_axis, step=step)
+
+
+def describe(state: ConvExplorerState) -> str:
+    """The settings and the output size, as the reprs show them.
+
+    >>> describe(ConvExplorerState(padding=(1, 1)))
+    "mode='conv', input=(5, 5), kernel=(3, 3), padding=(1, 1), stride=(1, 1), \
+dilation=(1, 1) -> output (5, 5)"
+    """
+    parts = [
+        f"mode={state.mode!r}",
+        f"input={state.input_size}",
+        f"kernel={state.kernel_size}",
+        f"padding={state.padding}",
+        f"stride={state.stride}",
+        f"dilation={state.dilation}",
+    ]
+    if state.mode == "transposed":
+        parts.append(f"output_padding={state.output_padding}")
+    size = state.geometry.output_size
+    result = "impossible" if size is None else f"output {size}"
+    return f"{', '.join(parts)} -> {result}"

@@ -138,14 +138,30 @@ def test_imports_for_type_checkers_only_are_no_dependency(tmp_path):
 
 
 def private_imports(path: Path, known: set[str]) -> list[str]:
-    """``from convbook.x import _name`` in ``path``: a name with a leading underscore taken
-    from another module (modules themselves, ``convbook._args``, may be named so)."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """Private names of other convbook modules that ``path`` uses: ``from convbook.x import
+    _name``, and ``mod._name`` where ``mod`` is a convbook module imported by name
+    (``from convbook.training import loader`` or ``import convbook.x as mod``).  Modules
+    themselves (``convbook._args``) may be named so, and dunders are no one's secret."""
+    found, aliases = [], {}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and \
                 node.module.startswith("convbook"):
-            found += [f"{node.module}.{a.name}" for a in node.names
-                      if a.name.startswith("_") and f"{node.module}.{a.name}" not in known]
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if full in known:
+                    aliases[a.asname or a.name] = full
+                elif a.name.startswith("_"):
+                    found.append(full)
+        elif isinstance(node, ast.Import):
+            aliases.update((a.asname, a.name) for a in node.names
+                           if a.asname and a.name in known)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.value.id in aliases and node.attr.startswith("_") and \
+                not node.attr.startswith("__") and \
+                f"{aliases[node.value.id]}.{node.attr}" not in known:
+            found.append(f"{aliases[node.value.id]}.{node.attr}")
     return found
 
 
@@ -160,6 +176,17 @@ def test_the_private_name_rule_sees_one(tmp_path):
     source.write_text("from convbook.data.cache import _fingerprint, cache_dir\n"
                       "from convbook import _args\n")
     assert private_imports(source, {"convbook._args"}) == ["convbook.data.cache._fingerprint"]
+
+
+def test_the_private_name_rule_sees_one_taken_through_a_module(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("from convbook.training import loader\n"
+                      "import convbook.data.batching as batching\n"
+                      "from convbook import _args\n"
+                      "x = loader._crop, loader.crop, loader.__doc__, batching._x, _args.pair\n")
+    known = {"convbook.training.loader", "convbook.data.batching", "convbook._args"}
+    assert private_imports(source, known) == ["convbook.training.loader._crop",
+                                              "convbook.data.batching._x"]
 
 
 def training_map() -> list[str]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
 
+from convbook.inference import predict
 from convbook.training.loader import TrainLoader, crop, downscale
 
 
@@ -106,3 +109,65 @@ def test_an_epoch_at_a_smaller_scale_is_the_same_epoch_shrunk():
         torch.testing.assert_close(x_small, downscale(x_full, 0.5))
     with pytest.raises(ValueError, match=r"scale must be in \(0, 1\], got 1.5"):
         next(tl.epoch(0, scale=1.5))
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        (dict(std=torch.tensor([0.2, 0.0, 0.2])), ValueError, "std must be > 0 in every channel"),
+        (dict(mean=torch.tensor([0.5, float("nan"), 0.5])), ValueError, "mean must be finite"),
+        (dict(std=torch.tensor([0.2, float("inf"), 0.2])), ValueError, "std must be finite"),
+        (dict(mean=torch.zeros(4)), ValueError,
+         r"mean must have one value per channel of images \(3\), got 4"),
+        (dict(images=torch.zeros(6, 3, 8, 8)), TypeError,
+         "images must be a uint8 tensor \\(0..255\\), got torch.float32"),
+    ],
+)
+def test_bad_statistics_or_images_are_refused_when_the_loader_is_made(changes, error, message):
+    # checked once, where the loader is built, not at its first batch
+    arguments = dict(images=torch.zeros(6, 3, 8, 8, dtype=torch.uint8),
+                     labels=torch.arange(6), batch_size=2, mean=torch.full((3,), 0.5),
+                     std=torch.full((3,), 0.25)) | changes
+    with pytest.raises(error, match=message):
+        TrainLoader(**arguments)
+
+
+class _Reads(TorchFunctionMode):
+    """Records the torch calls that read a tensor's values back to Python (on a GPU, each
+    waits for the device to finish its queue)."""
+
+    READS = frozenset({"item", "tolist", "__bool__", "__float__", "__int__", "__index__"})
+
+    def __init__(self):
+        super().__init__()
+        self.reads = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in self.READS:
+            self.reads.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_batches_of_an_epoch_read_nothing_back():
+    # normalising each batch must not re-check mean and std (torch.isfinite(...).all() in
+    # an if: a wait for the GPU per batch); the loader checked them once
+    _, tl = loader(n=12, batch_size=4)
+    with _Reads() as mode:
+        batches = list(tl.epoch(0, scale=0.5))
+    assert len(batches) == 3 and mode.reads == []
+
+
+def test_predicting_batch_by_batch_reads_nothing_back_but_the_logits():
+    images = torch.randint(0, 256, (12, 3, 4, 4), dtype=torch.uint8)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(48, 5))
+    mean, std = torch.full((3,), 0.5), torch.full((3,), 0.25)
+    _ = predict(model, images[:1], mean, std, batch_size=4, device="cpu")  # warm up
+    with _Reads() as mode:
+        logits = predict(model, images, mean, std, batch_size=4, device="cpu")
+    checks_once = mode.reads
+    assert logits.shape == (12, 5)
+    with _Reads() as mode:
+        predict(model, images[:4], mean, std, batch_size=4, device="cpu")
+    assert mode.reads == checks_once  # the same reads for 1 batch as for 3: none per batch
+    with pytest.raises(ValueError, match="std must be > 0 in every channel"):
+        predict(model, images, mean, torch.zeros(3), batch_size=4, device="cpu")

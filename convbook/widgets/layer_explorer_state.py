@@ -21,7 +21,7 @@ from torch import nn
 
 from convbook import explain
 from convbook._args import check_int_range, check_tensor
-from convbook.data import normalize
+from convbook.data import normalize_unchecked
 from convbook.images import as_image
 from convbook.inference import predict
 from convbook.receptive_field import receptive_field
@@ -211,7 +211,7 @@ def look(model: nn.Module, picture: torch.Tensor, mean: torch.Tensor, std: torch
     probabilities, the normalised input ``x: (1, 3, H, W)`` on ``device``, and the
     ``(C, h, w)`` feature maps of each of ``layers`` on the CPU."""
     probs = logits(model, picture[None], mean, std, device)[0].float().softmax(0)
-    x = normalize(picture[None].to(device), mean, std)
+    x = normalize_unchecked(picture[None].to(device), mean, std)  # predict checked them
     maps = explain.feature_maps(model, x, layers)
     return probs, x, {name: m[0].cpu() for name, m in maps.items()}
 

@@ -506,6 +506,11 @@ ROWS = [
              mean=[*tensors((2,), (3, 1)), lambda: torch.tensor([0.5, NAN, 0.5])],
              std=[*tensors((4,)), lambda: torch.tensor([1.0, 0.0, 1.0]),
                   lambda: torch.tensor([1.0, INF, 1.0]), lambda: -torch.ones(3)])),
+    Row("check_mean_std", data.check_mean_std,
+        dict(mean=_t(3), std=lambda: torch.ones(3), channels=3, images="x"),
+        dict(mean=[*tensors((2,), (3, 1)), lambda: torch.tensor([0.5, NAN, 0.5])],
+             std=[*tensors((4,)), lambda: torch.tensor([1.0, 0.0, 1.0]),
+                  lambda: torch.tensor([1.0, INF, 1.0]), lambda: -torch.ones(3)])),
     Row("batches", data.batches,
         dict(images=_t(10, 1, 1, 1, dtype=torch.uint8), labels=lambda: torch.arange(10),
              batch_size=4, shuffle=False, generator=None, drop_last=False, device="cpu"),
@@ -794,6 +799,8 @@ EXEMPT: dict[Any, str] = {
     fit_module.check_same_run: "part of fit's set-up: compares two configs fit built",
     checkpoint.set_rng_state: "restores what rng_state returned, for restore_checkpoint and "
                               "the data-parallel run, after they checked the checkpoint",
+    data.normalize_unchecked: "normalize's per-batch path, for mean and std that the loop "
+                              "checked once with check_mean_std (the normalize row)",
     rf.Layer: "a row of the table receptive_field() builds, not made by callers",
     rf.ReceptiveField: "the table receptive_field() builds, not made by callers",
 }

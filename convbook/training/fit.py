@@ -38,7 +38,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +99,7 @@ class Stopped(KeyboardInterrupt):
         return [f"{type(self).__name__}: {self}"]
 
 
-@contextmanager
-def stops_quietly(message: str) -> Iterator[None]:
+def stops_quietly(message: str) -> AbstractContextManager[None]:
     """Inside, Ctrl-C (or Jupyter's stop button) raises :class:`Stopped` with ``message``, one
     line in Jupyter, instead of a ``KeyboardInterrupt`` with a traceback into whatever code it
     landed in (a hand-written training loop spends its time in torch and matplotlib).  A
@@ -114,6 +113,11 @@ def stops_quietly(message: str) -> Iterator[None]:
     ['Stopped: the demo stopped']
     """
     check_instance(message, "message", str, "the line to show when Ctrl-C stops the code")
+    return _reraised_as_stopped(message)
+
+
+@contextmanager
+def _reraised_as_stopped(message: str) -> Iterator[None]:
     try:
         yield
     except Stopped:

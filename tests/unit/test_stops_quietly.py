@@ -92,8 +92,8 @@ def test_a_stop_raised_inside_passes_unchanged():
 
 
 def test_the_message_must_be_text():
-    with pytest.raises(TypeError, match="message"), stops_quietly(3):
-        pass
+    with pytest.raises(TypeError, match="message must be the line to show"):
+        stops_quietly(3)  # refused when called, before the code it would guard runs
 
 
 def test_training_interrupted_renders_as_its_message():

@@ -43,8 +43,9 @@ class TutorialNet(nn.Module):
 
     Shapes for a 32×32 input: 5×5 convolutions without padding take 32→28, the 2×2 pool
     →14, the second convolution →10, the pool →5, so the flattened features number
-    16·5·5 = 400.  (The 576 = 16·6·6 sometimes quoted comes from the "Neural Networks"
-    tutorial's LeNet with 3×3 kernels: 32→30→15→13→6.)
+    16·5·5 = 400.  (The 576 = 16·6·6 sometimes quoted comes from an older revision of the
+    "Neural Networks" tutorial, whose LeNet used 3×3 kernels: 32→30→15→13→6; that tutorial
+    now uses 5×5 kernels and 400 features too.)
     """
 
     def __init__(self, num_classes: int = 10) -> None:

@@ -3,7 +3,7 @@
 One module per concept.  Each uses only those listed after it (tested: no import goes back
 up)::
 
-    fit           fit, Run, StopRequest: a training run, start to finish, and Ctrl-C
+    fit           fit, Run, StopRequest, stops_quietly: a training run, start to finish, and Ctrl-C
     distributed   init, processes, Processes: data-parallel under torchrun
     loader        TrainLoader, crop, downscale, shard: shuffled, augmented batches
     recipes       Recipe, RECIPES, recipe_for, lr_factor, make_optimizers: how to train

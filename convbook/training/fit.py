@@ -6,7 +6,8 @@ mixed precision where the hardware has bfloat16 arithmetic (and says so when it 
 float32), augments whole batches on the device, draws live curves, and checkpoints after every
 epoch.  Ctrl-C (or Jupyter's stop button) finishes the current step, saves a checkpoint and
 stops (:class:`StopRequest`, :class:`TrainingInterrupted`); ``resume=True`` then ends with
-exactly the weights of an uninterrupted run.
+exactly the weights of an uninterrupted run.  In Jupyter the stop reads as one line, no
+traceback (:class:`Stopped`; :func:`stops_quietly` does the same for a hand-written loop).
 
 A :class:`Run` holds the phases of one run: set up once (device and precision, the batches, the
 model on the device with its whitening, the optimizers, or all of that from a checkpoint), then
@@ -37,7 +38,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,43 @@ class ResumeMismatchError(ValueError):
     """``resume=True`` with settings or data that differ from the checkpoint's run."""
 
 
-class TrainingInterrupted(KeyboardInterrupt):
+class Stopped(KeyboardInterrupt):
+    """A Ctrl-C (or Jupyter's stop button) that Jupyter reports in one line, its message,
+    instead of a traceback into library code: IPython shows what ``_render_traceback_``
+    returns.  In a terminal it is an ordinary ``KeyboardInterrupt``."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+def stops_quietly(message: str) -> AbstractContextManager[None]:
+    """Inside, Ctrl-C (or Jupyter's stop button) raises :class:`Stopped` with ``message``, one
+    line in Jupyter, instead of a ``KeyboardInterrupt`` with a traceback into whatever code it
+    landed in (a hand-written training loop spends its time in torch and matplotlib).  A
+    :class:`Stopped` raised inside (:func:`fit`'s :class:`TrainingInterrupted`) passes as it is.
+
+    >>> try:
+    ...     with stops_quietly("the demo stopped"):
+    ...         raise KeyboardInterrupt
+    ... except Stopped as stop:
+    ...     print(stop._render_traceback_())
+    ['Stopped: the demo stopped']
+    """
+    check_instance(message, "message", str, "the line to show when Ctrl-C stops the code")
+    return _reraised_as_stopped(message)
+
+
+@contextmanager
+def _reraised_as_stopped(message: str) -> Iterator[None]:
+    try:
+        yield
+    except Stopped:
+        raise
+    except KeyboardInterrupt:
+        raise Stopped(message) from None
+
+
+class TrainingInterrupted(Stopped):
     """Ctrl-C stopped ``fit`` (after finishing its step).  The message says where the run can
     be resumed from.  ``checkpoint`` is the file (``None`` if none was given); ``resumable``
     whether it holds this run (written by it, or the checkpoint it resumed from), and

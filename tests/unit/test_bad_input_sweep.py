@@ -653,6 +653,8 @@ ROWS = [
     Row("data_signature", fit_module.data_signature, dict(data=_toy),
         dict(data=[None, "d", _t(4, 3, 8, 8)])),
     Row("StopRequest", fit_module.StopRequest, dict(agreed=False), dict(agreed=BOOLS)),
+    Row("stops_quietly", fit_module.stops_quietly, dict(message="stopped"),
+        dict(message=[None, 3, b"stopped", ["stopped"]])),
     Row("shard", loader.shard, dict(n=10, rank=1, size=3),
         dict(n=ints(0), rank=[*ints(0), 3], size=ints(1))),
     Row("build_for", models.build_for, dict(recipe=lambda: recipes.RECIPES["fast"],

@@ -117,10 +117,7 @@ def translated_notebook(translated_md: str, executed: nbformat.NotebookNode | No
     outputs and metadata of its ``executed`` notebook (the committed ``.ipynb``, if any) for
     every code cell whose source is unchanged."""
     ours = jupytext.reads(translated_md, fmt="md:myst")
-    if executed is None:
-        nb = ours
-    else:
-        nb = combine_inputs_with_outputs(ours, executed, fmt="md:myst")
+    nb = ours if executed is None else combine_inputs_with_outputs(ours, executed, fmt="md:myst")
     nbformat.validate(nb)
     return nb
 

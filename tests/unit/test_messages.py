@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -212,15 +213,17 @@ def _literal_text(node: ast.expr) -> str | None:
     return None
 
 
-def bare_words(source: str, filename: str) -> list[str]:
-    """``file:line: code`` of every string with words in it shown to the reader without the
-    catalogs: a message argument of ``verdict``/``CheckResult``/``wrong_kind``, or a value
-    passed to ``text``/``judge_int``/``judge_number``, directly, through a conditional
-    expression, a ``+``, or a local variable.  ``text(...)`` and ``""`` are fine."""
-    tree = ast.parse(source, filename)
-    scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    found: set[tuple[int, int, str]] = set()
+class _ShownStrings:
+    """String literals with words that reach an expression a reader sees: directly, in a
+    tuple, list or conditional expression, through ``+``, or through a local variable of
+    ``scope``.  ``has_words(text)`` says which literals count; ``found`` collects
+    ``(line, column, code)``."""
 
+    def __init__(self, has_words: Callable[[str], bool]) -> None:
+        self.has_words = has_words
+        self.found: set[tuple[int, int, str]] = set()
+
+    @staticmethod
     def assigned(scope: ast.AST, name: str) -> list[ast.expr]:
         values = []
         for node in ast.walk(scope):
@@ -231,20 +234,37 @@ def bare_words(source: str, filename: str) -> list[str]:
                 values.append(node.value)
         return values
 
-    def check(node: ast.expr, scope: ast.AST, seen: frozenset[str] = frozenset()) -> None:
+    def check(self, node: ast.expr, scope: ast.AST, seen: frozenset[str] = frozenset()) -> None:
         words = _literal_text(node)
         if words is not None:
-            if WORDS.search(words):
-                found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
+            if self.has_words(words):
+                self.found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
         elif isinstance(node, ast.IfExp):
-            check(node.body, scope, seen)
-            check(node.orelse, scope, seen)
+            self.check(node.body, scope, seen)
+            self.check(node.orelse, scope, seen)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            check(node.left, scope, seen)
-            check(node.right, scope, seen)
+            self.check(node.left, scope, seen)
+            self.check(node.right, scope, seen)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for item in node.elts:
+                self.check(item, scope, seen)
         elif isinstance(node, ast.Name) and node.id not in seen:
-            for value in assigned(scope, node.id):
-                check(value, scope, seen | {node.id})
+            for value in self.assigned(scope, node.id):
+                self.check(value, scope, seen | {node.id})
+
+    def report(self, filename: str) -> list[str]:
+        return [f"{filename}:{line}: {code}" for line, _, code in sorted(self.found)]
+
+
+def bare_words(source: str, filename: str) -> list[str]:
+    """``file:line: code`` of every string with words in it shown to the reader without the
+    catalogs: a message argument of ``verdict``/``CheckResult``/``wrong_kind``, or a value
+    passed to ``text``/``judge_int``/``judge_number``, directly, through a conditional
+    expression, a ``+``, or a local variable.  ``text(...)`` and ``""`` are fine."""
+    tree = ast.parse(source, filename)
+    scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    shown = _ShownStrings(lambda words: bool(WORDS.search(words)))
+    check = shown.check
 
     for scope in scopes:
         for call in (n for n in ast.walk(scope) if isinstance(n, ast.Call)):
@@ -258,7 +278,7 @@ def bare_words(source: str, filename: str) -> list[str]:
                     name in JUDGES | {"text"} and keyword.arg not in (None, "typical")
                 ):
                     check(keyword.value, scope)
-    return [f"{filename}:{line}: {code}" for line, _, code in sorted(found)]
+    return shown.report(filename)
 
 
 def test_no_check_shows_words_outside_the_catalogs():
@@ -320,29 +340,8 @@ def bare_labels(source: str, filename: str) -> list[str]:
     tree = ast.parse(source, filename)
     scopes = [tree, *(n for n in ast.walk(tree)
                       if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
-    found: set[tuple[int, str]] = set()
-
-    def assigned(scope: ast.AST, name: str) -> list[ast.expr]:
-        return [node.value for node in ast.walk(scope) if isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)]
-
-    def check(node: ast.expr, scope: ast.AST, seen: frozenset[str] = frozenset()) -> None:
-        words = _literal_text(node)
-        if words is not None:
-            if LABEL_WORD.search(_NOT_WORDS.sub(" ", words)):
-                found.add((node.lineno, ast.unparse(node)[:70]))
-        elif isinstance(node, ast.IfExp):
-            check(node.body, scope, seen)
-            check(node.orelse, scope, seen)
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            check(node.left, scope, seen)
-            check(node.right, scope, seen)
-        elif isinstance(node, (ast.Tuple, ast.List)):
-            for item in node.elts:
-                check(item, scope, seen)
-        elif isinstance(node, ast.Name) and node.id not in seen:
-            for value in assigned(scope, node.id):
-                check(value, scope, seen | {node.id})
+    shown = _ShownStrings(lambda words: bool(LABEL_WORD.search(_NOT_WORDS.sub(" ", words))))
+    check = shown.check
 
     for scope in scopes:
         for call in (n for n in ast.walk(scope) if isinstance(n, ast.Call)):
@@ -359,7 +358,7 @@ def bare_labels(source: str, filename: str) -> list[str]:
                         check(item.elts[0] if isinstance(item, ast.Tuple) else item, scope)
                 elif keyword.arg in SHOWN_KEYWORDS:
                     check(value, scope)
-    return [f"{filename}:{line}: {code}" for line, code in sorted(found)]
+    return shown.report(filename)
 
 
 def test_no_widget_or_figure_shows_words_outside_the_catalogs():

@@ -130,7 +130,7 @@ def test_chinese_self_checks_answer_in_chinese(md):
             f"{md.name}: a self-check answers in English: {out[:200]!r}"
 
 
-@pytest.mark.parametrize("md", _pending(CHINESE), ids=lambda p: p.stem)
+@pytest.mark.parametrize("md", CHINESE, ids=lambda p: p.stem)
 def test_chinese_outputs_have_the_english_numbers(md):
     """Cell by cell, the outputs of the Chinese notebook hold the numbers of the English one
     (cells whose output depends on time or the machine, tagged nbval-ignore-output, aside;

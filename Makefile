@@ -89,8 +89,8 @@ test-browser: $(BROWSER_STAMP)
 # (chapters/zh/01_cross_correlation.md its Chinese edition).  The committed outputs
 # are those of a full run (CONVBOOK_QUICK=0, the default here): chapter 05 trains its
 # autoencoder longer and chapter 08 trains every network on all 50,000 CIFAR-10 images, so on
-# a 2-core CPU the whole book takes about 50 minutes, chapter 08 alone about 40.  `make test`
-# runs the chapters in quick mode; cells whose output depends on the mode are tagged
+# a 2-core CPU one edition takes about 50 minutes (chapter 08 alone about 40), both twice that.
+# `make test` runs the chapters in quick mode; cells whose output depends on the mode are tagged
 # nbval-ignore-output and assert what holds in both.
 notebooks: export CONVBOOK_QUICK ?= 0
 notebooks: $(STAMP)

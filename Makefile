@@ -13,7 +13,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.convbook-installed
-CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
+CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.md)) \
+	$(sort $(wildcard chapters/zh/[0-9][0-9]_*.md))
 
 # This checkout's package wins over any other installed copy (e.g. one venv shared by
 # several git worktrees: `make test VENV=../main/.venv`); notebook kernels inherit it.
@@ -82,15 +83,19 @@ $(BROWSER_STAMP): $(STAMP)
 test-browser: $(BROWSER_STAMP)
 	$(PY) -m pytest $(or $(ARGS),browser_tests)
 
-# Write the .ipynb of every chapter from its .md (keeping outputs), then execute it in place.
-# Pass CHAPTERS=chapters/01_cross_correlation.md to do one chapter.  The committed outputs
+# Bring the Chinese edition's code cells in step with the English ones (tools/translations.py),
+# then write the .ipynb of every chapter of both editions from its .md (keeping outputs) and
+# execute it in place.  Pass CHAPTERS=chapters/01_cross_correlation.md to do one chapter
+# (chapters/zh/01_cross_correlation.md its Chinese edition).  The committed outputs
 # are those of a full run (CONVBOOK_QUICK=0, the default here): chapter 05 trains its
 # autoencoder longer and chapter 08 trains every network on all 50,000 CIFAR-10 images, so on
-# a 2-core CPU chapter 08 takes most of the time (README.md has each chapter's).  `make test`
-# runs the chapters in quick mode; cells whose output depends on the mode are tagged
+# a 2-core CPU chapter 08 takes most of the time (README.md has each chapter's; both
+# editions, twice that).  `make test` runs the chapters in quick mode; cells whose
+# output depends on the mode are tagged
 # nbval-ignore-output and assert what holds in both.
 notebooks: export CONVBOOK_QUICK ?= 0
 notebooks: $(STAMP)
+	$(PY) tools/translations.py
 	@for md in $(CHAPTERS); do \
 		nb=$${md%.md}.ipynb; \
 		echo "== $$nb"; \
@@ -99,10 +104,9 @@ notebooks: $(STAMP)
 			--ExecutePreprocessor.timeout=3600 $$nb || exit 1; \
 		$(BIN)/jupytext --sync --quiet $$md || exit 1; \
 	done
-	$(PY) tools/translations.py
 
-# The Chinese edition: each chapters/zh/NN_name.md gets the English chapter's code cells, and
-# its .ipynb the executed English notebook's outputs (nothing is executed again).
+# The Chinese edition: each chapters/zh/NN_name.md and its .ipynb get the English chapter's
+# code cells (the set-up cell names the language); `make notebooks` executes them.
 translations: $(STAMP)
 	$(PY) tools/translations.py
 

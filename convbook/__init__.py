@@ -2,6 +2,8 @@
 
 Importing ``convbook`` is cheap and has no side effects: sub-modules are imported on
 first use (``convbook.ops``, ``convbook.shapes``, ``convbook.widgets``, ...).
+``convbook.set_language("zh")`` (each chapter's set-up cell) is
+:func:`convbook.language.set_language`.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ _SUBMODULES = {
     "counting",
     "data",
     "explain",
+    "fonts",
     "hardware",
     "images",
     "inference",
     "kernels",
+    "language",
     "layers",
     "models",
     "ops",
@@ -37,11 +41,17 @@ _SUBMODULES = {
 }
 
 
+# functions of sub-modules that the chapters call as ``convbook.<name>``
+_FUNCTIONS = {"set_language": "language", "get_language": "language"}
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
     raise AttributeError(f"module 'convbook' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_SUBMODULES])
+    return sorted([*globals(), *_SUBMODULES, *_FUNCTIONS])

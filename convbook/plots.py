@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from convbook.fonts import drawn_text, use_reader_font
 from convbook.ops import avg_pool2d, max_pool2d
 
 _HIGHLIGHT = "#9ecae1"
@@ -62,9 +63,12 @@ def sliding_window_figure(
         1, 5, figsize=(1.0 * sum(widths) + 0.5, 0.9 * X.shape[0] + 0.6),
         gridspec_kw={"width_ratios": widths},
     )
-    draw_grid(axes[0], X, highlight=(i, j, kh, kw), title="input X")
-    draw_grid(axes[2], K, highlight=(0, 0, kh, kw), title="kernel K")
-    draw_grid(axes[4], Y, highlight=(i, j, 1, 1), title="output Y")
+    draw_grid(axes[0], X, highlight=(i, j, kh, kw),
+              title=drawn_text("figures.sliding_window.input"))
+    draw_grid(axes[2], K, highlight=(0, 0, kh, kw),
+              title=drawn_text("figures.sliding_window.kernel"))
+    draw_grid(axes[4], Y, highlight=(i, j, 1, 1),
+              title=drawn_text("figures.sliding_window.output"))
     for ax, symbol in ((axes[1], "⋆"), (axes[3], "=")):
         ax.text(0.5, 0.5, symbol, ha="center", va="center", fontsize=26)
         ax.axis("off")
@@ -72,6 +76,7 @@ def sliding_window_figure(
         f"{float(X[i + a, j + b]):g}×{float(K[a, b]):g}" for a in range(kh) for b in range(kw)
     )
     fig.suptitle(f"Y[{i}, {j}] = {terms} = {float(Y[i, j]):g}", y=0.02, va="bottom")
+    use_reader_font(fig)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
@@ -106,6 +111,7 @@ def show_images(
         else:
             ax.imshow(image.numpy(), cmap=cmap, vmin=0, vmax=1)
         ax.set_title(titles[k], fontsize=10)
+    use_reader_font(fig)
     fig.tight_layout()
     return fig
 
@@ -142,17 +148,19 @@ def multi_channel_figure(X: torch.Tensor, K: torch.Tensor, i: int = 0, j: int = 
     grid = fig.add_gridspec(c, 6, width_ratios=widths)
     for ch in range(c):
         draw_grid(fig.add_subplot(grid[ch, 0]), X[ch], highlight=(i, j, kh, kw),
-                  title=f"input channel {ch}")
+                  title=drawn_text("figures.multi_channel.input", channel=ch))
         _operator(fig.add_subplot(grid[ch, 1]), "⋆")
         draw_grid(fig.add_subplot(grid[ch, 2]), K[ch], highlight=(0, 0, kh, kw),
-                  title=f"kernel slice {ch}")
+                  title=drawn_text("figures.multi_channel.kernel", channel=ch))
         ax = fig.add_subplot(grid[ch, 3])
         sign = "" if ch == 0 else "+ "
         _operator(ax, f"→ {sign}{float(parts[ch]):g}", fontsize=14)
     _operator(fig.add_subplot(grid[:, 4]), "=")
-    draw_grid(fig.add_subplot(grid[:, 5]), Y, highlight=(i, j, 1, 1), title="output")
+    draw_grid(fig.add_subplot(grid[:, 5]), Y, highlight=(i, j, 1, 1),
+              title=drawn_text("figures.multi_channel.output"))
     terms = " + ".join(f"{float(p):g}" for p in parts)
     fig.suptitle(f"Y[{i}, {j}] = {terms} = {float(Y[i, j]):g}", y=0.02, va="bottom")
+    use_reader_font(fig)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
@@ -177,18 +185,22 @@ def one_by_one_figure(X: torch.Tensor, K: torch.Tensor, i: int = 0, j: int = 0) 
     rows = max(c_i, c_o) * h
     fig = plt.figure(figsize=(0.9 * (c_i + 2 * w + 2) + 1, 0.75 * rows + 1.2))
     grid = fig.add_gridspec(rows, 5, width_ratios=[c_i, 0.7, w, 0.7, w])
-    draw_grid(fig.add_subplot(grid[:, 0]), W, title="W (c_o × c_i)", fmt="{:.1f}")
+    draw_grid(fig.add_subplot(grid[:, 0]), W, title=drawn_text("figures.one_by_one.weights"),
+              fmt="{:.1f}")
     _operator(fig.add_subplot(grid[:, 1]), "·")
     for ch in range(c_i):
         draw_grid(fig.add_subplot(grid[ch * h : (ch + 1) * h, 2]), X[ch],
-                  highlight=(i, j, 1, 1), title=f"input {ch}", fmt="{:.1f}")
+                  highlight=(i, j, 1, 1), title=drawn_text("figures.one_by_one.input", channel=ch),
+                  fmt="{:.1f}")
     _operator(fig.add_subplot(grid[:, 3]), "=")
     for o in range(c_o):
         draw_grid(fig.add_subplot(grid[o * h : (o + 1) * h, 4]), Y[o],
-                  highlight=(i, j, 1, 1), title=f"output {o}", fmt="{:.1f}")
+                  highlight=(i, j, 1, 1), title=drawn_text("figures.one_by_one.output", channel=o),
+                  fmt="{:.1f}")
     vector = ", ".join(f"{float(v):.1f}" for v in X[:, i, j])
     result = ", ".join(f"{float(v):.1f}" for v in Y[:, i, j])
     fig.suptitle(f"Y[:, {i}, {j}] = W · ({vector}) = ({result})", y=0.02, va="bottom")
+    use_reader_font(fig)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
@@ -215,14 +227,15 @@ def im2col_figure(X: torch.Tensor, K: torch.Tensor, row: int = 0) -> Figure:
         1, 6, figsize=(0.9 * sum(widths) + 0.8, 0.8 * max(X.shape[0], matrix.shape[0]) + 0.8),
         gridspec_kw={"width_ratios": widths},
     )
-    draw_grid(axes[0], X, highlight=(i, j, kh, kw), title="input X")
-    draw_grid(axes[1], matrix, highlight=(row, 0, 1, kh * kw), title="windows, one per row")
+    draw_grid(axes[0], X, highlight=(i, j, kh, kw), title=drawn_text("figures.im2col.input"))
+    draw_grid(axes[1], matrix, highlight=(row, 0, 1, kh * kw),
+              title=drawn_text("figures.im2col.windows"))
     _operator(axes[2], "×")
     draw_grid(axes[3], column, title="K")
     _operator(axes[4], "=")
     draw_grid(axes[5], out, highlight=(row, 0, 1, 1), title="Y")
-    fig.suptitle(f"row {row} of the matrix is the window of output Y[{i}, {j}]",
-                 y=0.02, va="bottom")
+    fig.suptitle(drawn_text("figures.im2col.caption", row=row, i=i, j=j), y=0.02, va="bottom")
+    use_reader_font(fig)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
@@ -240,18 +253,22 @@ def pooling_figure(image: torch.Tensor, windows: Sequence[int] = (2, 4, 8)) -> F
     n = len(windows)
     fig, axes = plt.subplots(2, n + 1, figsize=(2.6 * (n + 1), 5.6), squeeze=False)
     axes[0, 0].imshow(image.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    axes[0, 0].set_title(f"input {image.shape[0]}×{image.shape[1]}", fontsize=10)
+    axes[0, 0].set_title(drawn_text("figures.pooling.input", height=image.shape[0],
+                                    width=image.shape[1]), fontsize=10)
     x = image[None, None]
     for col, k in enumerate(windows, start=1):
-        for row, (name, pool) in enumerate((("max", max_pool2d), ("average", avg_pool2d))):
+        for row, pool in enumerate((max_pool2d, avg_pool2d)):
             pooled = pool(x, k)[0, 0]
             axes[row, col].imshow(pooled.numpy(), cmap="gray", vmin=0, vmax=1,
                                   interpolation="nearest")
-            axes[row, col].set_title(
-                f"{name} {k}×{k} → {pooled.shape[0]}×{pooled.shape[1]}", fontsize=10
-            )
+            title = (drawn_text("figures.pooling.max", k=k, height=pooled.shape[0],
+                                width=pooled.shape[1]) if pool is max_pool2d else
+                     drawn_text("figures.pooling.average", k=k, height=pooled.shape[0],
+                                width=pooled.shape[1]))
+            axes[row, col].set_title(title, fontsize=10)
     for ax in axes.flat:
         ax.axis("off")
+    use_reader_font(fig)
     fig.tight_layout()
     return fig
 
@@ -295,8 +312,8 @@ def group_diagram(
     if ax is None:
         _, ax = plt.subplots(figsize=(2.8, 0.35 * max(in_channels, out_channels) + 1))
     n = max(in_channels, out_channels)
-    left = _channel_column(ax, 0, in_channels, groups, "in")
-    right = _channel_column(ax, 1, out_channels, groups, "out")
+    left = _channel_column(ax, 0, in_channels, groups, drawn_text("figures.channels.input"))
+    right = _channel_column(ax, 1, out_channels, groups, drawn_text("figures.channels.output"))
     cin, cout = in_channels // groups, out_channels // groups
     for o in range(out_channels):
         g = o // cout
@@ -305,8 +322,8 @@ def group_diagram(
     ax.set_xlim(-0.4, 1.4)
     ax.set_ylim(-0.8, n + 0.6)
     ax.axis("off")
-    ax.set_title(title or f"groups={groups}", fontsize=10)
-    return ax.figure
+    ax.set_title(title or drawn_text("figures.channels.groups", groups=groups), fontsize=10)
+    return use_reader_font(ax.figure)
 
 
 def shuffle_diagram(
@@ -326,7 +343,10 @@ def shuffle_diagram(
     # channel_shuffle: position p of its output holds channel (p % g) * size + p // g
     source = [(p % groups) * size + p // groups for p in range(channels)]
     xs = [0.0, 1.2, 2.4, 3.6] if shuffle else [0.0, 1.2, 2.4]
-    labels = ["in", "layer 1", "shuffled", "layer 2"] if shuffle else ["in", "layer 1", "layer 2"]
+    labels = [drawn_text("figures.channels.input"), drawn_text("figures.channels.layer_1"),
+              drawn_text("figures.channels.shuffled"), drawn_text("figures.channels.layer_2")]
+    if not shuffle:
+        del labels[2]
     origins = [None, None, source, None] if shuffle else [None, None, None]
     columns = [_channel_column(ax, x, channels, groups, label, origin)
                for x, label, origin in zip(xs, labels, origins)]
@@ -349,17 +369,20 @@ def shuffle_diagram(
     ax.set_xlim(-0.4, xs[-1] + 0.4)
     ax.set_ylim(-0.8, channels + 0.6)
     ax.axis("off")
-    ax.set_title(title or ("with channel shuffle" if shuffle else "without shuffle"), fontsize=10)
-    return ax.figure
+    default = (drawn_text("figures.channels.with_shuffle") if shuffle else
+               drawn_text("figures.channels.without_shuffle"))
+    ax.set_title(title or default, fontsize=10)
+    return use_reader_font(ax.figure)
 
 
 def rate_distortion_figure(
     curves: dict[str, tuple[Sequence[float], Sequence[float]]],
     *,
     ax: Axes | None = None,
-    title: str = "quality against size",
+    title: str | None = None,
 ) -> Figure:
-    """PSNR against bits per pixel: one line with markers per method.
+    """PSNR against bits per pixel: one line with markers per method; ``title`` defaults to
+    "quality against size", in the reader's language.
 
     ``curves`` maps a method's name to ``(bits_per_pixel, psnr_db)``, two sequences of the
     same length, one point per setting (a quantization step, a JPEG quality, ...).
@@ -372,12 +395,12 @@ def rate_distortion_figure(
                              f"of points, got {len(bpp)} and {len(psnr)}")
         order = sorted(range(len(bpp)), key=lambda k: bpp[k])
         ax.plot([bpp[k] for k in order], [psnr[k] for k in order], marker="o", label=name)
-    ax.set_xlabel("bits per pixel")
-    ax.set_ylabel("PSNR (dB)")
-    ax.set_title(title)
+    ax.set_xlabel(drawn_text("figures.rate_distortion.bits_per_pixel"))
+    ax.set_ylabel(drawn_text("figures.rate_distortion.psnr"))
+    ax.set_title(drawn_text("figures.rate_distortion.title") if title is None else title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    return ax.figure
+    return use_reader_font(ax.figure)
 
 
 def padding_rows_figure(
@@ -421,6 +444,8 @@ def padding_rows_figure(
         ax.set_ylim(-0.2, 2.3)
         ax.set_aspect("equal")
         ax.axis("off")
-        ax.set_title(f"{label}: padding ({before}, {after}), {windows} windows", fontsize=10)
+        ax.set_title(drawn_text("figures.padding_rows.title", scheme=label, before=before,
+                                after=after, windows=windows), fontsize=10)
+    use_reader_font(fig)
     fig.tight_layout()
     return fig

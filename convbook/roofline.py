@@ -42,6 +42,7 @@ from convbook._args import (
     check_positive_int,
 )
 from convbook.counting import conv_bytes, conv_macs
+from convbook.fonts import drawn_text, use_reader_font
 from convbook.ops import conv2d, conv2d_direct, conv2d_fft, conv2d_winograd
 from convbook.ops.fft import FFT_DTYPES
 from convbook.shapes import conv_out_size
@@ -338,9 +339,10 @@ def plot_roofline(
               label=label or None)
     if lo < ridge < hi:
         ax.axvline(ridge, color=color, lw=0.6, ls=":")
-    ax.set_xlabel("arithmetic intensity (FLOP per byte)")
-    ax.set_ylabel("GFLOP/s")
+    ax.set_xlabel(drawn_text("figures.roofline.intensity"))
+    ax.set_ylabel(drawn_text("figures.roofline.speed"))
     ax.grid(True, which="major", alpha=0.3)
+    use_reader_font(ax.figure)
 
 
 def achieved_flops(layer: ConvLayer, seconds: float) -> float:

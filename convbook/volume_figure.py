@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 from convbook._args import check_int, pair
+from convbook.fonts import drawn_text, use_reader_font
 from convbook.shapes import conv_out_size
 
 #: The most output channels drawn as separate kernels; more are summarised by a label.
@@ -122,7 +123,8 @@ def layer_volume_figure(c_in: int = 3, size: int | tuple[int, int] = 6, c_out: i
              colour=_COLOURS[o % len(_COLOURS)], lines=(k, k, steps_in), gid=f"kernel {o}")
     if drawn < c_out:
         ax.text(x_kernels + k * scale / 2, -(drawn * (k + gap) * scale) + 0.1,
-                f"... {c_out - drawn} more", ha="center", va="top", fontsize=9)
+                drawn_text("figures.volume.more", count=c_out - drawn), ha="center", va="top",
+                fontsize=9)
     x_out = x_kernels + k * scale + c_in * d_in[0] * scale + 3.5
     # The output, and the column of output (i, j): one value per kernel, back to front.
     _box(ax, x_out, 0, 0, (w_out, h_out, c_out), d_out, colour="#f0f0f0",
@@ -135,18 +137,20 @@ def layer_volume_figure(c_in: int = 3, size: int | tuple[int, int] = 6, c_out: i
         ax.text(x, -h / 2, symbol, ha="center", va="center", fontsize=26)
     below = -max(h, drawn * (k + gap) * scale) - 0.9
     labels = (
-        (w / 2, f"input\n$C_{{in}} \\times H \\times W$ = {c_in} × {h} × {w}"),
-        (x_kernels + k * scale / 2, f"{c_out} kernels, each\n"
-                                    f"$C_{{in}} \\times k \\times k$ = {c_in} × {k} × {k}"),
-        (x_out + w_out / 2, f"output\n$C_{{out}} \\times H_{{out}} \\times W_{{out}}$ = "
-                            f"{c_out} × {h_out} × {w_out}"),
+        (w / 2, drawn_text("figures.volume.input")
+         + f"\n$C_{{in}} \\times H \\times W$ = {c_in} × {h} × {w}"),
+        (x_kernels + k * scale / 2, drawn_text("figures.volume.kernels", count=c_out)
+         + f"\n$C_{{in}} \\times k \\times k$ = {c_in} × {k} × {k}"),
+        (x_out + w_out / 2, drawn_text("figures.volume.output")
+         + f"\n$C_{{out}} \\times H_{{out}} \\times W_{{out}}$ = {c_out} × {h_out} × {w_out}"),
     )
     for x, label in labels:
         ax.text(x, below, label, ha="center", va="top", fontsize=9)
-    ax.set_title(f"output ({i}, {j}) in every channel: kernel o against the shaded "
-                 f"{c_in} × {k} × {k} window gives channel o", fontsize=10)
+    ax.set_title(drawn_text("figures.volume.title", i=i, j=j, window=f"{c_in} × {k} × {k}"),
+                 fontsize=10)
     ax.set_aspect("equal")
     ax.autoscale_view()
     ax.axis("off")
+    use_reader_font(fig)
     fig.tight_layout()
     return fig

@@ -29,19 +29,25 @@ torch.manual_seed(0)
 
 
 @pytest.fixture(autouse=True)
-def _english_self_checks(monkeypatch):
-    """The tests compare the self-checks' English messages: whatever the environment of the
-    person running them says (CONVBOOK_LANG=zh, a Jupyter session in chapters/zh), answer
-    in English unless a test asks for another language itself."""
+def _english_reader(monkeypatch):
+    """The tests compare the English words of the self-checks, widgets and figures:
+    whatever the environment of the person running them says (CONVBOOK_LANG=zh, a Jupyter
+    session in chapters/zh), answer in English unless a test asks for another language
+    itself, and a test that does leaves no language behind."""
+    from convbook.language import set_language
+
     monkeypatch.delenv("CONVBOOK_LANG", raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    set_language(None)
+    yield
+    set_language(None)
 
 
 @pytest.fixture
 def check_catalog(tmp_path, monkeypatch):
     """Self-check messages of the test's own (chapter ``ch99``: an int check ``size`` and a
     number check ``ratio``, in English and Chinese) in place of the package's catalogs."""
-    from convbook.check import _messages, set_language
+    from convbook import language
 
     words = {
         "en": ("a size", "right", "try again", "padding {p} per side", "a ratio", "upside down"),
@@ -56,7 +62,7 @@ def check_catalog(tmp_path, monkeypatch):
             f'typical.upside_down = "{upside}"\ntypical.never = "never shown"\n',
             encoding="utf-8")
         (tmp_path / lang / "common.toml").write_bytes(
-            (_messages.MESSAGES / lang / "common.toml").read_bytes())
-    monkeypatch.setattr(_messages, "MESSAGES", tmp_path)
+            (language.MESSAGES / lang / "common.toml").read_bytes())
+    monkeypatch.setattr(language, "MESSAGES", tmp_path)
     yield tmp_path
-    set_language(None)
+    language.set_language(None)

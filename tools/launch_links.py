@@ -48,6 +48,7 @@ INSTALL_PROSE_ZH = [
 ]
 INSTALL_MARKER = 'importlib.util.find_spec("convbook") is None'
 CODE_FENCE = "```{code-cell} ipython3"
+SET_UP_TAGS = ":tags: [set-up]"
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ def repository(root: Path = ROOT) -> Repository:
     return Repository(match.group(1), match.group(2))
 
 
-def install_cell(repo: Repository) -> str:
-    """Source of the first code cell of every chapter: install convbook only if it is missing."""
+def install_cell(repo: Repository, lang: str = "en") -> str:
+    """Source of the first code cell of every chapter, its set-up cell: install convbook only
+    if it is missing, then name the chapter's language (``lang``: ``"en"``, ``"zh"``), so that
+    its self-checks, widgets and figures speak it wherever the notebook runs."""
     return (
         "import importlib.util\n"
         "import subprocess\n"
@@ -96,7 +99,11 @@ def install_cell(repo: Repository) -> str:
         "\n"
         f"if {INSTALL_MARKER}:\n"
         '    pip = [sys.executable, "-m", "pip", "install", "--quiet"]\n'
-        f'    subprocess.check_call([*pip, "{repo.pip_requirement()}"])'
+        f'    subprocess.check_call([*pip, "{repo.pip_requirement()}"])\n'
+        "\n"
+        "import convbook  # noqa: E402\n"
+        "\n"
+        f'convbook.set_language("{lang}")  # the self-checks\', widgets\' and figures\' language'
     )
 
 
@@ -113,7 +120,7 @@ def _is_badge_line(line: str) -> bool:
 
 
 def render_chapter(text: str, notebook: str, repo: Repository,
-                   prose: list[str] = INSTALL_PROSE) -> str:
+                   prose: list[str] = INSTALL_PROSE, lang: str = "en") -> str:
     """``text`` (a chapter's MyST source) with its badges and install cell brought up to date;
     ``prose`` is the sentence before the install cell, in the chapter's language."""
     lines = text.split("\n")
@@ -146,7 +153,8 @@ def render_chapter(text: str, notebook: str, repo: Repository,
         del lines[start:stop]
         lines[start:start] = [""]
         fence = start + 1
-    block = [*prose, "", CODE_FENCE, *install_cell(repo).split("\n"), "```", ""]
+    block = [*prose, "", CODE_FENCE, SET_UP_TAGS, "", *install_cell(repo, lang).split("\n"),
+             "```", ""]
     lines[fence:fence] = block
     return "\n".join(lines)
 
@@ -209,7 +217,7 @@ def expected_files(root: Path = ROOT) -> dict[Path, str]:
     for md in sorted(root.glob(TRANSLATION_GLOB)):
         notebook = md.relative_to(root).with_suffix(".ipynb").as_posix()
         text = md.read_text()
-        out[md] = render_chapter(text, notebook, repo, INSTALL_PROSE_ZH)
+        out[md] = render_chapter(text, notebook, repo, INSTALL_PROSE_ZH, "zh")
         english = f"chapters/{md.with_suffix('.ipynb').name}"
         translations[english] = (notebook, chapter_title(text))
     readme = root / "README.md"

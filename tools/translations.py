@@ -1,26 +1,29 @@
 """Keep the Chinese edition (``chapters/zh/``) in step with the English chapters.
 
 A translated chapter ``chapters/zh/NN_name.md`` has exactly the code cells of
-``chapters/NN_name.md`` (same source, same tags, same order); only its Markdown differs.
-Its ``.ipynb`` is never executed: it is the Chinese Markdown with the code cells and their
-outputs taken from the executed English ``chapters/NN_name.ipynb``.
+``chapters/NN_name.md`` (same source, same tags, same order); only its Markdown differs, and
+its set-up cell: the code cell tagged ``set-up`` says ``convbook.set_language("en")`` in
+English and ``convbook.set_language("zh")`` here, so that a chapter answers in its
+language wherever it runs (a copied folder, Binder, Colab).  Its ``.ipynb`` is executed like
+the English one (``make notebooks CHAPTERS=chapters/zh/NN_name.md``): its outputs are what a
+Chinese reader gets (self-check verdicts, widget labels, figure text in Chinese), and nbval
+checks them.
 
 Usage, from the repository root::
 
     python tools/translations.py          # copy the English code cells into every Chinese
-                                          # chapter, then write every Chinese .ipynb
+                                          # chapter's .md and .ipynb (outputs of unchanged
+                                          # cells are kept; changed cells lose theirs)
     python tools/translations.py --check  # exit 1, saying what differs, if anything would change
 
-``make translations`` runs the first; ``make notebooks`` runs it after executing the English
-chapters, so that the Chinese notebooks always carry the new outputs.  A Chinese chapter whose
-number of code cells differs from the English one is refused (the translator must add or
-remove the prose around the new cell by hand).
+``make translations`` runs the first; ``make notebooks`` runs it before executing the
+chapters.  A Chinese chapter whose number of code cells differs from the English one is
+refused (the translator must add or remove the prose around the new cell by hand).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import re
 import sys
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from jupytext.combine import combine_inputs_with_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
@@ -71,44 +75,49 @@ def code_blocks(text: str) -> list[str]:
     return _CODE_CELL.findall(text)
 
 
-def with_english_code(translated: str, english: str, name: str = "the chapter") -> str:
+#: the tag of a chapter's set-up cell, and the call in it that names the edition's language
+SET_UP_TAG = "set-up"
+_SET_LANGUAGE = re.compile(r'convbook\.set_language\("(\w+)"\)')
+_TAGS = re.compile(r"^:tags:\s*\[([^\]]*)\]", re.MULTILINE)
+
+
+def for_edition(block: str, edition: str, name: str = "the chapter") -> str:
+    """The English code cell ``block`` (fences included) as it stands in ``edition``: the
+    same, except a ``set-up`` cell, whose ``convbook.set_language("en")`` names ``edition``
+    instead; ``TranslationError`` if a set-up cell does not call it exactly once."""
+    tags = _TAGS.search(block.split("\n\n", 1)[0])
+    if tags is None or SET_UP_TAG not in [t.strip() for t in tags.group(1).split(",")]:
+        return block
+    calls = _SET_LANGUAGE.findall(block)
+    if calls != ["en"]:
+        raise TranslationError(
+            f"{name}: its English set-up cell must call convbook.set_language(\"en\") once, "
+            f"found {len(calls)} calls naming {calls}")
+    return _SET_LANGUAGE.sub(f'convbook.set_language("{edition}")', block)
+
+
+def with_english_code(translated: str, english: str, name: str = "the chapter",
+                      edition: str = "zh") -> str:
     """``translated`` with each of its code cells replaced by the English one at the same
-    position; ``TranslationError`` if the two have different numbers of code cells."""
+    position (:func:`for_edition`); ``TranslationError`` if the two have different numbers
+    of code cells."""
     ours, theirs = code_blocks(translated), code_blocks(english)
     if len(ours) != len(theirs):
         raise TranslationError(
             f"{name} has {len(ours)} code cells and its English original {len(theirs)}: add "
             "or remove the code cell (and translate the prose around it) by hand, then run "
             "this again")
-    blocks = iter(theirs)
+    blocks = iter([for_edition(block, edition, name) for block in theirs])
     return _CODE_CELL.sub(lambda _: next(blocks), translated)
 
 
-def translated_notebook(translated_md: str, english_ipynb: Path, name: str = "the chapter"
+def translated_notebook(translated_md: str, executed: nbformat.NotebookNode | None
                         ) -> nbformat.NotebookNode:
-    """The notebook of a translated chapter (its MyST text ``translated_md``): its Markdown
-    cells, and the English notebook's code cells with their outputs, in the translated
-    chapter's order."""
+    """The notebook of a translated chapter (its MyST text ``translated_md``), with the
+    outputs and metadata of its ``executed`` notebook (the committed ``.ipynb``, if any) for
+    every code cell whose source is unchanged."""
     ours = jupytext.reads(translated_md, fmt="md:myst")
-    theirs = nbformat.read(english_ipynb, as_version=4)
-    english_code = [c for c in theirs.cells if c.cell_type == "code"]
-    our_code = [c for c in ours.cells if c.cell_type == "code"]
-    if len(our_code) != len(english_code):
-        raise TranslationError(
-            f"{name} has {len(our_code)} code cells, {english_ipynb.relative_to(ROOT)} "
-            f"{len(english_code)}: run `make notebooks` for the English chapter")
-    code = iter(english_code)
-    cells = []
-    for i, cell in enumerate(ours.cells):
-        if cell.cell_type == "code":
-            cells.append(copy.deepcopy(next(code)))  # keeps the English cell's id
-        else:
-            cells.append(nbformat.from_dict({
-                "cell_type": "markdown", "id": f"zh-{i:04d}", "source": cell.source,
-                "metadata": copy.deepcopy(dict(cell.metadata))}))
-    nb = nbformat.from_dict({"cells": cells, "metadata": copy.deepcopy(theirs.metadata),
-                             "nbformat": theirs.nbformat,
-                             "nbformat_minor": theirs.nbformat_minor})
+    nb = ours if executed is None else combine_inputs_with_outputs(ours, executed, fmt="md:myst")
     nbformat.validate(nb)
     return nb
 
@@ -117,16 +126,14 @@ def _notebook_text(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def plan(pair: Pair) -> dict[Path, str]:
+def plan(pair: Pair, edition: str = "zh") -> dict[Path, str]:
     """The new text of the translated ``.md`` and ``.ipynb`` of ``pair``."""
     md_text = with_english_code(pair.translated.read_text(encoding="utf-8"),
-                                pair.english.read_text(encoding="utf-8"), pair.name)
-    english_ipynb = pair.english.with_suffix(".ipynb")
-    if not english_ipynb.exists():
-        raise TranslationError(f"{english_ipynb.relative_to(ROOT)} is missing: run "
-                               "`make notebooks` for the English chapter first")
-    nb = translated_notebook(md_text, english_ipynb, pair.name)
-    return {pair.translated: md_text, pair.translated.with_suffix(".ipynb"): _notebook_text(nb)}
+                                pair.english.read_text(encoding="utf-8"), pair.name, edition)
+    ipynb = pair.translated.with_suffix(".ipynb")
+    executed = nbformat.read(ipynb, as_version=4) if ipynb.exists() else None
+    nb = translated_notebook(md_text, executed)
+    return {pair.translated: md_text, ipynb: _notebook_text(nb)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from convbook.check._lang import get_language, set_language
 from convbook.check._result import CheckResult, verdict
+from convbook.language import get_language, set_language
 
 __all__ = ["CheckResult", "get_language", "set_language", "verdict"]
 

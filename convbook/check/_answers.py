@@ -26,8 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 
 _NOT_A_SCALAR = object()
 
@@ -132,7 +132,7 @@ def judge_int(
 ) -> CheckResult:
     """The verdict on an answer that should be the integer ``expected``.
 
-    The words are the messages under ``key`` (see :mod:`convbook.check._messages`):
+    The words are the messages under ``key`` (see :mod:`convbook.language`):
     ``what`` (what the number counts, e.g. "the output width"), ``success``, ``hint``, and
     ``typical.<name>`` for each typical wrong answer: ``typical`` maps such answers to
     their names.  ``expected`` and ``values`` fill in the messages' fields.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from convbook.check._lang import LANGUAGES, get_language
-from convbook.check._messages import message
+from convbook.language import LANGUAGES, get_language, message
 
 
 @dataclass(frozen=True)

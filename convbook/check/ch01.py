@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.check._answers import as_int_list, as_tensor, judge_int, wrong_kind
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 
 #: Exercise 1: input and kernel sizes.
 OUTPUT_SHAPE_INPUT = (224, 180)

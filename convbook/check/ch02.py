@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.check._answers import as_int_list, judge_int, wrong_kind
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 
 #: Exercise 4: the input sizes to consider.
 HALVING_SIZES = range(1, 21)

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.check._answers import as_int, as_tensor, judge_int, wrong_kind
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 
 #: The 4x4 input of exercise 2.
 EXERCISE_X = torch.tensor(

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.check._answers import as_int_list, as_tensor, judge_int, judge_number, wrong_kind
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 
 #: Exercise 6: the input gradient of a 5x5 convolution with stride 4 and padding 2 on a
 #: 15x15 input, as a transposed convolution.

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.check._answers import as_int, as_int_list, judge_int, wrong_kind
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 
 #: (kind, kernel, stride, padding, dilation) of each layer, along one axis.
 Layer = tuple[str, int, int, int, int]

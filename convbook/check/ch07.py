@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.check._answers import as_int_list, judge_int, judge_number, wrong_kind
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
 from convbook.images import photo
+from convbook.language import text
 
 #: Exercise 4: the kernel to approximate, and the photo to filter.
 RANK1_KERNEL = torch.tensor([[1.0, 2.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 1.0, 3.0]])

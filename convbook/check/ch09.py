@@ -14,8 +14,8 @@ import math
 import torch
 
 from convbook.check._answers import judge_int
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 from convbook.models import FastNet
 
 # (kernel, stride) of FastNet's convolutions and poolings up to the output of blocks.1

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from convbook.check._answers import as_int_list, judge_int, wrong_kind
-from convbook.check._messages import text
 from convbook.check._result import CheckResult, verdict
+from convbook.language import text
 
 #: Exercise 1: a 7x7 Conv2D with strides 2 and padding='same' on 224x224.
 SAME_INPUT, SAME_KERNEL, SAME_STRIDE = 224, 7, 2

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from convbook._args import check_tensor, pair
+from convbook.fonts import drawn_text, use_reader_font
 from convbook.receptive_field._common import show_pair
 from convbook.receptive_field.gradient import unit_gradient
 from convbook.receptive_field.trace import receptive_field
@@ -57,7 +58,9 @@ def plot_receptive_field(
                                    fill=False, edgecolor="cyan", linewidth=2))
     ax.set_xlim(-0.5, image.shape[2] - 0.5)
     ax.set_ylim(image.shape[1] - 0.5, -0.5)
-    ax.set_title(f"unit {(i, j)}: field {show_pair(result.size)} px")
+    ax.set_title(drawn_text("figures.receptive_field.title", unit=(i, j),
+                            size=show_pair(result.size)))
     ax.axis("off")
+    use_reader_font(ax.figure)
     return ax
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from convbook._args import check_callable, check_choice, check_number
+from convbook.fonts import drawn_text, use_reader_font
 
 #: recorded values beyond this size, and inf and NaN, are drawn as marks at the edge of the
 #: plot rather than as points: matplotlib cannot scale an axis to 1e308
@@ -166,14 +167,17 @@ class LiveLoss:
                 for name, points in source.items():
                     if kind in name and points:
                         off_chart |= _plot(ax, points, marker, name)
-            title = kind.replace("acc", "accuracy")
+            title = (drawn_text("figures.live.loss") if kind == "loss" else
+                     drawn_text("figures.live.accuracy"))
             if off_chart:
-                title += f" (x: inf, NaN or beyond ±{OFF_CHART:.0e})"
+                title = drawn_text("figures.live.off_chart", title=title,
+                                   limit=f"{OFF_CHART:.0e}")
             ax.set_title(title)
-            ax.set_xlabel("epoch")
+            ax.set_xlabel(drawn_text("figures.live.epoch"))
             if ax.lines:
                 ax.legend(loc="best", fontsize=8)
             ax.grid(alpha=0.3)
+        use_reader_font(fig)
         fig.tight_layout()
         return fig
 
@@ -187,13 +191,31 @@ class LiveLoss:
                 f"epochs={max(map(len, self.epochs.values()), default=0)})")
 
 
+#: the legend's words for the series that fit records (message keys)
+SERIES_LABELS = {
+    "loss": "figures.live.train_loss",
+    "acc": "figures.live.train_acc",
+    "train_acc": "figures.live.train_acc",
+    "test_loss": "figures.live.test_loss",
+    "test_acc": "figures.live.test_acc",
+    "tta_acc": "figures.live.tta_acc",
+}
+
+
+def series_label(name: str) -> str:
+    """The legend's words for the recorded series ``name`` (``"loss"``, ``"test_acc"``,
+    ...: the names :func:`~convbook.training.fit.fit` records), in the figure's language;
+    another name as it is."""
+    return drawn_text(SERIES_LABELS[name]) if name in SERIES_LABELS else name
+
+
 def _plot(ax: Any, points: list[tuple[float, float]], marker: str, name: str) -> bool:
     """Draw one recorded curve on ``ax``; values off the chart become ``x`` marks on the
     top (bottom when negative) edge.  Returns whether there were any."""
     xs = [x for x, _ in points]
     off = [not (math.isfinite(y) and abs(y) <= OFF_CHART) for _, y in points]
     ys = [math.nan if o else y for o, (_, y) in zip(off, points)]  # NaN: a gap in the line
-    (line,) = ax.plot(xs, ys, marker=marker, label=name)
+    (line,) = ax.plot(xs, ys, marker=marker, label=series_label(name))
     marks = [(x, 0.0 if y < 0 else 1.0) for o, (x, y) in zip(off, points) if o]
     if marks:
         mx, my = zip(*marks)

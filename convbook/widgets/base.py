@@ -31,6 +31,10 @@ the same things in the same places:
   ``_repr_mimebundle_`` puts it beside the widget view as ``image/png``, for viewers that
   cannot run widget JavaScript (the static book, GitHub), and a short ``__repr__`` as
   ``text/plain`` (nbval compares it).
+* **The reader's language.** Every word a widget shows comes from the catalog
+  ``convbook/messages/<lang>/widgets.toml`` (:func:`convbook.language.text`; the words
+  of its picture through :func:`convbook.fonts.drawn_text`), so that the Chinese edition's
+  widgets speak Chinese; its code and ``__repr__`` stay the same in every language.
 * **CSS classes.** The widget carries ``CSS_CLASS`` (``convbook-kernel-editor``, ...),
   its message ``convbook-message``; subclasses name their other parts ``convbook-...``
   for readers' styles and the browser tests.
@@ -53,6 +57,8 @@ from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 import ipywidgets as widgets
 
+from convbook.language import text
+
 _P = ParamSpec("_P")
 _W = TypeVar("_W", bound="BookWidget")
 
@@ -70,7 +76,8 @@ class BookWidget(widgets.VBox):
 
     #: CSS class of the whole widget, e.g. ``"convbook-kernel-editor"``
     CSS_CLASS: ClassVar[str] = ""
-    #: said after every error, e.g. ``"showing the last good output"``
+    #: the key of the words said after every error (``"showing the last good output"``),
+    #: or ``""``
     ERROR_NOTE: ClassVar[str] = ""
 
     def __init__(self, children: Sequence[widgets.Widget], **kwargs: Any) -> None:
@@ -143,7 +150,7 @@ class BookWidget(widgets.VBox):
     def _render_message(self) -> None:
         parts = []
         if self.error is not None:
-            note = f"; {self.ERROR_NOTE}" if self.ERROR_NOTE else ""
+            note = text(self.ERROR_NOTE) if self.ERROR_NOTE else ""
             parts.append(
                 f'<b class="convbook-error" style="color:{ERROR_COLOUR};'
                 'overflow-wrap:anywhere">'
@@ -232,7 +239,8 @@ def run_callback(widget: BookWidget, action: Callable[[], None]) -> None:
     try:
         action()
     except Exception as error:  # a callback never raises into the kernel
-        widget._show_error(f"could not update: {type(error).__name__}: {error}")
+        widget._show_error(text("widgets.common.could_not_update",
+                                kind=type(error).__name__, error=error))
         with contextlib.suppress(Exception):
             widget._show_controls(widget._state)
 

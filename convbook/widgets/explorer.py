@@ -112,6 +112,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from convbook._args import check_int_range, check_positive_int
+from convbook.language import text
 from convbook.widgets.base import (
     BookWidget,
     callback,
@@ -134,13 +135,14 @@ from convbook.widgets.png import png_bytes
 # INPUT, PADDING, ZERO: the cell kinds of ConvExplorer.cell_kinds, importable from here too
 __all__ = ["INPUT", "PADDING", "ZERO", "ConvExplorer", "ConvExplorerState"]
 
+#: the key of each size slider's label
 _LABELS = {
-    "input_size": "input",
-    "kernel_size": "kernel",
-    "padding": "padding",
-    "stride": "stride",
-    "dilation": "dilation",
-    "output_padding": "output pad",
+    "input_size": "widgets.conv_explorer.input",
+    "kernel_size": "widgets.conv_explorer.kernel",
+    "padding": "widgets.conv_explorer.padding",
+    "stride": "widgets.conv_explorer.stride",
+    "dilation": "widgets.conv_explorer.dilation",
+    "output_padding": "widgets.conv_explorer.output_padding",
 }
 _AXES = ("", "_h", "_w")  # the square slider, then height and width
 
@@ -196,26 +198,32 @@ class ConvExplorer(BookWidget):
         self._rows: dict[str, widgets.HBox] = {}
         for name in NAMES:
             lo, hi = LIMITS[name]
-            label = _LABELS[name]
+            label = text(_LABELS[name])
             layout = self._op_layout if name == "output_padding" else shared
-            for axis, text in zip(_AXES, (label, f"{label} H", f"{label} W")):
-                slider = widgets.IntSlider(min=lo, max=hi, description=text, style=style,
-                                           layout=layout)
+            descriptions = (label, text("widgets.conv_explorer.height_slider", name=label),
+                            text("widgets.conv_explorer.width_slider", name=label))
+            for axis, description in zip(_AXES, descriptions):
+                slider = widgets.IntSlider(min=lo, max=hi, description=description,
+                                           style=style, layout=layout)
                 self._watch(f"{name}{axis}_slider", slider,
                             functools.partial(self._on_size, name, axis))
             self._rows[name] = widgets.HBox([getattr(self, f"{name}{a}_slider")
                                              for a in _AXES[1:]])
-        self.per_axis_checkbox = widgets.Checkbox(description="per-axis")
+        self.per_axis_checkbox = widgets.Checkbox(
+            description=text("widgets.conv_explorer.per_axis"))
         self._bind(self.per_axis_checkbox, "per_axis")
         self.mode_toggle = widgets.ToggleButtons(
-            options=[("convolution", "conv"), ("transposed", "transposed")]
+            options=[(text("widgets.conv_explorer.convolution"), "conv"),
+                     (text("widgets.conv_explorer.transposed"), "transposed")]
         )
         self._bind(self.mode_toggle, "mode")
-        self.step_slider = widgets.IntSlider(min=0, max=0, description="step", style=style,
-                                             layout=shared)
+        self.step_slider = widgets.IntSlider(
+            min=0, max=0, description=text("widgets.conv_explorer.step"), style=style,
+            layout=shared)
         self.step_slider.add_class("convbook-step")
         self._observers["step_slider"] = self._bind(self.step_slider, "step")
-        self.play = widgets.Play(value=0, min=0, max=0, interval=700, description="play")
+        self.play = widgets.Play(value=0, min=0, max=0, interval=700,
+                                 description=text("widgets.conv_explorer.play"))
         self._bind(self.play, "step")
         self._step_row = widgets.HBox([self.play, self.step_slider])
         # the picture at its own size: stretched to the box's width its text went soft
@@ -346,7 +354,8 @@ class ConvExplorer(BookWidget):
         """The formula, the current step and the colour key."""
         lines = [f"<code>{html.escape(line)}</code>" for line in self.formula.split("\n")]
         if self.error is None:
-            lines.append(f"step {self.step + 1} of {self.n_steps}: output {self.output_position}")
+            lines.append(text("widgets.conv_explorer.step_of", step=self.step + 1,
+                              steps=self.n_steps, position=self.output_position))
         lines.append(legend_html(self.mode == "transposed"))
         return "<br>".join(lines)
 

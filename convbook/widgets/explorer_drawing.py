@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from convbook.fonts import drawn_text, pil_font
+from convbook.language import text
 from convbook.widgets.explorer_geometry import CROPPED, INPUT, PADDING, ZERO, ConvGeometry
 
 RGB = tuple[int, int, int]
@@ -105,7 +108,7 @@ class Painter:
             out[step] = CURRENT
             _panel(canvas, out.reshape(oh, ow, 3), TITLE_PX, x_output, cell)
 
-        key = (geometry, cell, canvas.shape)
+        key = (geometry, cell, canvas.shape, titles)
         if self._text_key != key:
             self._text_key = key
             self._text = _text_layer(geometry, kinds, canvas.shape[:2], cell, x_kernel, x_output)
@@ -116,25 +119,40 @@ class Painter:
 
 
 def _titles(possible: bool) -> tuple[str, str, str]:
-    """The titles of the three panels."""
-    return "padded input", "kernel", "output" if possible else "output: impossible"
+    """The titles of the three panels, in the picture's language."""
+    output = (drawn_text("widgets.conv_explorer.output_title") if possible else
+              drawn_text("widgets.conv_explorer.impossible_title"))
+    return (drawn_text("widgets.conv_explorer.padded_input_title"),
+            drawn_text("widgets.conv_explorer.kernel_title"), output)
 
 
-def _text_width(text: str) -> int:
-    """Pixels that ``text`` takes in PIL's default font, plus a margin."""
-    return int(np.ceil(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(text))) + 2
+def _title_font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """The titles' font: PIL's default, or a CJK font 12 pixels high (:func:`pil_font`),
+    which fits the ``TITLE_PX`` strip."""
+    return pil_font(12)
 
 
-def legend_items(transposed: bool) -> list[tuple[RGB, str]]:
-    """The colour key: ``(colour, what it means)`` for every colour of the picture."""
-    items = [(COLOURS[INPUT], "input"), (COLOURS[PADDING], "padding")]
+def _text_width(words: str) -> int:
+    """Pixels that ``words`` take in the titles' font, plus a margin."""
+    draw = ImageDraw.Draw(Image.new("L", (1, 1)))
+    return int(np.ceil(draw.textlength(words, font=_title_font()))) + 2
+
+
+def legend_items(transposed: bool, words: Callable[[str], str] = text,
+                 ) -> list[tuple[RGB, str]]:
+    """The colour key: ``(colour, what it means)`` for every colour of the picture,
+    its words from ``words`` (:func:`~convbook.language.text` for the HTML key beside the
+    picture, :func:`~convbook.fonts.drawn_text` for words drawn into one)."""
+    items = [(COLOURS[INPUT], words("widgets.conv_explorer.key_input")),
+             (COLOURS[PADDING], words("widgets.conv_explorer.key_padding"))]
     if transposed:
-        items += [(COLOURS[ZERO], "inserted zero"), (COLOURS[CROPPED], "cropped")]
+        items += [(COLOURS[ZERO], words("widgets.conv_explorer.key_inserted_zero")),
+                  (COLOURS[CROPPED], words("widgets.conv_explorer.key_cropped"))]
     items += [
-        (READ[INPUT], "read by the kernel"),
-        (READ[PADDING], "read, but zero"),
-        (CURRENT, "current output"),
-        (VISITED, "done"),
+        (READ[INPUT], words("widgets.conv_explorer.key_read")),
+        (READ[PADDING], words("widgets.conv_explorer.key_read_zero")),
+        (CURRENT, words("widgets.conv_explorer.key_current")),
+        (VISITED, words("widgets.conv_explorer.key_done")),
     ]
     return items
 
@@ -162,8 +180,9 @@ def _text_layer(
     size = geometry.output_size
     image = Image.new("L", (shape[1], shape[0]))
     draw = ImageDraw.Draw(image)
+    font = _title_font()
     for x, title in zip((0, x_kernel, x_output), _titles(size is not None)):
-        draw.text((x, 0), title, fill=255)
+        draw.text((x, 0), title, fill=255, font=font)
     alpha = np.asarray(image, dtype=np.float32) / 255
     if cell >= _LABEL_CELL:  # numbers: input pixels, kernel weights, output steps
         transposed = geometry.transposed

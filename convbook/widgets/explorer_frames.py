@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from convbook._args import check_instance, check_int_range, check_positive_int
+from convbook.fonts import drawing_language, drawn_text, pil_font
 from convbook.widgets.explorer_drawing import INK, LINE, RGB, Painter, legend_items
 from convbook.widgets.explorer_geometry import Pair
 from convbook.widgets.explorer_state import ConvExplorerState, changed, describe
@@ -153,7 +154,8 @@ def frame_strip(
     frames = [painter.draw(geometry, step) for step in steps]
     frame_h, frame_w = frames[0].shape[:2]
     font = _font()
-    labels = [f"step {step}: output {geometry.position(step)}" for step in steps]
+    labels = [drawn_text("widgets.conv_explorer.frame_label", step=step,
+                         position=geometry.position(step)) for step in steps]
     formula = geometry.formula.split("\n")  # one line when both axes say the same
     if formula[0].removeprefix("H_out") == formula[1].removeprefix("W_out"):
         formula = ["H_out = W_out" + formula[0].removeprefix("H_out")]
@@ -162,7 +164,7 @@ def frame_strip(
     rows = -(-len(frames) // columns)
     column_w = max(frame_w, *(_text_px(label, font) for label in labels))
     inner = max(columns * (column_w + _GAP) - _GAP, *(_text_px(line, font) for line in formula))
-    legend = _legend_lines(legend_items(geometry.transposed), inner, font)
+    legend = _legend_lines(legend_items(geometry.transposed, drawn_text), inner, font)
     top = _MARGIN + len(formula) * _LINE_PX + _MARGIN // 2  # the first label's line
     cell_h = _LINE_PX + frame_h + _GAP  # a label, its frame, the gap under it
     legend_y = top + rows * cell_h - _GAP + _MARGIN
@@ -200,10 +202,19 @@ def _positions(n: int) -> str:
     return f"{n} position" if n == 1 else f"{n} positions"
 
 
-@functools.cache
 def _font() -> ImageFont.FreeTypeFont:
-    """DejaVu Sans, from matplotlib's own fonts: it has the formula's · and −, which the
-    default font of PIL (the explorer's titles and numbers) lacks."""
+    """The strip's font: a CJK font where the picture's words are Chinese
+    (:func:`~convbook.fonts.pil_font`), else DejaVu Sans, from matplotlib's own fonts; both
+    have the formula's · and −, which the default font of PIL (the explorer's titles and
+    numbers) lacks."""
+    if drawing_language() != "en":
+        return pil_font(_FONT_PX)
+    return _dejavu()
+
+
+@functools.cache
+def _dejavu() -> ImageFont.FreeTypeFont:
+    """DejaVu Sans at the strip's size."""
     path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
     return ImageFont.truetype(str(path), _FONT_PX)
 

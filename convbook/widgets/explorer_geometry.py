@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convbook.language import text
 from convbook.shapes import conv_out_size, conv_transpose_out_size, effective_kernel_size
 
 #: cell kinds of :meth:`ConvGeometry.cell_kinds`: an input pixel, padding, an inserted zero
@@ -116,34 +117,34 @@ class Axis:
     def formula(self, name: str) -> str:
         """The output-size formula with this axis' numbers, e.g. ``H_out = ... = 3``."""
         if self.transposed:
-            text = (
+            formula = (
                 f"{name}_out = ({self.n} − 1)·{self.s} − 2·{self.p} + {self.d}·({self.k} − 1)"
                 f" + {self.op} + 1"
             )
         else:
-            text = (
+            formula = (
                 f"{name}_out = floor(({self.n} + 2·{self.p} − {self.d}·({self.k} − 1) − 1)"
                 f" / {self.s}) + 1"
             )
         value = self.value
-        return f"{text} = {value}" if value >= 1 else f"{text} = {value}: impossible"
+        if value >= 1:
+            return f"{formula} = {value}"
+        return f"{formula} = {value}: {text('widgets.conv_explorer.impossible')}"
 
     def problem(self, where: str) -> str:
-        """Why the output is empty along this axis (``where``: "the height", ...)."""
+        """Why the output is empty along this axis (``where``: "the height", ... in the
+        reader's language)."""
         if self.transposed:
             full = self.full
-            return (
-                f"Impossible along {where}: padding {self.p} removes 2·{self.p} = "
-                f"{2 * self.p} cells from a transposed output of only {full} "
-                f"cell{'s' if full > 1 else ''}. "
-                "Make the padding smaller."
-            )
-        dil = f" (dilated: {self.d}·({self.k} − 1) + 1 = {self.k_eff})" if self.d > 1 else ""
-        return (
-            f"Impossible along {where}: the kernel spans {self.k_eff} cells{dil} but the "
-            f"padded input has only {self.n + 2 * self.p} ({self.n} + 2·{self.p}). "
-            "Make the kernel or dilation smaller, or the input or padding larger."
-        )
+            if full == 1:
+                return text("widgets.conv_explorer.padding_removes_one", where=where, p=self.p,
+                            removed=2 * self.p)
+            return text("widgets.conv_explorer.padding_removes", where=where, p=self.p,
+                        removed=2 * self.p, full=full)
+        dilated = (text("widgets.conv_explorer.dilated", d=self.d, k=self.k, span=self.k_eff)
+                   if self.d > 1 else "")
+        return text("widgets.conv_explorer.kernel_too_big", where=where, span=self.k_eff,
+                    dilated=dilated, padded=self.n + 2 * self.p, n=self.n, p=self.p)
 
     def drawn_kinds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per drawn cell (the slid-over grid plus any cropped cells before or after it):
@@ -225,11 +226,9 @@ class ConvGeometry:
         if h.value >= 1 and w.value >= 1:
             return None
         if h.value < 1 and w.value < 1 and h.problem("") == w.problem(""):
-            return h.problem("both axes")
-        return " ".join(
-            a.problem(f"the {name}") for name, a in zip(("height", "width"), self.axes)
-            if a.value < 1
-        )
+            return h.problem(text("widgets.conv_explorer.both_axes"))
+        where = (text("widgets.conv_explorer.the_height"), text("widgets.conv_explorer.the_width"))
+        return " ".join(a.problem(name) for name, a in zip(where, self.axes) if a.value < 1)
 
     @property
     def formula(self) -> str:

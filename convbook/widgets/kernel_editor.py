@@ -40,6 +40,7 @@ from ipywidgets.widgets.widget_string import TextStyle  # not exported at the to
 from convbook import kernels
 from convbook._args import check_int_range
 from convbook.images import PHOTOS, as_image, photo
+from convbook.language import text
 from convbook.widgets.base import BookWidget, callback, holding, state_field
 from convbook.widgets.kernel_editor_drawing import CELL_PX, kernel_picture, still
 from convbook.widgets.kernel_editor_state import (
@@ -58,9 +59,6 @@ from convbook.widgets.kernel_editor_state import (
 from convbook.widgets.png import png_bytes
 
 __all__ = ["KernelEditor", "KernelEditorState"]
-
-_OVERFLOW = "kernel makes the output overflow float32: use smaller kernel values"
-
 
 def _quoted(text: str) -> str:
     """``text`` quoted for a message; a long one cut, with its length."""
@@ -97,7 +95,7 @@ class KernelEditor(BookWidget):
     """
 
     CSS_CLASS = "convbook-kernel-editor"
-    ERROR_NOTE = "showing the last good output"
+    ERROR_NOTE = "widgets.kernel_editor.error_note"
 
     preset = state_field("preset", "Name of the current preset, or ``'custom'``.")
 
@@ -115,17 +113,20 @@ class KernelEditor(BookWidget):
         self.shown = torch.empty(0)
 
         self.preset_dropdown = widgets.Dropdown(
-            options=[*kernels.PRESETS, CUSTOM], value=first.preset, description="kernel"
+            options=[*kernels.PRESETS, CUSTOM], value=first.preset,
+            description=text("widgets.kernel_editor.kernel"),
         )
         self.size_dropdown = widgets.Dropdown(
-            options=list(SIZES), value=first.size, description="size"
+            options=list(SIZES), value=first.size, description=text("widgets.kernel_editor.size")
         )
         self.image_dropdown = widgets.Dropdown(
-            options=sources, value=first.image, description="image"
+            options=sources, value=first.image, description=text("widgets.kernel_editor.image")
         )
-        self.absolute_checkbox = widgets.Checkbox(value=False, description="absolute value")
+        self.absolute_checkbox = widgets.Checkbox(
+            value=False, description=text("widgets.kernel_editor.absolute"))
         self.range_toggle = widgets.ToggleButtons(
-            options=[("clip to [0, 1]", "clip"), ("normalize to [0, 1]", "normalize")],
+            options=[(text("widgets.kernel_editor.clip"), "clip"),
+                     (text("widgets.kernel_editor.normalize"), "normalize")],
             value="clip",
         )
         self.grid = widgets.GridBox(layout=widgets.Layout(grid_gap="2px"))
@@ -150,9 +151,10 @@ class KernelEditor(BookWidget):
                 # the three columns wrap rather than overflow a narrow notebook
                 widgets.HBox(
                     [
-                        column("input", self.input_view),
-                        column("kernel", widgets.VBox([self.grid, self.kernel_view])),
-                        column("output", self.output_view),
+                        column(text("widgets.kernel_editor.input_title"), self.input_view),
+                        column(text("widgets.kernel_editor.kernel_title"),
+                               widgets.VBox([self.grid, self.kernel_view])),
+                        column(text("widgets.kernel_editor.output_title"), self.output_view),
                     ],
                     layout=widgets.Layout(flex_flow="row wrap"),
                 ),
@@ -237,7 +239,7 @@ class KernelEditor(BookWidget):
         K = state.kernel_tensor()
         output = self._correlator_for(state.image).correlate(K)
         if not np.isfinite(output).all():
-            raise ValueError(_OVERFLOW)
+            raise ValueError(text("widgets.kernel_editor.overflow"))
         shown = display(output, state.absolute, state.mode)
         new_image = self.state is None or state.image != self.state.image
         # made once per image, not per edit: worth the better compression
@@ -312,6 +314,6 @@ class KernelEditor(BookWidget):
         for index, cell in enumerate(self._cells):
             if parse(cell.value) is None:
                 i, j = divmod(index, self.size)
-                return (f"cell ({i}, {j}) must be a finite number, at most {FLOAT32_MAX:.3g} "
-                        f"in size (float32), got {_quoted(cell.value)}")
+                return text("widgets.kernel_editor.bad_cell", i=i, j=j,
+                            largest=f"{FLOAT32_MAX:.3g}", got=_quoted(cell.value))
         return None

@@ -20,6 +20,7 @@ import torch
 
 from convbook import kernels
 from convbook._args import check_bool, check_choice, check_int_range
+from convbook.language import text
 from convbook.ops import conv2d
 
 SIZES = range(1, 8)
@@ -208,16 +209,12 @@ def levels_note(output: np.ndarray, absolute: bool, mode: str) -> str | None:
     shown = np.abs(output) if absolute else output
     lo, hi = np.float32(shown.min()), np.float32(shown.max())
     if lo == hi:
-        return f"The output is constant ({float(lo):.3g}): normalizing shows it black."
+        return text("widgets.kernel_editor.constant", value=f"{float(lo):.3g}")
     count = _float32_ordinal(hi) - _float32_ordinal(lo) + 1
     if count >= _FEW_LEVELS:
         return None
-    return (
-        f"The output spans only {float(lo):.3g} to {float(hi):.3g}: float32 has just "
-        f"{count} values in that range (numbers this small are stored with few digits), "
-        f"so normalizing shows at most {count} grey levels. Use larger kernel values for "
-        "a smooth picture."
-    )
+    return text("widgets.kernel_editor.few_levels", low=f"{float(lo):.3g}",
+                high=f"{float(hi):.3g}", count=count)
 
 
 def _float32_ordinal(x: np.float32) -> int:

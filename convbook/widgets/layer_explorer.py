@@ -52,7 +52,9 @@ import torch
 from torch import nn
 
 from convbook._args import check_int_range, check_vector
+from convbook.fonts import drawn_text
 from convbook.images import PHOTOS, photo, read_image
+from convbook.language import text
 from convbook.widgets.base import (
     BookWidget,
     callback,
@@ -114,7 +116,7 @@ class LayerExplorer(BookWidget):
     """
 
     CSS_CLASS = "convbook-layer-explorer"
-    ERROR_NOTE = "showing the last good image"
+    ERROR_NOTE = "widgets.layer_explorer.error_note"
     MAX_SCALE: ClassVar[int] = 16
 
     layer = state_field("layer", "Name of the layer shown.")
@@ -179,18 +181,21 @@ class LayerExplorer(BookWidget):
         self._shown: dict = {}  # what the pictures show, for the still
 
         self.image_dropdown = widgets.Dropdown(options=self._image_options(None),
-                                               description="image")
+                                               description=text("widgets.layer_explorer.image"))
         self.upload_button = ImageUpload(
-            self._on_upload, description="your image…",
-            tooltip=f"an image file (PNG, JPEG, ...) of up to {MAX_BYTES // 2**20} MB")
+            self._on_upload, description=text("widgets.layer_explorer.upload"),
+            tooltip=text("widgets.layer_explorer.upload_tooltip", megabytes=MAX_BYTES // 2**20))
         self.layer_dropdown = widgets.Dropdown(
             options=[(f"{i.name} ({i.kind}, {i.channels}×{i.size[0]}×{i.size[1]})", i.name)
                      for i in self._layers],
-            description="layer", layout=widgets.Layout(width="360px"))
+            description=text("widgets.layer_explorer.layer"), layout=widgets.Layout(width="360px"))
         style = widgets.SliderStyle(description_width="60px")
-        self.channel_slider = widgets.IntSlider(description="channel", style=style)
-        self.row_slider = widgets.IntSlider(description="row", style=style)
-        self.col_slider = widgets.IntSlider(description="column", style=style)
+        self.channel_slider = widgets.IntSlider(
+            description=text("widgets.layer_explorer.channel"), style=style)
+        self.row_slider = widgets.IntSlider(description=text("widgets.layer_explorer.row"),
+                                            style=style)
+        self.col_slider = widgets.IntSlider(description=text("widgets.layer_explorer.column"),
+                                            style=style)
         # the pictures at their own size: stretched to the box's width they went blurry
         unstretched = widgets.Layout(max_width="100%", align_self="flex-start")
         self.input_view = widgets.Image(format="png", layout=unstretched)
@@ -207,7 +212,9 @@ class LayerExplorer(BookWidget):
             self._unit_row,
             widgets.HBox([widgets.VBox([self._titles[0], self.input_view]),
                           widgets.VBox([self._titles[1], self.channel_view]),
-                          widgets.VBox([widgets.HTML("<b>top-5 classes</b>"), self.top5_view])],
+                          widgets.VBox([
+                              widgets.HTML(f"<b>{text('widgets.layer_explorer.top5_title')}</b>"),
+                              self.top5_view])],
                          layout=widgets.Layout(flex_flow="row wrap")),
             widgets.VBox([self._titles[2], self.maps_view]),
         ])
@@ -295,9 +302,11 @@ class LayerExplorer(BookWidget):
         shown = self._shown
         i, j = shown["position"]
         picture = still(
-            [(f"input: field of unit ({i}, {j})", shown["input"]),
-             (f"{shown['layer']}, channel {shown['channel']}", shown["channel_map"])],
-            (f"all {shown['channels']} channels of {shown['layer']}", shown["grid"]),
+            [(drawn_text("widgets.layer_explorer.still_input", i=i, j=j), shown["input"]),
+             (drawn_text("widgets.layer_explorer.still_channel", layer=shown["layer"],
+                         channel=shown["channel"]), shown["channel_map"])],
+            (drawn_text("widgets.layer_explorer.still_maps", channels=shown["channels"],
+                        layer=shown["layer"]), shown["grid"]),
             self.top5,
         )
         return png_bytes(picture, compress_level=9)
@@ -314,7 +323,8 @@ class LayerExplorer(BookWidget):
         except ValueError as error:
             self._show_error(str(error))
             return False
-        self.set(image=OwnImage.of(f"your image: {name}", picture, self.input_size))
+        self.set(image=OwnImage.of(text("widgets.layer_explorer.own_image_named", name=name),
+                                   picture, self.input_size))
         return True
 
     # ----------------------------------------------------------------- the cycle
@@ -361,11 +371,12 @@ class LayerExplorer(BookWidget):
         self.channel_view.value = pngs["channel_map"]
         self.maps_view.value = pngs["grid"]
         (i, j), c, layer = state.position, state.channel, state.layer
-        titles = (f"input, the field of unit ({i}, {j}) and its gradient",
-                  f"{layer}, channel {c}", f"all {layer_maps.shape[0]} channels of "
-                  f"{layer} (red > 0 > blue)")
-        for widget, text in zip(self._titles, titles):
-            widget.value = f"<b>{html.escape(text)}</b>"
+        titles = (text("widgets.layer_explorer.input_title", i=i, j=j),
+                  text("widgets.layer_explorer.channel_title", layer=layer, channel=c),
+                  text("widgets.layer_explorer.maps_title", channels=layer_maps.shape[0],
+                       layer=layer))
+        for widget, title in zip(self._titles, titles):
+            widget.value = f"<b>{html.escape(title)}</b>"
         truth = None
         if self.labels is not None and isinstance(state.image, int):
             truth = self.classes[int(self.labels[state.image])]
@@ -395,11 +406,15 @@ class LayerExplorer(BookWidget):
                          self.unit_box)
 
     def _image_options(self, own: OwnImage | None) -> list[tuple[str, int | str]]:
-        truths = [""] * len(self.images) if self.labels is None else [
-            f" ({self.classes[int(k)]})" for k in self.labels]
-        options: list[tuple[str, int | str]] = [
-            (f"image {i}{truth}", i) for i, truth in enumerate(truths)]
-        options += [(f"photo: {name}", name) for name in PHOTOS]
+        if self.labels is None:
+            options: list[tuple[str, int | str]] = [
+                (text("widgets.layer_explorer.image_option", index=i), i)
+                for i in range(len(self.images))]
+        else:
+            options = [(text("widgets.layer_explorer.image_option_true", index=i,
+                             truth=self.classes[int(k)]), i) for i, k in enumerate(self.labels)]
+        options += [(text("widgets.layer_explorer.photo_option", name=name), name)
+                    for name in PHOTOS]
         if own is not None:
             options.append((own.label, CUSTOM))
         return options
@@ -416,12 +431,10 @@ class LayerExplorer(BookWidget):
     @callback
     def _on_upload(self, name: str, content: bytes | None, size: int) -> None:
         if content is None:
-            self._show_error(
-                f"{name!r} is {size / 2**20:.1f} MB: Jupyter passes at most "
-                f"{(MAX_BYTES + 2**16) // 2**20} MB from the browser to Python at once, so it "
-                "was not sent; save a smaller copy (the network sees it at "
-                f"{self.input_size[0]} × {self.input_size[1]} pixels)"
-            )
+            self._show_error(text(
+                "widgets.layer_explorer.too_large", name=repr(name),
+                megabytes=f"{size / 2**20:.1f}", limit=(MAX_BYTES + 2**16) // 2**20,
+                height=self.input_size[0], width=self.input_size[1]))
             return
         self.upload_file(content, name)
 

@@ -15,8 +15,10 @@ import math
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from convbook.fonts import drawn_text, pil_font
+from convbook.language import text
 from convbook.widgets.layer_explorer_state import Box, LayerInfo
 from convbook.widgets.png import to_uint8
 
@@ -126,8 +128,8 @@ def grid_picture(maps: torch.Tensor, selected: int) -> np.ndarray:
     return canvas
 
 
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str) -> None:
-    draw.text(xy, text, fill=INK, font=ImageFont.load_default())
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], words: str) -> None:
+    draw.text(xy, words, fill=INK, font=pil_font(12))
 
 
 def still(pictures: list[tuple[str, np.ndarray]], grid: tuple[str, np.ndarray],
@@ -148,7 +150,7 @@ def still(pictures: list[tuple[str, np.ndarray]], grid: tuple[str, np.ndarray],
         _text(draw, (x, 2), title)
         canvas.paste(Image.fromarray(picture), (x, title_px))
         x += picture.shape[1] + gap
-    _text(draw, (x, 2), "top-5 classes")
+    _text(draw, (x, 2), drawn_text("widgets.layer_explorer.top5_title"))
     for n, (name, p) in enumerate(top5):
         y = title_px + 4 + 22 * n
         _text(draw, (x, y), f"{name} {100 * p:.1f}%")
@@ -167,7 +169,8 @@ def top5_html(top5: list[tuple[str, float]], truth: str | None) -> str:
         rows.append(f"<tr><td style='padding-right:0.6em'>{html.escape(name)}</td>"
                     f"<td style='width:125px'>{bar}</td>"
                     f"<td style='text-align:right'>{100 * p:.1f}%</td></tr>")
-    truth_html = "" if truth is None else f"<p>true class: {html.escape(truth)}</p>"
+    truth_html = ("" if truth is None else
+                  f"<p>{html.escape(text('widgets.layer_explorer.true_class', truth=truth))}</p>")
     return f"<table>{''.join(rows)}</table>{truth_html}"
 
 
@@ -177,10 +180,9 @@ def unit_html(info: LayerInfo, channel: int, position: tuple[int, int], value: f
     receptive field ``box``."""
     (top, bottom), (left, right) = box
     (i, j), c = position, channel
-    return (
-        f'<span class="convbook-unit">unit ({i}, {j}) of channel {c} of {info.name} '
-        f"({info.channels}×{info.size[0]}×{info.size[1]}): value {value:.3f}; "
-        f"receptive field {info.r[0]}×{info.r[1]} pixels, rows {top}..{bottom} and "
-        f"columns {left}..{right} (effective stride {info.j[0]}; the grey margin is "
-        "padding). The heat map is |∂unit/∂pixel|, zero outside the field.</span>"
-    )
+    words = text("widgets.layer_explorer.unit", i=i, j=j, channel=c, layer=info.name,
+                 shape=f"{info.channels}×{info.size[0]}×{info.size[1]}", value=f"{value:.3f}",
+                 field=f"{info.r[0]}×{info.r[1]}", top=top, bottom=bottom, left=left,
+                 right=right, jump=info.j[0])
+    return f'<span class="convbook-unit">{html.escape(words)}</span>'
+

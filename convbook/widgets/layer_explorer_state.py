@@ -24,6 +24,7 @@ from convbook._args import check_int_range, check_tensor
 from convbook.data import normalize_unchecked
 from convbook.images import as_image
 from convbook.inference import predict
+from convbook.language import text
 from convbook.receptive_field import receptive_field
 from convbook.receptive_field.table import unit_box
 
@@ -246,7 +247,8 @@ def changed(state: LayerExplorerState, changes: dict[str, Any], *, sources: Sequ
     if isinstance(image, OwnImage):
         image, own = CUSTOM, image
     elif isinstance(image, (torch.Tensor, np.ndarray)):
-        image, own = CUSTOM, OwnImage.of("your image", as_image(image), input_size)
+        image, own = CUSTOM, OwnImage.of(text("widgets.layer_explorer.own_image"),
+                                         as_image(image), input_size)
     elif isinstance(image, bool) or image not in [*sources, *([CUSTOM] if own else [])]:
         custom = f", {CUSTOM!r}" if own is not None else ""
         names = ", ".join(name for name in sources if isinstance(name, str))

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 
 from convbook._args import check_choice, check_number, check_positive_float
+from convbook.language import text
 from convbook.roofline import (
     ALGORITHMS,
     DTYPES,
@@ -58,6 +59,19 @@ from convbook.widgets.roofline_explorer_state import (
 
 __all__ = ["RooflineExplorer", "RooflineExplorerState"]
 
+#: the key of each slider's label (a field of the layer)
+SLIDER_LABELS = {
+    "in_channels": "widgets.roofline_explorer.in_channels",
+    "out_channels": "widgets.roofline_explorer.out_channels",
+    "kernel_size": "widgets.roofline_explorer.kernel_size",
+    "height": "widgets.roofline_explorer.height",
+    "width": "widgets.roofline_explorer.width",
+    "stride": "widgets.roofline_explorer.stride",
+    "padding": "widgets.roofline_explorer.padding",
+    "groups": "widgets.roofline_explorer.groups",
+    "batch": "widgets.roofline_explorer.batch",
+}
+
 
 class RooflineExplorer(BookWidget):
     """Sliders for a convolution layer, its roofline prediction and measured times.
@@ -73,7 +87,7 @@ class RooflineExplorer(BookWidget):
     """
 
     CSS_CLASS = "convbook-roofline-explorer"
-    ERROR_NOTE = "showing the last good layer"
+    ERROR_NOTE = "widgets.roofline_explorer.error_note"
     LIMITS = LIMITS
 
     layer = state_field("layer", "The :class:`~convbook.roofline.ConvLayer` shown.")
@@ -104,12 +118,13 @@ class RooflineExplorer(BookWidget):
         shared = widgets.Layout(width="280px")
         self.sliders: dict[str, widgets.IntSlider] = {}
         for name, (low, high) in LIMITS.items():
-            slider = widgets.IntSlider(min=low, max=high, description=name.replace("_", " "),
+            slider = widgets.IntSlider(min=low, max=high, description=text(SLIDER_LABELS[name]),
                                        style=style, layout=shared, continuous_update=False)
             setattr(self, f"{name}_slider", slider)
             self.sliders[name] = slider
         self.dtype_toggle = widgets.ToggleButtons(options=list(self._peaks))
-        self.measure_button = widgets.Button(description="measure", icon="stopwatch")
+        self.measure_button = widgets.Button(
+            description=text("widgets.roofline_explorer.measure"), icon="stopwatch")
         self.progress_bar = widgets.IntProgress(min=0, max=len(ALGORITHMS),
                                                 layout=widgets.Layout(width="200px"))
         self.progress_label = widgets.Label("")
@@ -224,7 +239,7 @@ class RooflineExplorer(BookWidget):
             else:
                 self.progress_bar.max = len(state.times)
                 self.progress_bar.value = len(state.times)
-                self.progress_label.value = "done"
+                self.progress_label.value = text("widgets.roofline_explorer.done")
 
     # ----------------------------------------------------------------- observers
     @callback
@@ -241,7 +256,9 @@ class RooflineExplorer(BookWidget):
         with holding(self.progress_bar, self.progress_label):
             self.progress_bar.max = total
             self.progress_bar.value = done
-            self.progress_label.value = f"timing {name} ({done + 1}/{total})…" if name else "done"
+            self.progress_label.value = (
+                text("widgets.roofline_explorer.timing", name=name, done=done + 1, total=total)
+                if name else text("widgets.roofline_explorer.done"))
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:

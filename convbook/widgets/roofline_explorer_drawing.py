@@ -10,6 +10,8 @@ import io
 
 from matplotlib.figure import Figure
 
+from convbook.fonts import drawn_text, use_reader_font
+from convbook.language import text
 from convbook.roofline import (
     attainable_flops,
     plot_roofline,
@@ -31,17 +33,19 @@ def plot_png(state: RooflineExplorerState, peak: float, bandwidth: float) -> byt
     layer, dtype = state.layer, state.dtype
     fig = Figure(figsize=(5.2, 3.6), dpi=90)
     ax = fig.add_subplot()
-    plot_roofline(ax, peak, bandwidth, label=f"roof ({dtype})")
+    plot_roofline(ax, peak, bandwidth,
+                  label=drawn_text("widgets.roofline_explorer.roof", dtype=dtype))
     intensity = layer.intensity(dtype)
     roof = attainable_flops(intensity, peak, bandwidth)
     ax.plot([intensity], [roof / 1e9], "o", mfc="none", mec="black", ms=9,
-            label="this layer, at the roof")
+            label=drawn_text("widgets.roofline_explorer.this_layer"))
     for name, seconds in state.times or ():
         if seconds is not None:
             ax.plot([intensity], [layer.flops / seconds / 1e9], "o", color=COLOURS[name],
                     label=name)
     ax.set_title(str(layer), fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
+    use_reader_font(fig)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -53,13 +57,19 @@ def table_html(state: RooflineExplorerState, peak: float, bandwidth: float) -> s
     roofline's time, then each measured algorithm's time and share of the roof (or why it
     does not apply), as an HTML table."""
     layer, dtype = state.layer, state.dtype
+    bound = bound_by(layer, dtype, peak, bandwidth)
     rows = [
-        ("multiply-accumulates", f"{layer.macs:,}"),
-        ("bytes moved", f"{layer.bytes_moved(dtype):,}"),
-        ("intensity", f"{layer.intensity(dtype):.1f} FLOP/byte"),
-        ("ridge point", f"{ridge_point(peak, bandwidth):.1f} FLOP/byte"),
-        ("bound by", bound_by(layer, dtype, peak, bandwidth)),
-        ("roofline's time",
+        (text("widgets.roofline_explorer.macs"), f"{layer.macs:,}"),
+        (text("widgets.roofline_explorer.bytes"), f"{layer.bytes_moved(dtype):,}"),
+        (text("widgets.roofline_explorer.intensity"),
+         text("widgets.roofline_explorer.flop_per_byte", value=f"{layer.intensity(dtype):.1f}")),
+        (text("widgets.roofline_explorer.ridge_point"),
+         text("widgets.roofline_explorer.flop_per_byte",
+              value=f"{ridge_point(peak, bandwidth):.1f}")),
+        (text("widgets.roofline_explorer.bound_by"),
+         text("widgets.roofline_explorer.memory") if bound == "memory" else
+         text("widgets.roofline_explorer.compute")),
+        (text("widgets.roofline_explorer.roofline_time"),
          f"{1e3 * predicted_seconds(layer, peak, bandwidth, dtype):.3f} ms"),
     ]
     roof = attainable_flops(layer.intensity(dtype), peak, bandwidth)
@@ -68,7 +78,8 @@ def table_html(state: RooflineExplorerState, peak: float, bandwidth: float) -> s
             rows.append((name, html.escape(why_not(name, layer, dtype) or "")))
         else:
             share = layer.flops / seconds / roof
-            rows.append((name, f"{1e3 * seconds:.3f} ms ({share:.0%} of the roof)"))
-    cells = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>"
+            rows.append((name, text("widgets.roofline_explorer.share_of_roof",
+                                    time=f"{1e3 * seconds:.3f}", share=f"{share:.0%}")))
+    cells = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v}</td></tr>"
                     for k, v in rows)
     return f"<table>{cells}</table>"

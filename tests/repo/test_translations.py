@@ -1,8 +1,9 @@
 """The Chinese edition (chapters/zh/) is in step with the English chapters by construction.
 
-Every translated chapter has exactly the English chapter's code cells (source, tags, order),
-its notebook carries exactly the English notebook's outputs, its prose uses the glossary's
-terms and no others, and the numbers it quotes are numbers of the English chapter.
+Every translated chapter has exactly the English chapter's code cells (source, tags, order;
+the set-up cell names the edition's language), its prose uses the glossary's terms and no
+others, and the numbers it quotes are numbers of the English chapter.  Its executed
+outputs: tests/repo/test_zh_edition.py.
 """
 
 from __future__ import annotations
@@ -45,24 +46,10 @@ def test_code_cells_are_the_english_ones(md):
     ours, theirs = code_cells(md), code_cells(english)
     assert len(ours) == len(theirs), f"{md.name}: {len(ours)} code cells, English {len(theirs)}"
     for i, (a, b) in enumerate(zip(ours, theirs)):
+        if "set-up" in b[1]:  # the set-up cell names the edition's language
+            b = (b[0].replace('set_language("en")', 'set_language("zh")'), b[1])
         assert a == b, f"{md.name}: code cell {i} differs from the English one: run " \
                        "`make translations`, or restore it"
-
-
-@pytest.mark.parametrize("md", CHINESE, ids=lambda p: p.stem)
-def test_notebook_carries_the_english_outputs_and_the_chinese_prose(md):
-    ours = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
-    theirs = nbformat.read(ROOT / "chapters" / md.with_suffix(".ipynb").name, as_version=4)
-    our_code = [c for c in ours.cells if c.cell_type == "code"]
-    their_code = [c for c in theirs.cells if c.cell_type == "code"]
-    assert len(our_code) == len(their_code)
-    for i, (a, b) in enumerate(zip(our_code, their_code)):
-        assert (a.source, a.get("outputs"), a.get("execution_count")) == \
-               (b.source, b.get("outputs"), b.get("execution_count")), \
-               f"{md.name}: code cell {i} is not the executed English one: run `make translations`"
-    assert ours.metadata.get("widgets") == theirs.metadata.get("widgets")
-    prose = [c.source for c in jupytext.read(md).cells if c.cell_type == "markdown"]
-    assert [c.source for c in ours.cells if c.cell_type == "markdown"] == prose
 
 
 def test_nothing_is_out_of_date(capsys):

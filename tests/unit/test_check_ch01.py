@@ -112,4 +112,4 @@ def test_corr2d_by_hand():
     wrong = [row[:] for row in expected]
     wrong[1][0] += 1
     assert "Y[1, 0] is off" in ch01.corr2d_by_hand(wrong).message
-    assert "2x2" in ch01.corr2d_by_hand([[1.0, 8.0, 0.0]]).message
+    assert "2×2" in ch01.corr2d_by_hand([[1.0, 8.0, 0.0]]).message

@@ -27,7 +27,7 @@ def test_bottleneck_params():
     assert ch03.bottleneck_params((standard, bottleneck))
     assert ch03.bottleneck_params([standard, bottleneck])
     assert "wrong way round" in ch03.bottleneck_params((bottleneck, standard)).message
-    assert "256 * 256 * 3 * 3" in ch03.bottleneck_params((256 * 9, bottleneck)).message
+    assert "256 × 256 × 3 × 3" in ch03.bottleneck_params((256 * 9, bottleneck)).message
     assert "add the three layers" in ch03.bottleneck_params((standard, 64 * 64 * 9)).message
     assert "pair of ints" in ch03.bottleneck_params(standard).message
 
@@ -77,7 +77,7 @@ def test_blue_edge_kernel_rejects():
     assert "k from 1 to 64" in ch03.blue_edge_kernel(torch.zeros(4, 3, 3)).message
     assert "does not respond" in ch03.blue_edge_kernel(torch.zeros(3, 7, 7)).message
     too_large = ch03.blue_edge_kernel(torch.zeros(3, 65, 65))
-    assert not too_large and "up to 64 x 64; yours has shape (3, 65, 65)" in too_large.message
+    assert not too_large and "up to 64×64; yours has shape (3, 65, 65)" in too_large.message
     assert "replace None" in ch03.blue_edge_kernel(None).message
 
 

@@ -19,7 +19,7 @@ test_right_passes_wrong_fails = right_passes_wrong_fails(
         (ch06.dilated_stack, 31, 9, "d(k - 1) + 1"),
         (ch06.dilated_stack, 31, 30, "add d(k - 1)"),
         # 32 * 32 * (49 - 27)
-        (ch06.weights_saved, 22528, 22, "k * k * C * C"),
+        (ch06.weights_saved, 22528, 22, "k × k × C × C"),
         (ch06.weights_saved, 22528, 22527, "49 C^2"),
     ]
 )

@@ -19,12 +19,12 @@ PEARSON = float(np.corrcoef(ch09.MAP_A, ch09.MAP_B)[0, 1])
 test_right_passes_wrong_fails = right_passes_wrong_fails(
     [
         (ch09.block_field, (23, 4), (12, 4), "the strides below it multiply"),
-        (ch09.block_field, (23, 4), (22, 4), "count the 2x2 whitening convolution"),
-        (ch09.block_field, (23, 4), (23, 2), "j doubles at each 2x2 pooling"),
+        (ch09.block_field, (23, 4), (22, 4), "count the 2×2 whitening convolution"),
+        (ch09.block_field, (23, 4), (23, 2), "j doubles at each 2×2 pooling"),
         (ch09.block_field, [23, 4], (25, 4), "walk forward"),
         (ch09.grad_cam_by_hand, [[0.5, 0], [0.75, 0]], [[0.5, -0.75], [0.75, -0.75]],
          "Grad-CAM ends with a ReLU"),
-        (ch09.grad_cam_by_hand, [[0.5, 0], [0.75, 0]], [[2, 0], [3, 0]], "*mean* of the gradient"),
+        (ch09.grad_cam_by_hand, [[0.5, 0], [0.75, 0]], [[2, 0], [3, 0]], "mean of the gradient"),
         (ch09.grad_cam_by_hand, [[0.5, 0], [0.75, 0]], [[0.5, 0], [1, 0]],
          "first average each channel's gradient"),
         (ch09.grad_cam_by_hand, [[0.5, 0], [0.75, 0]], [[1, 0], [0, 1]], "α_k = mean"),
@@ -49,7 +49,7 @@ def test_spearman_answer_close_enough_passes():
     [
         (ch09.block_field, [None, 23, (23,), (23.0, 4), ("23", "4"), (True, 4)], "pair of ints"),
         (ch09.grad_cam_by_hand, [None, "map", [[0.5, 0]], [[0.5, 0, 0], [0, 0, 0]],
-                                 [[float("nan"), 0], [0, 0]]], "2x2 nested list"),
+                                 [[float("nan"), 0], [0, 0]]], "2×2 nested list"),
         (ch09.rank_correlation, [None, "0.4", True, float("nan"), [0.4]], "a number between"),
         (ch09.occlusion_passes, [None, 50.0, "50", True], "answer with an int"),
     ],
@@ -63,7 +63,7 @@ def test_placeholder_and_wrong_types_fail(check, answers, hint):
 def test_class_map_positions():
     rows, cols = (96 - 32) // 8 + 1, (128 - 32) // 8 + 1  # crops 8 pixels apart, by hand
     assert ch09.class_map_positions(rows * cols)
-    assert "9 x 13" in ch09.class_map_positions(9 * 13).message
+    assert "9×13" in ch09.class_map_positions(9 * 13).message
     assert "must fit inside" in ch09.class_map_positions(12 * 16).message
     assert "not every 32" in ch09.class_map_positions(3 * 4).message
     assert "add one along each side" in ch09.class_map_positions(8 * 12).message

@@ -1,9 +1,9 @@
 """The self-checks answer in the reader's language: English, or Chinese in chapters/zh/.
 
-Every message comes from the catalogs (convbook/check/messages, tested in
-test_check_messages.py); the language comes from ``set_language``, else ``CONVBOOK_LANG``,
-else the notebook's path (``JPY_SESSION_NAME``) or the working directory
-(``.../chapters/zh``), else English (convbook/check/_lang.py).
+Every message comes from the catalogs (convbook/messages, tested in test_messages.py);
+the language comes from ``set_language`` (each chapter's set-up cell), else
+``CONVBOOK_LANG``, else the notebook's path (``JPY_SESSION_NAME``) or the working directory
+(``.../chapters/zh``), else English (convbook/language.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 import convbook.check
 from convbook.check import CheckResult, ch01, ch02, ch07, ch09, get_language, set_language
-from convbook.check._messages import text
+from convbook.language import text
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 

@@ -63,8 +63,8 @@ def test_figure_has_loss_and_accuracy_panels():
     live.update(1.0, loss=1.0, acc=0.3)
     live.epoch_end(1, test_loss=1.2, test_acc=0.4)
     ax_loss, ax_acc = live.figure().axes
-    assert [ln.get_label() for ln in ax_loss.lines] == ["loss", "test_loss"]
-    assert [ln.get_label() for ln in ax_acc.lines] == ["acc", "test_acc"]
+    assert [ln.get_label() for ln in ax_loss.lines] == ["training loss", "test loss"]
+    assert [ln.get_label() for ln in ax_acc.lines] == ["training accuracy", "test accuracy"]
     assert list(ax_loss.lines[0].get_ydata()) == [2.0, 1.0]
 
 

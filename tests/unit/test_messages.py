@@ -1,8 +1,9 @@
-"""The self-checks' message catalogs: convbook/check/messages/<lang>/<chapter>.toml.
+"""The message catalogs: convbook/messages/<lang>/<catalog>.toml (the self-checks', one
+per chapter, and the widgets' and figures').
 
 Every language has the same messages with the same fields; every key the code names exists,
-with every field its messages need passed in; every message is used; and no check shows
-words that bypass the catalogs.
+with every field its messages need passed in; every message is used; and no check, widget
+or figure shows words that bypass the catalogs.
 """
 
 from __future__ import annotations
@@ -10,49 +11,29 @@ from __future__ import annotations
 import ast
 import re
 import string
-import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from catalogs import WIDGET_AND_FIGURE_CATALOGS, catalog
 
 import convbook.check
 from convbook.check import set_language
 from convbook.check._answers import judge_int, wrong_kind
-from convbook.check._messages import fields, message, template, text
+from convbook.language import MESSAGES, fields, message, template, text
 
 CHECK_DIR = Path(convbook.check.__file__).parent
-MESSAGES = CHECK_DIR / "messages"
+PACKAGE = CHECK_DIR.parent
 LANGS = ("en", "zh")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
-
-
-def _flat(table: dict, prefix: str) -> dict[str, str]:
-    """``{"ch08.optimizer_steps.typical.one_epoch": "...", ...}`` from a catalog's tables."""
-    out = {}
-    for name, value in table.items():
-        key = f"{prefix}.{name}"
-        if isinstance(value, dict):
-            out.update(_flat(value, key))
-        else:
-            assert isinstance(value, str), f"{key} is a {type(value).__name__}, not a message"
-            out[key] = value
-    return out
-
-
-def catalog(lang: str) -> dict[str, str]:
-    """Every message of language ``lang``, by key."""
-    out = {}
-    for path in sorted((MESSAGES / lang).glob("*.toml")):
-        with path.open("rb") as file:
-            out.update(_flat(tomllib.load(file), path.stem))
-    return out
 
 
 def test_there_is_a_catalog_for_every_check_module_and_language():
     modules = {p.stem for p in CHECK_DIR.glob("ch*.py")}
     assert len(modules) == 11
     for lang in LANGS:
-        assert {p.stem for p in (MESSAGES / lang).glob("*.toml")} == modules | {"common"}
+        assert {p.stem for p in (MESSAGES / lang).glob("*.toml")} == \
+            modules | {"common", *WIDGET_AND_FIGURE_CATALOGS}
 
 
 def test_every_language_has_the_same_keys_and_fields():
@@ -97,10 +78,16 @@ def _literal(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+#: a key of the widgets' and figures' words, wherever it is written (a table of keys,
+#: ``ERROR_NOTE``) for a call to look up
+WIDGET_OR_FIGURE_KEY = re.compile(r"(?:widgets|figures)(?:\.[a-z0-9_]+){2,}")
+
+
 def uses(source: str, filename: str) -> tuple[dict[str, set[str] | None], list[str]]:
     """The keys ``source`` names, each with the names of the values passed with it (None
-    where ``**values`` passes unknown ones), and ``file:line`` of every key that is not a
-    string literal in a chapter's module."""
+    where ``**values`` passes unknown ones, or where a widget's or figure's key is written
+    in a table for a call to look up), and ``file:line`` of every key that is not a string
+    literal in a chapter's module."""
     keys: dict[str, set[str] | None] = {}
     problems = []
     chapter_module = re.fullmatch(r"ch\d+\.py", filename) is not None
@@ -114,17 +101,20 @@ def uses(source: str, filename: str) -> tuple[dict[str, set[str] | None], list[s
         old = keys.get(key, set())
         keys[key] = None if old is None or names is None else old | names
 
-    for node in ast.walk(ast.parse(source, filename)):
+    tree = ast.parse(source, filename)
+    called: set[int] = set()  # the nodes of keys passed to a call
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = _name(node.func)
-        if name in ("text", "message"):
-            i = 0 if name == "text" else 1
+        if name in ("text", "drawn_text", "message"):
+            i = 1 if name == "message" else 0
             key = _literal(node.args[i]) if len(node.args) > i else None
             if key is None:
                 if chapter_module:
                     problems.append(f"{filename}:{node.lineno}")
                 continue
+            called.add(id(node.args[i]))
             add(key, passed(node, set()))
         elif name in JUDGES:
             key = _literal(node.args[2]) if len(node.args) > 2 else None
@@ -146,13 +136,17 @@ def uses(source: str, filename: str) -> tuple[dict[str, set[str] | None], list[s
                         problems.append(f"{filename}:{value.lineno}")
                     else:
                         add(f"{key}.typical.{_literal(value)}", values)
+    for node in ast.walk(tree):
+        key = _literal(node) if isinstance(node, ast.Constant) else None
+        if key is not None and id(node) not in called and WIDGET_OR_FIGURE_KEY.fullmatch(key):
+            add(key, None)
     return keys, problems
 
 
 def _code_uses():
     keys: dict[str, set[str] | None] = {}
     problems = []
-    for path in sorted(CHECK_DIR.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         found, bad = uses(path.read_text(encoding="utf-8"), path.name)
         problems += bad
         for key, names in found.items():
@@ -219,15 +213,17 @@ def _literal_text(node: ast.expr) -> str | None:
     return None
 
 
-def bare_words(source: str, filename: str) -> list[str]:
-    """``file:line: code`` of every string with words in it shown to the reader without the
-    catalogs: a message argument of ``verdict``/``CheckResult``/``wrong_kind``, or a value
-    passed to ``text``/``judge_int``/``judge_number``, directly, through a conditional
-    expression, a ``+``, or a local variable.  ``text(...)`` and ``""`` are fine."""
-    tree = ast.parse(source, filename)
-    scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    found: set[tuple[int, int, str]] = set()
+class _ShownStrings:
+    """String literals with words that reach an expression a reader sees: directly, in a
+    tuple, list or conditional expression, through ``+``, or through a local variable of
+    ``scope``.  ``has_words(text)`` says which literals count; ``found`` collects
+    ``(line, column, code)``."""
 
+    def __init__(self, has_words: Callable[[str], bool]) -> None:
+        self.has_words = has_words
+        self.found: set[tuple[int, int, str]] = set()
+
+    @staticmethod
     def assigned(scope: ast.AST, name: str) -> list[ast.expr]:
         values = []
         for node in ast.walk(scope):
@@ -238,20 +234,37 @@ def bare_words(source: str, filename: str) -> list[str]:
                 values.append(node.value)
         return values
 
-    def check(node: ast.expr, scope: ast.AST, seen: frozenset[str] = frozenset()) -> None:
+    def check(self, node: ast.expr, scope: ast.AST, seen: frozenset[str] = frozenset()) -> None:
         words = _literal_text(node)
         if words is not None:
-            if WORDS.search(words):
-                found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
+            if self.has_words(words):
+                self.found.add((node.lineno, node.col_offset, ast.unparse(node)[:70]))
         elif isinstance(node, ast.IfExp):
-            check(node.body, scope, seen)
-            check(node.orelse, scope, seen)
+            self.check(node.body, scope, seen)
+            self.check(node.orelse, scope, seen)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            check(node.left, scope, seen)
-            check(node.right, scope, seen)
+            self.check(node.left, scope, seen)
+            self.check(node.right, scope, seen)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for item in node.elts:
+                self.check(item, scope, seen)
         elif isinstance(node, ast.Name) and node.id not in seen:
-            for value in assigned(scope, node.id):
-                check(value, scope, seen | {node.id})
+            for value in self.assigned(scope, node.id):
+                self.check(value, scope, seen | {node.id})
+
+    def report(self, filename: str) -> list[str]:
+        return [f"{filename}:{line}: {code}" for line, _, code in sorted(self.found)]
+
+
+def bare_words(source: str, filename: str) -> list[str]:
+    """``file:line: code`` of every string with words in it shown to the reader without the
+    catalogs: a message argument of ``verdict``/``CheckResult``/``wrong_kind``, or a value
+    passed to ``text``/``judge_int``/``judge_number``, directly, through a conditional
+    expression, a ``+``, or a local variable.  ``text(...)`` and ``""`` are fine."""
+    tree = ast.parse(source, filename)
+    scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    shown = _ShownStrings(lambda words: bool(WORDS.search(words)))
+    check = shown.check
 
     for scope in scopes:
         for call in (n for n in ast.walk(scope) if isinstance(n, ast.Call)):
@@ -265,7 +278,7 @@ def bare_words(source: str, filename: str) -> list[str]:
                     name in JUDGES | {"text"} and keyword.arg not in (None, "typical")
                 ):
                     check(keyword.value, scope)
-    return [f"{filename}:{line}: {code}" for line, _, code in sorted(found)]
+    return shown.report(filename)
 
 
 def test_no_check_shows_words_outside_the_catalogs():
@@ -298,6 +311,82 @@ def test_the_tr_helper_is_gone():
     for path in CHECK_DIR.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         assert not [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _name(n.func) == "tr"]
+
+
+# ---------------------------------------------------------------------------------------
+# No widget or figure shows words outside the catalogs
+
+#: the modules that draw figures or build widgets
+LABELLED = sorted([*(PACKAGE / "widgets").glob("*.py"), PACKAGE / "plots.py",
+                   PACKAGE / "volume_figure.py", PACKAGE / "roofline.py",
+                   PACKAGE / "receptive_field" / "plot.py", PACKAGE / "training" / "live.py"])
+#: calls whose positional arguments a reader sees: matplotlib's, PIL's, ipywidgets'
+SHOWN_ARGS = {"set_title", "set_xlabel", "set_ylabel", "suptitle", "HTML", "Label",
+              "_text", "column", "_channel_column", "draw_grid"}
+#: keyword arguments a reader sees
+SHOWN_KEYWORDS = {"title", "label", "description", "tooltip", "xlabel", "ylabel", "options"}
+#: a word: two letters in a row, or a CJK character (one-letter symbols such as K, Y are
+#: names in a formula)
+LABEL_WORD = re.compile(r"[A-Za-z]{2}|[\u3400-\u4dbf\u4e00-\u9fff]")
+_NOT_WORDS = re.compile(r"\$[^$]*\$|<[^>]*>")  # mathtext, HTML tags
+
+
+def bare_labels(source: str, filename: str) -> list[str]:
+    """``file:line: code`` of every string with words in it that a widget or figure shows
+    without the catalogs: an argument of a call that draws or labels (``set_title``,
+    ``ax.text``, ``draw.text``, ``widgets.HTML``, ``description=``, ``options=``, ...),
+    directly, in a tuple, list or conditional expression, through ``+``, or through a local
+    variable."""
+    tree = ast.parse(source, filename)
+    scopes = [tree, *(n for n in ast.walk(tree)
+                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    shown = _ShownStrings(lambda words: bool(LABEL_WORD.search(_NOT_WORDS.sub(" ", words))))
+    check = shown.check
+
+    for scope in scopes:
+        for call in (n for n in ast.walk(scope) if isinstance(n, ast.Call)):
+            name = _name(call.func)
+            method_text = name == "text" and isinstance(call.func, ast.Attribute)  # ax.text
+            if name in SHOWN_ARGS or method_text:
+                for arg in call.args:
+                    check(arg, scope)
+            for keyword in call.keywords:
+                value = keyword.value
+                if keyword.arg == "options" and isinstance(value, (ast.List, ast.Tuple)):
+                    # (label, value) pairs: the value is a name for code, not shown
+                    for item in value.elts:
+                        check(item.elts[0] if isinstance(item, ast.Tuple) else item, scope)
+                elif keyword.arg in SHOWN_KEYWORDS:
+                    check(value, scope)
+    return shown.report(filename)
+
+
+def test_no_widget_or_figure_shows_words_outside_the_catalogs():
+    assert len(LABELLED) >= 20
+    problems = [p for path in LABELLED
+                for p in bare_labels(path.read_text(encoding="utf-8"), path.name)]
+    assert problems == [], "words outside the catalogs:\n" + "\n".join(problems)
+
+
+def test_the_label_scan_catches_bare_words():
+    source = '''
+def figure(ax, draw, n):
+    title = "a bare title"
+    ax.set_title(title)
+    ax.set_xlabel(drawn_text("figures.x.label"))
+    ax.text(0.5, 0.5, "⋆")
+    ax.text(0, 0, f"input\\n$C_{{in}} \\\\times H$ = {n}")
+    draw.text((0, 0), "kernel" if n else drawn_text("figures.x.kernel"))
+    ax.plot([1], [2], label="bare legend")
+    slider = widgets.IntSlider(description=text("widgets.x.step"))
+    toggle = widgets.ToggleButtons(options=[("clip", "clip"), (text("widgets.x.n"), "n")])
+    widgets.HTML(f"<b>{text('widgets.x.title')}</b>")
+    ax.set_title("K")
+    text("widgets.x.y")
+    return widgets.HTML("<b>top classes</b>")
+'''
+    problems = bare_labels(source, "bare.py")
+    assert [int(p.split(":")[1]) for p in problems] == [3, 7, 8, 9, 11, 15], problems
 
 
 # ---------------------------------------------------------------------------------------
@@ -351,7 +440,7 @@ def test_a_broken_catalog_is_named(check_catalog):
     with pytest.raises(KeyError, match=r"no message 'ch96\.size\.what' in .*ch96\.toml"):
         message("en", "ch96.size.what")
     for key in ("ch99", "ch99.", "", ".size.what", "ch99.size..what"):
-        with pytest.raises(KeyError, match=r"a message key is '<chapter>\.<check>\.<name>', "
+        with pytest.raises(KeyError, match=r"a message key is '<catalog>\.<table>\.<name>', "
                                            "got "):
             message("en", key)
     with pytest.raises(KeyError, match=r"no message 'ch99\.sizes\.what' in .*ch99\.toml"):

@@ -14,6 +14,7 @@ import string
 from collections.abc import Callable
 from pathlib import Path
 
+import jupytext
 import pytest
 from catalogs import WIDGET_AND_FIGURE_CATALOGS, catalog
 
@@ -143,11 +144,24 @@ def uses(source: str, filename: str) -> tuple[dict[str, set[str] | None], list[s
     return keys, problems
 
 
+def chapter_code(path: Path) -> str:
+    """The code cells of the chapter ``path`` (MyST Markdown), one after another."""
+    cells = jupytext.read(path).cells
+    return "\n".join(c.source for c in cells if c.cell_type == "code")
+
+
+#: the English chapters; the Chinese edition's code cells are the same (tests/repo)
+CHAPTERS = sorted((PACKAGE.parent / "chapters").glob("[0-9][0-9]_*.md"))
+
+
 def _code_uses():
     keys: dict[str, set[str] | None] = {}
     problems = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        found, bad = uses(path.read_text(encoding="utf-8"), path.name)
+    sources = [(path.read_text(encoding="utf-8"), path.name)
+               for path in sorted(PACKAGE.rglob("*.py"))]
+    sources += [(chapter_code(path), path.name) for path in CHAPTERS]
+    for source, name in sources:
+        found, bad = uses(source, name)
         problems += bad
         for key, names in found.items():
             old = keys.get(key, set())
@@ -365,6 +379,21 @@ def test_no_widget_or_figure_shows_words_outside_the_catalogs():
     assert len(LABELLED) >= 20
     problems = [p for path in LABELLED
                 for p in bare_labels(path.read_text(encoding="utf-8"), path.name)]
+    assert problems == [], "words outside the catalogs:\n" + "\n".join(problems)
+
+
+#: words a chapter's figure shows that are names the reader types, the same in every
+#: language: ``nn.Conv2d``'s ``padding_mode="zeros"`` (chapter 02's padding modes)
+CODE_NAMES = {"'zeros'"}
+#: chapters whose own figures still have English words in their code cells (issue 32)
+NOT_YET_IN_CATALOGS = {"08_cifar10.md", "10_computing_convolutions.md"}
+
+
+def test_no_chapter_figure_shows_words_outside_the_catalogs():
+    assert len(CHAPTERS) >= 10
+    problems = [p for path in CHAPTERS if path.name not in NOT_YET_IN_CATALOGS
+                for p in bare_labels(chapter_code(path), path.name)
+                if p.split(": ", 1)[1] not in CODE_NAMES]
     assert problems == [], "words outside the catalogs:\n" + "\n".join(problems)
 
 

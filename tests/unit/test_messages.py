@@ -385,13 +385,11 @@ def test_no_widget_or_figure_shows_words_outside_the_catalogs():
 #: words a chapter's figure shows that are names the reader types, the same in every
 #: language: ``nn.Conv2d``'s ``padding_mode="zeros"`` (chapter 02's padding modes)
 CODE_NAMES = {"'zeros'"}
-#: chapters whose own figures still have English words in their code cells (issue 32)
-NOT_YET_IN_CATALOGS = {"08_cifar10.md", "10_computing_convolutions.md"}
 
 
 def test_no_chapter_figure_shows_words_outside_the_catalogs():
     assert len(CHAPTERS) >= 10
-    problems = [p for path in CHAPTERS if path.name not in NOT_YET_IN_CATALOGS
+    problems = [p for path in CHAPTERS
                 for p in bare_labels(chapter_code(path), path.name)
                 if p.split(": ", 1)[1] not in CODE_NAMES]
     assert problems == [], "words outside the catalogs:\n" + "\n".join(problems)

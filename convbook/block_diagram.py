@@ -21,6 +21,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from convbook._args import check_instance, check_int
+from convbook.fonts import use_reader_font
 
 _COLOURS = {"conv": "#9ecae1", "pool": "#fdae6b", "norm": "#c7e9c0", "act": "#dadaeb",
             "linear": "#fcbba1", "other": "#f0f0f0"}
@@ -205,5 +206,6 @@ def block_diagram(model: nn.Module, input_size: tuple[int, int, int] = (3, 32, 3
         ax.text(len(row) + 0.1, y, f"→ {shape}", ha="left", va="center", fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
+    use_reader_font(fig)  # before the layout measures the words
     fig.tight_layout()
     return fig

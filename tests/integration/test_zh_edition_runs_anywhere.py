@@ -68,6 +68,8 @@ def test_chinese_figures_are_drawn_in_an_installed_cjk_font_with_every_glyph():
     font = fonts.cjk_font()
     assert font is not None, ("no CJK font installed: .ci/run installs Debian's "
                               "fonts-noto-cjk (sudo apt-get install fonts-noto-cjk)")
+    from convbook import models
+    from convbook.block_diagram import block_diagram
     from convbook.plots import sliding_window_figure
     from convbook.training.live import LiveLoss
 
@@ -78,7 +80,9 @@ def test_chinese_figures_are_drawn_in_an_installed_cjk_font_with_every_glyph():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         figures = [sliding_window_figure(torch.ones(3, 3), torch.ones(2, 2), torch.ones(2, 2)),
-                   live.figure()]
+                   live.figure(),  # the layout is measured inside, before it returns:
+                   block_diagram(models.build("fast"), title=fonts.drawn_text(
+                       "figures.ch08.fastnet_widths"))]
         for figure in figures:
             figure.canvas.draw()  # every glyph is looked up here
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
@@ -86,5 +90,6 @@ def test_chinese_figures_are_drawn_in_an_installed_cjk_font_with_every_glyph():
     assert not [w for w in caught if issubclass(w.category, fonts.MissingFontWarning)]
     drawn = [t.get_text() for f in figures for t in f.findobj(plt.Text)]
     assert "卷积核 K" in drawn and "训练损失" in drawn
+    assert fonts.has_cjk(figures[2].axes[0].get_title())
     for figure in figures:
         plt.close(figure)

@@ -42,3 +42,14 @@ def test_chapter_notebook_is_executed(md: Path):
     # the standard name: Colab knows no other, and any Jupyter started from the venv runs
     # its own Python under it
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("ipynb", sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+                         + sorted(CHAPTERS.glob("zh/[0-9][0-9]_*.ipynb")),
+                         ids=lambda p: str(p.relative_to(CHAPTERS)))
+def test_no_committed_output_is_a_warning_or_error_stream(ipynb: Path):
+    """A reader would see it as a pink box (a missing glyph, a deprecation): fix its cause."""
+    nb = jupytext.read(ipynb)
+    streams = [(i, "".join(o.get("text", ""))[:200]) for i, c in enumerate(nb.cells)
+               for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert not streams, streams

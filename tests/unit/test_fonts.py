@@ -3,7 +3,8 @@ with one notice, never missing-glyph boxes (convbook/fonts.py).
 
 Both branches run on every machine: the font lookup is replaced by a stand-in, ``None``
 (no CJK font installed) or matplotlib's own DejaVu Sans posing as the CJK font (a real
-file, so PIL can load it).  tests/integration/test_cjk_font.py draws with the real font.
+file, so PIL can load it).  tests/integration/test_zh_edition_runs_anywhere.py draws with
+the real font.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def test_with_a_cjk_font_chinese_figures_are_chinese_in_that_font(a_cjk_font):
     X, K, Y = torch.arange(9.0).reshape(3, 3), torch.ones(2, 2), torch.zeros(2, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error", fonts.MissingFontWarning)
-        # the stand-in has no Chinese glyphs (tests/integration/test_cjk_font.py: a real one)
+        # the stand-in has no Chinese glyphs (a real font: tests/integration/
+        # test_zh_edition_runs_anywhere.py)
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figure = sliding_window_figure(X, K, Y)
     chinese = [t for t in texts(figure) if fonts.has_cjk(t.get_text())]

@@ -94,9 +94,16 @@ def test_conv3d_returns_the_memory_layout_torch_returns(case, x_layout, weight_c
     if cl:
         # torch keeps channels-last-3d only on its oneDNN path (float32 and, for small
         # kernels, a batch of more than one); its fallback returns NCDHW whatever the input.
-        # And torch 2.14's oneDNN kernel crashes on grouped channels-last-3d: groups == 1.
+        # And torch 2.14's oneDNN kernel crashes on grouped channels-last-3d: groups == 1;
+        # it also crashes (a segmentation fault, found by this test) on channels-last-3d
+        # input whose kernel is 1 wide in a dimension dilated by more than 1, e.g. x of
+        # shape (2, 2, 1, 2, 1), a 1×1×1 kernel with bias, stride (1, 1, 2), padding
+        # (0, 0, 1), dilation (1, 1, 2).  Dilating a 1-wide kernel changes nothing: 1 there.
+        dilation = tuple(1 if k == 1 else d
+                         for k, d in zip(case["k"], _three(case["dilation"])))
         case = {**case, "groups": 1, "c_in": case["c_in"] // case["groups"],
-                "c_out": case["c_out"] // case["groups"], "n": 2, "unbatched": False}
+                "c_out": case["c_out"] // case["groups"], "n": 2, "unbatched": False,
+                "dilation": dilation}
     x, weight, bias, args = _make(case)
     if cl:
         x, weight = x.float(), weight.float()

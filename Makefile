@@ -2,7 +2,7 @@
 # with nothing but Python 3.11+ installed.
 #   make lab        open the book in JupyterLab
 #   make test       run every test, including every chapter under nbval
-#   make test-fast  the unit tests only (no training, subprocess or notebook): under a minute
+#   make test-fast  the unit tests only (no training, subprocess or notebook): about a minute
 #   make notebooks  re-execute every chapter and save its outputs in the .ipynb
 #   make translations  bring the Chinese edition (chapters/zh/) in step with the English
 #   make lint       ruff and the pairing check
@@ -63,7 +63,7 @@ test: $(STAMP)
 		$(or $(ARGS),--deselect $(OTHER_BF16_ANSWER))
 
 # The fast loop while developing: tests/unit and convbook's docstring examples, no training,
-# no subprocess, no notebook (under a minute on 2 cores).
+# no subprocess, no notebook (about a minute on 2 cores: 66 s on an idle 2-core EPYC).
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadscope $(or $(ARGS),tests/unit convbook)
 

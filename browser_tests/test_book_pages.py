@@ -150,6 +150,10 @@ def test_chapter_page(book, page, artifacts, notebook):
         page.locator("img:not(.widget-still img)").first.evaluate(
             "e => e.scrollIntoView({block: 'end'})")
         page.screenshot(path=str(artifacts / f"{name}-figure.png"))
+        if stills:  # and one with the first widget's still, its labels in Chinese
+            page.locator(".widget-still img").first.evaluate(
+                "e => e.scrollIntoView({block: 'end'})")
+            page.screenshot(path=str(artifacts / f"{name}-widget.png"))
     _assert_offline_and_clean(page)
 
 
